@@ -7,6 +7,7 @@ perturbation draws its direction from the episode's seeded generator, so a sweep
 from __future__ import annotations
 
 import colorsys
+import zlib
 from dataclasses import replace
 from typing import Callable
 
@@ -89,10 +90,16 @@ def validate_perturbations(perturbations: dict[str, float]) -> None:
             raise ValueError(f"severity of {name!r} must be in [0, 1], got {severity}")
 
 
-def perturbed_scene(task: Task, perturbations: dict[str, float], rng: np.random.Generator) -> SceneSpec:
-    """The task's scene with every perturbation applied. Mutates ``task`` (pass a fresh copy)."""
+def perturbed_scene(task: Task, perturbations: dict[str, float], rng: np.random.Generator,
+                    seed: int | None = None) -> SceneSpec:
+    """The task's scene with every perturbation applied. Mutates ``task`` (pass a fresh copy).
+
+    Each perturbation draws from its own stream (episode seed, name), never from ``rng``, so adding
+    a perturbation does not move the objects: the perturbed episode is the same episode, changed
+    only where the perturbation says.
+    """
     validate_perturbations(perturbations)
-    seeds = {name: int(rng.integers(1 << 31)) for name in sorted(perturbations)}
+    seeds = {name: [seed or 0, zlib.crc32(name.encode())] for name in perturbations}
     dummy = SceneSpec()
     for name in sorted(_TASK_STAGE & perturbations.keys()):
         if perturbations[name] > 0:

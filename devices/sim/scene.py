@@ -90,7 +90,7 @@ def build_mjcf(spec: SceneSpec) -> str:
       <site name="tcp" pos="0 0 0" size="0.005" rgba="1 0 0 0"/>
       <geom name="palm" type="box" pos="0 0 {-FINGER_LENGTH - PALM_HEIGHT / 2:.4f}" size="0.02 {s + 0.012:.4f} {PALM_HEIGHT / 2:.4f}" rgba="0.55 0.57 0.6 1" mass="0"/>
       <geom name="wrist" type="cylinder" pos="0 0 {-FINGER_LENGTH - PALM_HEIGHT - 0.03:.4f}" size="0.025 0.03" rgba="0.45 0.47 0.5 1" mass="0"/>
-      <camera name="wrist" pos="0.045 0 {-FINGER_LENGTH - PALM_HEIGHT:.4f}" xyaxes="0 -1 0 0.5 0 0.866" fovy="{spec.wrist_camera_fovy}"/>
+      <camera name="wrist" pos="0.045 0 {-FINGER_LENGTH - PALM_HEIGHT:.4f}" xyaxes="0 1 0 0.92 0 0.4" fovy="{spec.wrist_camera_fovy}"/>
       <body name="finger_left" pos="0 0 {-FINGER_LENGTH / 2:.4f}" gravcomp="1">
         <joint name="finger_left" type="slide" axis="0 1 0" range="0 {s}" damping="2" armature="0.01"/>
         <geom name="finger_left" class="finger" size="0.012 0.006 {FINGER_LENGTH / 2:.4f}" pos="0 0.006 0" mass="0.05"/>

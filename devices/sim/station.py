@@ -141,7 +141,7 @@ class SimStation(Robot):
     def reset(self, seed: int | None = None) -> RobotState:
         self._rng = np.random.default_rng(seed)
         self.task = copy.deepcopy(self._base_task)  # perturbations change the task; start pristine
-        spec = perturbed_scene(self.task, self.perturbations, self._rng)
+        spec = perturbed_scene(self.task, self.perturbations, self._rng, seed)
         xml = build_mjcf(spec)
         if xml != self._scene_key:
             self._build(xml)

@@ -1,0 +1,98 @@
+"""The `demostation` command line: one sub-command per module in `app/commands/`.
+
+Each command module exposes ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
+Exit status: 0 success, 1 the job failed, 2 bad usage or bad input — always with one line on
+stderr that says what is wrong, never a traceback for a user mistake (``--debug`` shows one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from types import ModuleType
+from typing import Sequence
+
+from app.errors import JobError, UsageError
+
+COMMAND_MODULES = (
+    "app.commands.gui",
+    "app.commands.eval",
+)
+
+# Errors from the core packages that mean "your input is wrong", not "the job broke".
+_INPUT_ERRORS: tuple[type[BaseException], ...] = (UsageError, ValueError, FileNotFoundError, NotADirectoryError,
+                                                 IsADirectoryError, PermissionError)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as argparse does, with our prefix
+        self.exit(2, f"demostation: error: {message} (see `demostation {self.prog.split()[-1]} --help`)\n")
+
+
+def _load_commands() -> list[ModuleType]:
+    return [importlib.import_module(name) for name in COMMAND_MODULES]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="demostation", description="Teleoperate, record, curate, train and evaluate robot demonstrations.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for mod in _load_commands():
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def print_json(obj: object) -> None:
+    """One JSON object on stdout (what every `--json` command prints)."""
+    sys.stdout.write(json.dumps(obj, default=_json_default) + "\n")
+    sys.stdout.flush()
+
+
+def _json_default(o: object) -> object:
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("demostation: interrupted", file=sys.stderr)
+        return 1
+    except _INPUT_ERRORS as exc:
+        if args.debug:
+            raise
+        print(f"demostation {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the job failed: still one line unless --debug
+        if args.debug:
+            raise
+        kind = "" if isinstance(exc, JobError) else f"{type(exc).__name__}: "
+        print(f"demostation {args.command}: failed: {kind}{_one_line(exc)} (rerun with --debug for details)",
+              file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, KeyError) and exc.args:
+        text = str(exc.args[0])
+    return " ".join(text.split())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

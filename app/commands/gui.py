@@ -1,0 +1,38 @@
+"""`demostation gui`: open the application on the embedded station."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "gui"
+HELP = "open the Demo Station window on the embedded MuJoCo station"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", default="pick_place", help="station task (default pick_place)")
+    p.add_argument("--quit-after", type=float, default=0.0, metavar="S",
+                   help="close the window after S seconds (for scripted screenshots)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.gui.station_window import StationWindow
+    from devices.sim.tasks import make_task
+
+    make_task(args.task)  # an unknown task is a usage error before any window opens
+    app = QApplication.instance() or QApplication(["demostation"])
+    window = StationWindow(args.task)
+    window.show()
+    if args.quit_after > 0:
+        QTimer.singleShot(int(args.quit_after * 1000), window.close)
+    status = app.exec()
+    # Tear the window down while the interpreter is whole: PySide6 objects left to the final
+    # garbage collection can crash at exit.
+    window.deleteLater()
+    del window
+    import gc
+
+    gc.collect()
+    return status
