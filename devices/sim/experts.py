@@ -9,6 +9,7 @@ episode so detection quality can be measured against ground truth.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
@@ -59,7 +60,7 @@ def grasp_quat(yaw: float) -> np.ndarray:
 
 
 @dataclass
-class Expert:
+class Expert(ABC):
     """Base expert; subclasses implement `behaviour`."""
 
     station: "SimStation"
@@ -83,8 +84,9 @@ class Expert:
         self._maybe_pause("start")
 
     # -- subclasses --------------------------------------------------------------------------------
-    def behaviour(self) -> Iterator[Goal]:  # pragma: no cover - abstract in spirit
-        raise NotImplementedError
+    @abstractmethod
+    def behaviour(self) -> Iterator[Goal]:
+        """Yield goals one after another; the generator reads the station's state when resumed."""
 
     # -- helpers for subclasses --------------------------------------------------------------------
     @property
