@@ -489,9 +489,10 @@ class PushTExpert(Expert):
         hover_z = BLOCK_HEIGHT * task.object_scale + 0.02
         here = self.station.get_state().ee_pose[:3]
         yield Goal(here, self._yaw, 1.0, tolerance=0.02, settle_s=0.3, label="close")
-        # A mistake replaces one of the first strokes, so the recovery happens mid-task.
+        # A mistake replaces the second or third stroke: mid-task, yet before even the quickest
+        # episode (about five strokes) is over, so mistake_prob = 1 always yields one.
         wants_mistake = self.knobs.mistake_prob > 0 and self.rng.random() < self.knobs.mistake_prob
-        mistake_at = int(self.rng.integers(1, 6)) if wants_mistake else -1
+        mistake_at = int(self.rng.integers(1, 3)) if wants_mistake else -1
         recovery: ExpertEvent | None = None
         recovery_until = 0
         error_before = 0.0
