@@ -41,6 +41,7 @@ class Goal:
     tolerance: float = 0.008  # m
     settle_s: float = 0.0  # stay at the goal this long before the next one
     label: str = ""
+    pausable: bool = True  # an operator may idle after this goal (pause_prob applies here)
 
 
 @dataclass
@@ -112,7 +113,8 @@ class Expert(ABC):
                 self._settle_left -= self.dt
                 return self._emit()
             if self._goal is not None:
-                self._maybe_pause(self._goal.label)
+                if self._goal.pausable:
+                    self._maybe_pause(self._goal.label)
                 self._goal = None
                 if t < self._pause_until:
                     return self._emit()

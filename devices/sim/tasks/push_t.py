@@ -488,7 +488,7 @@ class PushTExpert(Expert):
         planner = PushPlanner(task.object_scale, tuple(ws.low[:2]), tuple(ws.high[:2]), self.knobs.max_speed)
         hover_z = BLOCK_HEIGHT * task.object_scale + 0.02
         here = self.station.get_state().ee_pose[:3]
-        yield Goal(here, self._yaw, 1.0, tolerance=0.02, settle_s=0.3, label="close")
+        yield Goal(here, self._yaw, 1.0, tolerance=0.02, settle_s=0.3, label="close", pausable=False)
         # A mistake replaces the second or third stroke: mid-task, yet before even the quickest
         # episode (about five strokes) is over, so mistake_prob = 1 always yields one.
         wants_mistake = self.knobs.mistake_prob > 0 and self.rng.random() < self.knobs.mistake_prob
@@ -529,7 +529,7 @@ class PushTExpert(Expert):
                 recovery_until = strokes + 15  # give up labelling after this many strokes
         if recovery is not None:
             self.end(recovery)
-        yield Goal(np.array([*self._command[:2], hover_z + 0.05]), self._yaw, 1.0, tolerance=0.01, label="retreat")
+        yield Goal(np.array([*self._command[:2], hover_z + 0.05]), self._yaw, 1.0, tolerance=0.01, label="retreat", pausable=False)
 
     def _stroke(self, planner: PushPlanner, stroke: Stroke, pose: np.ndarray, touching: int | None,
                 hover_z: float) -> Iterator[Goal]:
@@ -543,16 +543,16 @@ class PushTExpert(Expert):
             if low and touching is not None:  # step back off the face just pushed
                 c_prev, n_prev = planner.world_contact(pose, touching)
                 here = c_prev + n_prev * (PUSHER_RADIUS + STANDOFF)
-                yield Goal(np.array([*here, PUSH_Z]), self._yaw, 1.0, tolerance=0.004, label="back off")
+                yield Goal(np.array([*here, PUSH_Z]), self._yaw, 1.0, tolerance=0.004, label="back off", pausable=False)
             if low and planner.path_clear(pose, here, start):
                 self._yaw = yaw
-                yield Goal(np.array([*start, PUSH_Z]), yaw, 1.0, tolerance=0.003, label="approach")
+                yield Goal(np.array([*start, PUSH_Z]), yaw, 1.0, tolerance=0.003, label="approach", pausable=False)
             else:
                 if low:
-                    yield Goal(np.array([*here, hover_z]), self._yaw, 1.0, tolerance=0.008, label="lift")
+                    yield Goal(np.array([*here, hover_z]), self._yaw, 1.0, tolerance=0.008, label="lift", pausable=False)
                 self._yaw = yaw
-                yield Goal(np.array([*start, hover_z]), yaw, 1.0, tolerance=0.004, label="move")
-                yield Goal(np.array([*start, PUSH_Z]), yaw, 1.0, tolerance=0.003, label="lower")
+                yield Goal(np.array([*start, hover_z]), yaw, 1.0, tolerance=0.004, label="move", pausable=False)
+                yield Goal(np.array([*start, PUSH_Z]), yaw, 1.0, tolerance=0.003, label="lower", pausable=False)
         end = contact + normal * PUSHER_RADIUS + direction * (stroke.length + PRESS_DEFLECTION)
         yield PushGoal(np.array([*end, PUSH_Z]), yaw, 1.0, tolerance=0.004, settle_s=0.2, label="push",
                        speed=float(push_speed(stroke.length)))
