@@ -84,3 +84,10 @@ def probe(camera: Camera, seconds: float = 1.0) -> str:
         return size + status.line()
     finally:
         camera.disconnect()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return ""
