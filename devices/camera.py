@@ -46,7 +46,9 @@ class Frame:
 
 
 # What a camera is doing, as the recorder and `demostation cameras` show it.
-CAMERA_STATES = ("disconnected", "connecting", "streaming", "stalled", "error", "ended")
+# "connected": the device opened, no frame yet; "stalled": no frame for a few frame periods;
+# "error": the last device call failed (the camera keeps trying to reopen); "ended": a file ran out.
+CAMERA_STATES = ("disconnected", "connecting", "connected", "streaming", "stalled", "error", "ended")
 
 
 @dataclass(frozen=True)

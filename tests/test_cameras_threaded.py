@@ -286,3 +286,32 @@ def test_clock_mapper_follows_drift_through_its_window():
         device = i * 0.01
         mapper.map(device, device * 1.001 + 5.0)  # host runs 1000 ppm faster
     assert mapper.offset == pytest.approx(5.0 + 2.99 * 0.001 - 0.001, abs=0.0005)
+
+
+def test_connected_before_the_first_frame_then_stalled_if_none_comes():
+    cam = ScriptedCamera([])
+    cam.connect()
+    try:
+        assert cam.status().state == "connected" and cam.is_connected
+        assert wait_for(lambda: cam.status().state == "stalled", 1.0)
+        assert cam.read_latest() is None
+    finally:
+        cam.disconnect()
+
+
+def test_a_camera_whose_reader_hung_refuses_to_reconnect_until_it_returns():
+    cam = ScriptedCamera(["hang"])
+    cam.connect()
+    cam.disconnect()
+    try:
+        with pytest.raises(CameraError, match="still stuck"):
+            cam.connect()
+    finally:
+        cam.release.set()
+    assert wait_for(lambda: not cam._abandoned.is_alive())
+    cam.steps = [Capture(img(4))]
+    cam.connect()
+    try:
+        assert wait_for(lambda: cam.status().frames_captured == 1)
+    finally:
+        cam.disconnect()

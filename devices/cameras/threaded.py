@@ -80,6 +80,7 @@ class ThreadedCamera(Camera):
         self._stop = threading.Event()
         self._opened = threading.Event()
         self._thread: threading.Thread | None = None
+        self._abandoned: threading.Thread | None = None  # a reader that hung and was left behind
         self._clock_map = ClockMapper()
         self._reset_counters()
 
@@ -133,6 +134,9 @@ class ThreadedCamera(Camera):
         """
         if self._thread is not None and self._thread.is_alive():
             return
+        if self._abandoned is not None and self._abandoned.is_alive():
+            raise CameraError(f"camera {self._name!r}: its previous reader is still stuck in a device call; "
+                              "unplug and replug the device or restart the program")
         self._stop.clear()
         self._opened.clear()
         self._reset_counters()
@@ -158,6 +162,7 @@ class ThreadedCamera(Camera):
             thread.join(self._settings.join_timeout_s)
         with self._lock:
             if thread is not None and thread.is_alive():
+                self._abandoned = thread
                 self._state = "error"
                 self._last_error = (f"backend did not stop within {self._settings.join_timeout_s:g} s "
                                     "(hung in a device call); left behind")
@@ -188,7 +193,7 @@ class ThreadedCamera(Camera):
         recent = [t for t in arrivals if t >= now - 2.0]
         if len(recent) >= 2 and recent[-1] > recent[0]:
             fps = (len(recent) - 1) / (recent[-1] - recent[0])
-        if state == "streaming":
+        if state in ("connected", "streaming"):
             last = arrivals[-1] if arrivals else self._streaming_since
             if last is not None and now - last > self._settings.stall_s:
                 state = "stalled"
@@ -228,7 +233,7 @@ class ThreadedCamera(Camera):
                 continue
             with self._lock:
                 self._ever_opened = True
-                self._state = "streaming"
+                self._state = "connected"  # "streaming" from the first frame on
                 self._streaming_since = self._clock()
                 self._last_sequence = None
                 self._last_device_time = None
