@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--capture", type=_size, default=(640, 480), help="source video size WxH")
     p.add_argument("--size", type=int, default=96, help="output image side (square)")
     p.add_argument("--rates", default="30,30,15", help="camera frame rates")
+    p.add_argument("--drift", type=float, default=0.01,
+                   help="relative rate error of the cameras (+, -, +, ...): real cameras are not phase-locked to "
+                        "the recorder's clock, so their frame phase slides across the ticks during the run")
     args = p.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")]
     cw, ch = args.capture
@@ -52,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         cams = []
         for i, fps in enumerate(rates):
             path = write_pattern_video(Path(tmp) / f"cam{i}.avi", frames=int(fps * 3), fps=fps, width=cw, height=ch)
+            actual = fps * (1 + args.drift * (1 if i % 2 == 0 else -1))
             cams.append(OpenCVCamera(f"cam{i}", str(path), CaptureSettings(args.size, args.size, fps=fps),
-                                     pace_fps=fps, loop=True))
+                                     pace_fps=actual, loop=True))
         for cam in cams:
             cam.connect()
         try:
@@ -61,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for cam in cams:
                 cam.disconnect()
-    result.update(seconds=args.seconds, rate_hz=RATE_HZ, capture_size=[cw, ch], output_size=[args.size, args.size],
+    result.update(seconds=args.seconds, rate_hz=RATE_HZ, drift=args.drift, capture_size=[cw, ch], output_size=[args.size, args.size],
                   cpu_count=os.cpu_count())
     print(json.dumps(result))
     return 0
