@@ -33,7 +33,6 @@ import numpy as np
 MAGIC = b"DSJOURN1"
 _RECORD = struct.Struct("<cBII")  # b"R", kind, length, crc32
 HEADER, BLOCK, END = 1, 2, 3
-MAX_RECORD = 1 << 31
 
 
 class JournalError(RuntimeError):

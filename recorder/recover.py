@@ -36,8 +36,11 @@ def recover_dataset(root: str | Path) -> RecoveryReport:
     for tmp in sorted(folder.glob("ep_*" + fmt.TEMP_SUFFIX)):
         journal = folder / (tmp.name[: -len(fmt.TEMP_SUFFIX)] + fmt.JOURNAL_SUFFIX)
         if not (journal.exists() and is_locked(journal)):
-            tmp.unlink(missing_ok=True)  # a finalisation that died before its atomic rename
-            report.notes.append(f"{tmp.name}: removed an unfinished temporary file")
+            try:
+                tmp.unlink(missing_ok=True)  # a finalisation that died before its atomic rename
+                report.notes.append(f"{tmp.name}: removed an unfinished temporary file")
+            except OSError as exc:  # e.g. a read-only dataset: harmless, readers ignore .tmp files
+                report.notes.append(f"{tmp.name}: could not remove an unfinished temporary file ({exc.strerror})")
     return report
 
 

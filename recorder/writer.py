@@ -64,7 +64,6 @@ class EpisodeWriter:
         self.flush_interval_s = float(flush_interval_s)
         self.samples_written = 0
         self.blocks_written = 0
-        self.cpu_seconds = 0.0  # writer-thread CPU time, for the benchmark
         self._error: BaseException | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=max(16, int(rate_hz * max_queue_s)))
         self._extra: dict = {"sources": [], "events": []}
@@ -132,7 +131,6 @@ class EpisodeWriter:
 
     # -- the writer thread ---------------------------------------------------------------------
     def _run(self) -> None:
-        cpu0 = time.thread_time()
         last_flush = time.monotonic()
         try:
             while True:
@@ -158,8 +156,6 @@ class EpisodeWriter:
                 self._flush()
         except BaseException as exc:  # reported to the tick loop through put()/finish()
             self._error = exc
-        finally:
-            self.cpu_seconds += time.thread_time() - cpu0
 
     def _flush(self) -> None:
         rows, self._rows = self._rows, []

@@ -10,7 +10,7 @@ import pytest
 from recorder.clock import SimulatedClock
 from recorder.dataset import Dataset
 from recorder.errors import DiskFullError
-from recorder.session import RecordingSession, SessionSettings
+from recorder.session import RecordingSession
 from recorder.validate import validate_dataset
 from tests.recorder_fakes import BudgetFileSystem, FakeRobot, RateCamera, ScriptedSource
 
@@ -54,12 +54,12 @@ def test_a_disk_that_fills_mid_episode(tmp_path):
 
 @pytest.fixture
 def tiny_tmpfs(tmp_path):
-    """A real 1.5 MB file system (tmpfs), where the OS itself answers ENOSPC."""
+    """A real 800 KB file system (tmpfs), where the OS itself answers ENOSPC."""
     mnt = tmp_path / f"tmpfs-{uuid.uuid4().hex[:6]}"
     mnt.mkdir()
     if os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("mounting a tmpfs needs root")
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1536k", "tmpfs", str(mnt)], capture_output=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=800k", "tmpfs", str(mnt)], capture_output=True)
     if r.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
     try:
