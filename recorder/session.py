@@ -321,8 +321,10 @@ class RecordingSession:
         timing = ep.stats.summary()
         end = {"success": None if success is None else bool(success),
                "score": None if score is None else float(score), "events": events, "timing": timing}
-        result = ep.writer.finish(end)
-        self._episode = None
+        try:
+            result = ep.writer.finish(end)
+        finally:
+            self._episode = None
         return EpisodeSummary(episode_id=ep.id, path=result.path, frames=result.frames,
                               duration_s=result.frames / self.settings.rate_hz, complete=result.complete,
                               success=end["success"], score=end["score"], seed=ep.seed, timing=timing,

@@ -89,3 +89,22 @@ def test_demostation_record_on_a_full_tmpfs(tiny_tmpfs, tmp_path, capsys):
     again = Dataset(copy)
     assert again.problems() == [] and len(again) >= len(complete)
     assert not list((copy / "episodes").glob("*.journal"))
+
+
+def test_a_disk_that_fills_while_finalising_keeps_the_journal(tmp_path, monkeypatch):
+    import recorder.writer as writer_module
+
+    def full(*args, **kwargs):  # what h5py raises when HDF5's flush on close hits ENOSPC
+        raise RuntimeError("Can't close file (file write failed: errno = 28, error message = "
+                           "'No space left on device', total write size = 2048)")
+
+    clock = SimulatedClock()
+    session = RecordingSession(tmp_path, FakeRobot(clock), {}, ScriptedSource(), clock=clock)
+    monkeypatch.setattr(writer_module, "finalize_journal", full)
+    with pytest.raises(DiskFullError, match="disk full in .*recording of ep_000000 stopped"):
+        session.record_episode(end=_Until(1.0))
+    assert (tmp_path / "episodes" / "ep_000000.journal").exists()
+    monkeypatch.undo()
+    ds = Dataset(tmp_path)  # sealed before the failure: recovered as a complete episode
+    with ds.open("ep_000000") as ep:
+        assert ep.complete and len(ep) == 11 and ep.success is True
