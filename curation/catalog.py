@@ -490,6 +490,23 @@ class Catalog:
             return e.insert("tags", {"episode_id": episode_id, "tag": tag, "start": start, "end": end,
                                      "created_at": _now()})
 
+    def add_tags(self, tags: list[tuple[str, str, float | None, float | None]], description: str) -> list[int]:
+        """Several tags ``(episode_id, tag, start, end)`` as one edit; ones already present are skipped."""
+        checked = []
+        for eid, tag, start, end in tags:
+            facts = self.require(eid)
+            if start is not None:
+                check_range(start, end, facts.duration)
+            checked.append((eid, tag.strip(), start, end))
+        ids: list[int] = []
+        with self.edit(description) as e:
+            for eid, tag, start, end in checked:
+                if any(t.tag == tag and t.start == start and t.end == end for t in self.tags(eid)):
+                    continue
+                ids.append(e.insert("tags", {"episode_id": eid, "tag": tag, "start": start, "end": end,
+                                             "created_at": _now()}))
+        return ids
+
     def remove_tag(self, episode_id: str, tag: str) -> int:
         """Remove every tag (whole-episode and ranges) of that name from the episode."""
         self.require(episode_id)

@@ -185,3 +185,24 @@ def test_curation_never_modifies_raw_episode_files(dataset, tmp_path):
         while ws.catalog.undo() is not None:
             pass
     assert file_hashes(dataset) == before
+
+
+def test_logged_mistakes_and_recoveries_become_tagged_ranges(tmp_path):
+    from curation.events import tag_logged_events
+
+    root = tmp_path / "ds"
+    pose, grip = still_then_move(10, 20, 10, 20, 10)  # 7 s
+    events = [{"kind": "mistake", "start": 1.0, "end": 2.5, "label": "missed grasp"},
+              {"kind": "recovery", "start": 2.5, "end": 3.7, "label": "re-grasp"},
+              {"kind": "pause", "start": 4.0, "end": 5.0, "label": ""},
+              {"kind": "recovery", "start": 6.5, "end": float("nan"), "label": "cut off"}]
+    write_episode(root, 0, pose, grip, events=events)
+    with open_workspace(root) as ws:
+        result = tag_logged_events(ws)
+        assert result["added"] == 3
+        tags = [(t.tag, t.start, t.end) for t in ws.catalog.tags("ep_000000")]
+        assert tags == [("mistake", 1.0, 2.5), ("recovery", 2.5, 3.7), ("recovery", 6.5, 7.0)]
+        assert tag_logged_events(ws)["added"] == 0  # nothing twice
+        assert len(ws.catalog.history()) == 1
+        ws.catalog.undo()
+        assert ws.catalog.tags() == []
