@@ -206,3 +206,21 @@ def test_logged_mistakes_and_recoveries_become_tagged_ranges(tmp_path):
         assert len(ws.catalog.history()) == 1
         ws.catalog.undo()
         assert ws.catalog.tags() == []
+
+
+def test_training_view_has_live_episodes_with_masks_outcomes_and_subsets(dataset):
+    from curation.split import split_dataset
+    from curation.training import training_episodes
+
+    episodes, problems = training_episodes(dataset)  # never curated: everything, all kept
+    assert [e.id for e in episodes] == ["ep_000000", "ep_000001", "ep_000002"] and problems == []
+    assert all(e.kept.all() and e.subset is None for e in episodes)
+    assert [e.outcome for e in episodes] == ["success", "failure", "unknown"]
+    with open_workspace(dataset) as ws:
+        ws.catalog.add_trim("ep_000000", 2.0, 3.0)
+        ws.catalog.delete_episode("ep_000002")
+        split_dataset(ws, 0.5, seed=0)
+    episodes, _ = training_episodes(dataset)
+    assert [e.id for e in episodes] == ["ep_000000", "ep_000001"]
+    assert episodes[0].segments == ((0, 20), (30, 68)) and int(episodes[0].kept.sum()) == 58
+    assert sorted(e.subset for e in episodes) == ["train", "valid"]

@@ -287,9 +287,15 @@ def _list(ws, args):
         d = {**r.as_dict(), "trims_applied": applied, "trims_proposed": proposed, "subset": subset}
         out.append(d)
         tags = ", ".join(t.tag + (f"@{t.start:g}-{t.end:g}" if t.start is not None else "") for t in r.tags)
-        lines.append(f"{r.id}{' [deleted]' if r.deleted else ''}  {r.facts.duration:6.1f} s  {r.outcome:<8} "
-                     f"{r.facts.device:<12} trims {applied}+{proposed}?{'  ' + subset if subset else ''}"
-                     f"{'  tags: ' + tags if tags else ''}{'  notes: ' + str(len(r.notes)) if r.notes else ''}")
+        parts = [f"{r.id}{' [deleted]' if r.deleted else ''}", f"{r.facts.duration:6.1f} s", f"{r.outcome:<8}",
+                 f"{r.facts.device:<12}", subset or "-"]
+        if applied or proposed:
+            parts.append(f"trims {applied} applied" + (f", {proposed} proposed" if proposed else ""))
+        if tags:
+            parts.append(f"tags: {tags}")
+        if r.notes:
+            parts.append(f"{len(r.notes)} note(s)")
+        lines.append("  ".join(parts))
     return {"episodes": out}, lines or ["no readable episodes"]
 
 
