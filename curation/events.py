@@ -20,8 +20,8 @@ def tag_logged_events(ws: Workspace, kinds: tuple[str, ...] = DEFAULT_KINDS,
                       episode_ids: list[str] | None = None) -> dict:
     """Add a tag named after each logged event of ``kinds`` over its time range (one edit).
 
-    Ranges are clipped to the episode; an event left open (no end: the recording stopped first)
-    runs to the episode's end. Tags already present are not added twice.
+    Ranges are clipped to the episode. An instant (``end`` NaN, as the dataset format logs an
+    operator's point mark) becomes a one-sample range. Tags already present are not added twice.
     """
     ids = ws.live_ids() if episode_ids is None else episode_ids
     for eid in ids:
@@ -45,7 +45,9 @@ def tag_logged_events(ws: Workspace, kinds: tuple[str, ...] = DEFAULT_KINDS,
             if not math.isfinite(start):
                 continue
             start = min(max(0.0, start), ep.duration)
-            end = ep.duration if not math.isfinite(end) else min(max(start, end), ep.duration)
+            if not math.isfinite(end):  # an instant: the sample it falls in
+                end = start + 1.0 / ep.rate_hz
+            end = min(max(start, end), ep.duration)
             if end > start:
                 wanted.append((eid, kind, start, end))
     added = ws.catalog.add_tags(wanted, f"tag {len(wanted)} logged {'/'.join(kinds)} events") if wanted else []

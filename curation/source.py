@@ -55,8 +55,17 @@ class EpisodeActions:
 
     @property
     def duration(self) -> float:
-        """Seconds covered by the samples (each sample lasts one tick)."""
-        return len(self.time) / self.rate_hz if self.rate_hz > 0 else 0.0
+        """Seconds covered: the last tick time plus one period (gaps from missed ticks count)."""
+        if len(self.time) == 0:
+            return 0.0
+        return float(self.time[-1]) + (1.0 / self.rate_hz if self.rate_hz > 0 else 0.0)
+
+    @property
+    def sample_seconds(self) -> np.ndarray:
+        """(T,) how long each sample stood: until the next tick, the last one period."""
+        if len(self.time) == 0:
+            return np.zeros(0)
+        return np.diff(np.append(self.time, self.duration))
 
     @property
     def action(self) -> np.ndarray:

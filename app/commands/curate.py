@@ -177,7 +177,7 @@ def _apply(ws, args):
 def _trim(ws, args):
     eid, text = args.trim
     start, end = parse_range(text)
-    tid = ws.catalog.add_trim(eid, start, end)
+    tid = ws.add_trim(eid, start, end)
     return {"trim_id": tid, "episode": eid, "start": start, "end": end}, [f"trimmed {eid} {start:g}-{end:g} s (#{tid})"]
 
 
