@@ -244,3 +244,34 @@ def test_trims_and_durations_follow_tick_times_across_missed_ticks(tmp_path):
         assert stats["kept_duration_s"] == pytest.approx(2.5 - 0.2)
         with pytest.raises(ValueError, match="ends after"):
             ws.catalog.add_tag("ep_000000", "x", 2.0, 2.6)
+
+
+def test_a_process_killed_mid_edit_leaves_the_catalog_whole(dataset):
+    """The process dies inside an edit's transaction (no rollback, no close): nothing of it remains."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with open_workspace(dataset) as ws:
+        ws.catalog.add_tag("ep_000000", "kept")
+    child = (
+        "import os, sys\n"
+        "from curation.catalog import Catalog\n"
+        "c = Catalog.open(sys.argv[1])\n"
+        "with c.edit('doomed') as e:\n"
+        "    e.update('episode_state', 'ep_000001', {'outcome': 'success', 'outcome_source': 'curator'})\n"
+        "    e.insert('notes', {'episode_id': 'ep_000001', 'text': 'x', 'created_at': 'now'})\n"
+        "    os._exit(9)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", child, str(dataset)], cwd=root, timeout=60)
+    assert proc.returncode == 9
+    conn = sqlite3.connect(dataset / "catalog.sqlite")
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    with open_workspace(dataset) as ws:
+        c = ws.catalog
+        assert c.record("ep_000001").outcome == "failure" and c.notes("ep_000001") == []
+        assert [e.description for e in c.history()] == ["tag ep_000000 kept"]
+        c.set_outcome("ep_000001", "success")  # and it takes new edits
+        assert c.undo().description == "outcome ep_000001 success"
