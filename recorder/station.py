@@ -67,7 +67,7 @@ def station_description(station: "SimStation") -> dict:
     task = station.task
     return {
         "robot": station.name,
-        "task": getattr(type(task), "name", ""),  # the registered name (the class attribute)
+        "task": task.name,
         "time_limit_s": float(getattr(task, "time_limit_s", float("nan"))),
         "config": asdict(station.config),
         "perturbations": dict(station.perturbations),
