@@ -19,6 +19,7 @@ from app.errors import JobError, UsageError
 COMMAND_MODULES = (
     "app.commands.gui",
     "app.commands.eval",
+    "app.commands.train",
 )
 
 # Errors from the core packages that mean "your input is wrong", not "the job broke".

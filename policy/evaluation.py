@@ -72,6 +72,7 @@ class EpisodeResult:
     steps: int
     sim_seconds: float
     wall_seconds: float
+    info: dict = field(default_factory=dict)  # what the agent reports about the episode (e.g. chunk latencies)
 
 
 @dataclass
@@ -134,8 +135,9 @@ def run_episode(agent: Agent, settings: EvalSettings, seed: int) -> EpisodeResul
             status = station.status()
             if status.done:
                 break
+        info = agent.episode_info() if hasattr(agent, "episode_info") else {}
         return EpisodeResult(seed=seed, success=status.success, score=float(status.score), steps=steps,
-                             sim_seconds=station.time, wall_seconds=time.perf_counter() - t0)
+                             sim_seconds=station.time, wall_seconds=time.perf_counter() - t0, info=info)
     finally:
         for w in writers.values():
             w.release()
