@@ -19,6 +19,9 @@ from app.errors import JobError, UsageError
 COMMAND_MODULES = (
     "app.commands.gui",
     "app.commands.eval",
+    "app.commands.record",
+    "app.commands.info",
+    "app.commands.validate",
     "app.commands.train",
 )
 
