@@ -27,9 +27,10 @@ PanelFactory = Callable[[AppContext], Panel]
 
 def default_panels() -> list[PanelFactory]:
     """The panels in sidebar order (each module imports its core packages lazily)."""
+    from app.gui.panels.record import RecordPanel
     from app.gui.panels.station import StationPanel
 
-    return [StationPanel]
+    return [StationPanel, RecordPanel]
 
 
 class MainWindow(QMainWindow):

@@ -1,25 +1,34 @@
-"""Runs the embedded station in real time on its own thread and publishes frames, status and timing.
+"""The embedded station, live: one thread owns it, runs its physics in real time, and serves everyone.
 
-The GUI thread never touches the station: it posts commands (`post`, `set_agent`, `request_reset`)
-that the station thread runs between ticks, and it listens to signals. Each control tick (10 Hz by
-default) asks the active *agent* — keyboard teleop, a teleop device, the scripted expert, a trained
-policy; anything with the `policy.evaluation.Agent` shape — for an action, sends it through the
-robot's own limits and hands the applied action to the tick hooks (the recorder) before the physics
-advances. Between ticks the physics is stepped in slices so the live view runs at ``view_fps``.
+MuJoCo's model, data and OpenGL contexts belong to one thread (an EGL context made current in one
+thread cannot be used from another, even after that thread ends). So the station lives on this
+`StationWorker` thread for the whole session, and everything else — the GUI, a recording session's
+tick thread, a policy runner — reaches it through `call(fn)`, which runs ``fn(station)`` here and
+returns the result. `app.gui.station_proxy` wraps that in the `Robot` / `Camera` / command-source
+interfaces the recorder and the runtime expect.
+
+The loop works in 10 ms slices: serve calls, keep the physics on the wall clock, render the live
+view (``view_fps``) and, while nothing external drives the robot, run the control tick itself:
+ask the active *agent* (keyboard teleop, a device, the scripted expert, a policy; anything shaped
+like `policy.evaluation.Agent`) for an action at ``rate_hz`` and send it.
 """
 
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections import deque
-from dataclasses import dataclass
-from typing import Callable, Protocol
+from concurrent.futures import Future
+from typing import Any, Callable, Protocol
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from devices.robot import Action
+
+SLICE_S = 0.01  # physics and call-serving granularity
+MAX_CATCH_UP_S = 0.25  # never step more than this at once; beyond it the clock is re-anchored
 
 
 class Agent(Protocol):
@@ -30,23 +39,12 @@ class Agent(Protocol):
     def act(self, station: object) -> Action | None: ...
 
 
-@dataclass(frozen=True)
-class Tick:
-    """What a tick hook receives, on the station thread, after the action was applied."""
-
-    index: int  # ticks since the worker started
-    wall_time: float  # time.perf_counter() at the tick
-    scheduled_time: float  # when the tick was due
-    station: object  # the SimStation (its state is still the one observed at this tick)
-    applied: Action  # what the robot accepted (after workspace clipping)
-    agent: str  # which agent produced it ("hold" when none)
-
-
-TickHook = Callable[[Tick], None]
+class StationUnavailable(RuntimeError):
+    """The station thread is not running (not started yet, stopped, or it failed)."""
 
 
 class TickMeter:
-    """Rate and jitter of the control loop over a sliding window of ticks."""
+    """Rate and jitter of a periodic loop over a sliding window of ticks."""
 
     def __init__(self, period: float, window: int = 50) -> None:
         self.period = period
@@ -54,9 +52,10 @@ class TickMeter:
         self._late: deque[float] = deque(maxlen=window)
         self.missed = 0
 
-    def add(self, wall: float, lateness: float) -> None:
+    def add(self, wall: float, lateness: float, missed: int = 0) -> None:
         self._starts.append(wall)
         self._late.append(lateness)
+        self.missed += missed
 
     def snapshot(self) -> dict:
         if len(self._starts) < 2:
@@ -73,8 +72,8 @@ class TickMeter:
 class KeyboardTeleop:
     """Keyboard teleoperation as an agent: held keys set a Cartesian velocity, integrated per tick.
 
-    The GUI thread only writes two small values (velocity, gripper); the station thread reads them
-    each tick — no lock is needed for whole-object assignment of immutable values.
+    The GUI thread only replaces two small values (velocity, gripper); the station thread reads
+    them each tick — whole-object assignment needs no lock.
     """
 
     name = "keyboard"
@@ -93,12 +92,17 @@ class KeyboardTeleop:
         self._gripper = float(g)
 
     @property
+    def velocity(self) -> np.ndarray:
+        return self._velocity
+
+    @property
     def gripper(self) -> float:
         return self._gripper
 
     def reset(self, station: object, seed: int) -> None:
-        self._target = station.target.ee_pose.copy()  # type: ignore[attr-defined]
-        self._gripper = float(station.target.gripper)  # type: ignore[attr-defined]
+        target = station.target  # type: ignore[attr-defined]
+        self._target = target.ee_pose.copy()
+        self._gripper = float(target.gripper)
 
     def act(self, station: object) -> Action:
         from devices.geometry import quat_mul, yaw_quat
@@ -114,14 +118,14 @@ class KeyboardTeleop:
         return Action(target, self._gripper)
 
     def follow(self, applied: Action) -> None:
-        """Start the next integration from what the robot accepted (no wind-up at the workspace edge)."""
+        """Continue from what the robot accepted, so pushing against the workspace edge never winds up."""
         self._target = applied.ee_pose.copy()
 
 
 class StationWorker(QThread):
     frames = Signal(dict)  # camera name -> (H, W, 3) uint8 at view size
     status = Signal(dict)  # see _status()
-    timing = Signal(dict)  # TickMeter.snapshot()
+    timing = Signal(dict)  # the internal control loop's TickMeter.snapshot()
     failed = Signal(str)  # one line; the loop keeps running (holding) unless the station itself broke
     ready = Signal(dict)  # station description once it is up: cameras, task, rate
 
@@ -133,86 +137,159 @@ class StationWorker(QThread):
         self.rate_hz = float(rate_hz)
         self.image_size = int(image_size)
         self.camera_names = tuple(cameras)
-        self._view_size = int(view_size)
-        self._frames_per_tick = max(1, int(round(view_fps / rate_hz)))
+        self.view_size = int(view_size)
+        self._view_period = 1.0 / float(view_fps)
         self._perturbations = dict(perturbations or {})
-        self._commands: "queue.SimpleQueue[Callable[[object], None]]" = queue.SimpleQueue()
-        self._hooks: list[TickHook] = []
-        self._agent: Agent | None = None
-        self._seed = 0
+        self._calls: "queue.SimpleQueue[tuple[Callable[[Any], Any], Future]]" = queue.SimpleQueue()
         self._running = True
+        self._alive = threading.Event()
+        self._thread_id: int | None = None
+        self._station = None
         self.keyboard = KeyboardTeleop(rate_hz)
-        self._agent = self.keyboard
+        self._agent: Agent | None = self.keyboard
+        self._external = 0  # how many external drivers (recording sessions, runners) hold the robot
+        self._seed = 0
         self._reset_pending: int | None = 0
+        self._anchor: tuple[float, float] | None = None  # (wall, sim) pair the physics follows
         self._view_renderer = None
         self._view_model = None
         self.ticks = 0
+        self.last_status: dict = {}
 
-    # -- commands from the GUI thread -------------------------------------------------------------
-    def post(self, fn: Callable[[object], None]) -> None:
-        """Run ``fn(station)`` on the station thread before the next tick."""
-        self._commands.put(fn)
+    # -- from any thread -------------------------------------------------------------------------
+    def call(self, fn: Callable[[Any], Any], timeout: float = 5.0) -> Any:
+        """Run ``fn(station)`` on the station thread and return its result (or raise its exception)."""
+        if threading.get_ident() == self._thread_id:
+            return fn(self._station)
+        if not self._alive.is_set():
+            raise StationUnavailable("the station is not running")
+        fut: Future = Future()
+        self._calls.put((fn, fut))
+        try:
+            return fut.result(timeout)
+        except TimeoutError:
+            raise StationUnavailable(f"the station did not answer within {timeout:g} s") from None
 
-    def set_agent(self, agent: Agent | None) -> None:
-        """Hand control to ``agent`` (None holds the current pose) without resetting the scene."""
+    def post(self, fn: Callable[[Any], Any]) -> Future:
+        """Queue ``fn(station)`` without waiting; the future holds its result."""
+        fut: Future = Future()
+        self._calls.put((fn, fut))
+        return fut
+
+    def set_agent(self, agent: Agent | None) -> Future:
+        """Hand control to ``agent`` (None: hold the current pose) without resetting the scene."""
 
         def swap(station: object) -> None:
             if agent is not None:
                 agent.reset(station, self._seed)
             self._agent = agent
 
-        self.post(swap)
+        return self.post(swap)
 
     def request_reset(self, seed: int | None = None) -> None:
         """Re-randomise the scene (next seed by default); the active agent restarts from it."""
         self._reset_pending = self._seed + 1 if seed is None else int(seed)
 
-    def add_hook(self, hook: TickHook) -> None:
-        self.post(lambda station: self._hooks.append(hook))
-
-    def remove_hook(self, hook: TickHook) -> None:
-        def drop(station: object) -> None:
-            if hook in self._hooks:
-                self._hooks.remove(hook)
-
-        self.post(drop)
-
-    def set_velocity(self, v: np.ndarray) -> None:  # keyboard teleop, kept for the key handler
+    def set_velocity(self, v: np.ndarray) -> None:  # keyboard teleop
         self.keyboard.set_velocity(v)
 
     def set_gripper(self, g: float) -> None:
         self.keyboard.set_gripper(g)
 
     @property
-    def seed(self) -> int:
-        return self._seed
+    def agent(self) -> Agent | None:
+        return self._agent
 
     @property
     def agent_name(self) -> str:
         return self._agent.name if self._agent is not None else "hold"
 
+    @property
+    def seed(self) -> int:
+        return self._seed
+
+    @property
+    def is_alive(self) -> bool:
+        return self._alive.is_set()
+
+    @property
+    def externally_driven(self) -> bool:
+        return self._external > 0
+
     def stop(self) -> None:
         self._running = False
         self.wait(5000)
 
-    # -- the station thread -----------------------------------------------------------------------
+    # -- on the station thread (through call) ----------------------------------------------------
+    def acquire_control(self) -> None:
+        """An external loop (recording session, runner) drives the robot now; internal ticks pause."""
+        self._external += 1
+
+    def release_control(self) -> None:
+        self._external = max(0, self._external - 1)
+
+    def do_reset(self, station, seed: int | None = None) -> None:
+        """Reset now (station thread): the scene, the real-time anchor and the agent."""
+        self._seed = self._seed + 1 if seed is None else int(seed)
+        station.reset(self._seed)
+        self._anchor = None
+        if self._agent is not None:
+            self._agent.reset(station, self._seed)
+
+    def run_agent(self, station, agent: Agent | None) -> Action:
+        """One control step of ``agent`` (None: hold): act, send, let it follow what was applied."""
+        action = agent.act(station) if agent is not None else None
+        applied = station.send_action(action) if action is not None else station.hold()
+        follow = getattr(agent, "follow", None)
+        if follow is not None:
+            follow(applied)
+        return applied
+
+    # -- the thread ------------------------------------------------------------------------------
     def run(self) -> None:
         station = None
+        self._thread_id = threading.get_ident()
         try:
             from devices.sim.station import make_station
 
             station = make_station(self.task, image_size=self.image_size, cameras=self.camera_names,
                                    perturbations=self._perturbations)
             station.connect()
+            self._station = station
+            self._alive.set()
             self._loop(station)
         except Exception as exc:  # the station itself failed: say so in one line and end
             self.failed.emit(f"station stopped: {type(exc).__name__}: {exc}")
         finally:
+            self._alive.clear()
+            self._fail_pending_calls()
             if self._view_renderer is not None:
                 self._view_renderer.close()
                 self._view_renderer = None
             if station is not None:
                 station.disconnect()
+
+    def _fail_pending_calls(self) -> None:
+        while True:
+            try:
+                _, fut = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            fut.set_exception(StationUnavailable("the station stopped"))
+
+    def _serve_until(self, station, deadline: float) -> None:
+        while True:
+            remaining = deadline - time.perf_counter()
+            try:
+                fn, fut = self._calls.get(timeout=remaining) if remaining > 0 else self._calls.get_nowait()
+            except queue.Empty:
+                return
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn(station))
+            except BaseException as exc:  # returned to the caller, never fatal here
+                fut.set_exception(exc)
 
     def _render_views(self, station) -> dict[str, np.ndarray]:
         import mujoco
@@ -221,79 +298,69 @@ class StationWorker(QThread):
             if self._view_renderer is not None:
                 self._view_renderer.close()
             self._view_model = station.model
-            self._view_renderer = mujoco.Renderer(station.model, height=self._view_size, width=self._view_size)
+            self._view_renderer = mujoco.Renderer(station.model, height=self.view_size, width=self.view_size)
         out = {}
         for name in self.camera_names:
             self._view_renderer.update_scene(station.data, camera=name)
             out[name] = self._view_renderer.render().copy()
         return out
 
-    def _drain_commands(self, station) -> None:
-        while True:
-            try:
-                fn = self._commands.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                fn(station)
-            except Exception as exc:  # a bad command must not end the loop
-                self.failed.emit(f"{type(exc).__name__}: {exc}")
+    def _follow_wall_clock(self, station, now: float) -> None:
+        if self._anchor is None:
+            self._anchor = (now, station.time)
+        wall0, sim0 = self._anchor
+        lag = sim0 + (now - wall0) - station.time
+        if lag > MAX_CATCH_UP_S:  # the thread was starved: do not fast-forward the world
+            self._anchor = (now, station.time)
+            return
+        if lag >= station.model.opt.timestep:
+            station.step(lag)
 
     def _loop(self, station) -> None:
         period = 1.0 / self.rate_hz
-        sub = period / self._frames_per_tick
         meter = TickMeter(period)
         self.ready.emit({"task": self.task, "cameras": list(self.camera_names), "rate_hz": self.rate_hz,
-                         "image_size": self.image_size, "view_size": self._view_size})
-        next_tick = time.perf_counter()
+                         "image_size": self.image_size, "view_size": self.view_size})
+        start = time.perf_counter()
+        next_slice = next_control = next_view = start
+        next_status = start
+        applied = station.target
         while self._running:
-            self._drain_commands(station)
-            if self._reset_pending is not None:
-                self._seed, self._reset_pending = self._reset_pending, None
-                station.reset(self._seed)
-                if self._agent is not None:
-                    self._agent.reset(station, self._seed)
+            self._serve_until(station, next_slice)
+            next_slice += SLICE_S
             now = time.perf_counter()
-            if now < next_tick:
-                time.sleep(next_tick - now)
-                now = time.perf_counter()
-            lateness = now - next_tick
-            meter.add(now, lateness)
-            agent = self._agent
-            try:
-                action = agent.act(station) if agent is not None else None
-                applied = station.send_action(action) if action is not None else station.hold()
-            except Exception as exc:
-                # A failing agent must never leave the robot moving: hold and give control back.
-                self.failed.emit(f"{agent.name if agent else 'agent'} failed, holding: {type(exc).__name__}: {exc}")
-                self._agent = None
-                applied = station.hold()
-            follow = getattr(agent, "follow", None)
-            if follow is not None:  # integrating agents continue from what the robot accepted
-                follow(applied)
-            tick = Tick(self.ticks, now, next_tick, station, applied, agent.name if agent is not None else "hold")
-            for hook in list(self._hooks):
+            if next_slice < now - SLICE_S:
+                next_slice = now
+            if self._reset_pending is not None:
+                seed, self._reset_pending = self._reset_pending, None
+                self.do_reset(station, seed)
+            if self._external == 0 and now >= next_control:
+                late = now - next_control
+                missed = int(late // period)
+                meter.add(now, late, missed)
+                agent = self._agent
                 try:
-                    hook(tick)
-                except Exception as exc:
-                    self.failed.emit(f"recording hook failed: {type(exc).__name__}: {exc}")
-                    self._hooks.remove(hook)
-            self.ticks += 1
-            for k in range(self._frames_per_tick):
-                station.step(sub)
-                if k < self._frames_per_tick - 1:
-                    self.frames.emit(self._render_views(station))
-                    delay = next_tick + (k + 1) * sub - time.perf_counter()
-                    if delay > 0:
-                        time.sleep(delay)
-            self.frames.emit(self._render_views(station))
-            self.status.emit(self._status(station, applied))
-            self.timing.emit(meter.snapshot())
-            next_tick += period
-            behind = time.perf_counter() - next_tick
-            if behind > period:  # more than a whole tick late: count the misses and resynchronise
-                meter.missed += int(behind // period)
-                next_tick = time.perf_counter()
+                    applied = self.run_agent(station, agent)
+                except Exception as exc:  # a failing agent must never leave the robot moving
+                    self.failed.emit(f"{agent.name if agent else 'agent'} failed, holding: {type(exc).__name__}: {exc}")
+                    self._agent = None
+                    applied = station.hold()
+                self.ticks += 1
+                next_control += period * (1 + missed)
+            elif self._external:
+                next_control = now
+                applied = station.target
+            self._follow_wall_clock(station, time.perf_counter())
+            now = time.perf_counter()
+            if now >= next_view:
+                self.frames.emit(self._render_views(station))
+                next_view = max(next_view + self._view_period, now - self._view_period)
+            if now >= next_status:
+                self.last_status = self._status(station, applied)
+                self.status.emit(self.last_status)
+                if self._external == 0:
+                    self.timing.emit(meter.snapshot())
+                next_status = max(next_status + period, now - period)
 
     def _status(self, station, applied: Action) -> dict:
         st = station.status()
@@ -301,4 +368,5 @@ class StationWorker(QThread):
         return {"pose": state.ee_pose, "gripper": state.gripper, "wrench": state.ee_wrench,
                 "target": applied.ee_pose, "target_gripper": applied.gripper, "score": st.score,
                 "success": st.success, "timed_out": st.timed_out, "done": st.done, "time": station.time,
-                "seed": self._seed, "agent": self.agent_name, "connected": station.is_connected}
+                "seed": self._seed, "agent": self.agent_name if not self._external else "external",
+                "external": self._external > 0, "connected": station.is_connected}
