@@ -150,3 +150,62 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, (ValueError, FileNotFoundError, PermissionError)):
         return text
     return f"{type(exc).__name__}: {text}"
+
+
+class _Relay(QObject):
+    delivered = Signal(object, object, object)  # callback, value, is_error
+
+
+class SerialWorker(QObject):
+    """One long-lived thread that runs short calls in order, for resources bound to one thread.
+
+    A SQLite connection (the curation catalog) may only be used by the thread that opened it, so
+    the Dataset panel's catalog lives on one of these for the whole session; quick reads and edits
+    (a tag, an outcome, an undo — each one transaction, possibly an fsync) run here instead of on
+    the GUI thread. Long jobs with progress use `JobRunner`.
+    """
+
+    def __init__(self, name: str = "serial", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        import queue
+
+        self.name = name
+        self._queue: "queue.SimpleQueue" = queue.SimpleQueue()
+        self._relay = _Relay()
+        self._relay.delivered.connect(self._deliver)
+        self.pending = 0
+        self._thread = threading.Thread(target=self._run, name=f"gui-{name}", daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
+               on_error: Callable[[BaseException], None] | None = None) -> None:
+        self.pending += 1
+        self._queue.put((fn, on_done, on_error))
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            fn, on_done, on_error = item
+            try:
+                value = fn()
+            except BaseException as exc:  # noqa: BLE001 - reported to the GUI
+                self._relay.delivered.emit(on_error, exc, True)
+            else:
+                self._relay.delivered.emit(on_done, value, False)
+
+    def _deliver(self, callback, value, is_error) -> None:
+        self.pending -= 1
+        if callback is not None:
+            callback(value)
+
+    def shutdown(self, finally_call: Callable[[], Any] | None = None, timeout_s: float = 10.0) -> None:
+        """Run ``finally_call`` (e.g. close the catalog) on the thread, then end it."""
+        if finally_call is not None:
+            self._queue.put((finally_call, None, None))
+        self._queue.put(None)
+        self._thread.join(timeout_s)
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()

@@ -27,10 +27,11 @@ PanelFactory = Callable[[AppContext], Panel]
 
 def default_panels() -> list[PanelFactory]:
     """The panels in sidebar order (each module imports its core packages lazily)."""
+    from app.gui.panels.dataset import DatasetPanel
     from app.gui.panels.record import RecordPanel
     from app.gui.panels.station import StationPanel
 
-    return [StationPanel, RecordPanel]
+    return [StationPanel, RecordPanel, DatasetPanel]
 
 
 class MainWindow(QMainWindow):

@@ -89,9 +89,14 @@ def envelope(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np
 
 
 class PlotWidget(QWidget):
-    """Named series over a shared x axis. ``clicked(x)`` reports a click in data coordinates."""
+    """Named series over a shared x axis.
+
+    ``clicked(x)`` reports a click (or a drag) in data coordinates; with Shift held, a drag selects
+    an x range instead, reported by ``range_selected(start, end)`` and drawn until cleared.
+    """
 
     clicked = Signal(float)
+    range_selected = Signal(float, float)
 
     def __init__(self, title: str = "", x_label: str = "", y_label: str = "", log_y: bool = False,
                  parent: QWidget | None = None) -> None:
@@ -106,6 +111,9 @@ class PlotWidget(QWidget):
         self._cursor: float | None = None
         self._x_range: tuple[float, float] | None = None
         self._y_range: tuple[float, float] | None = None
+        self._selection: tuple[float, float] | None = None
+        self._drag_anchor: float | None = None
+        self.selectable = False
         self.empty_text = "no data yet"
         self.setMinimumSize(200, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -160,6 +168,13 @@ class PlotWidget(QWidget):
 
     def spans(self) -> list[Span]:
         return list(self._spans)
+
+    def set_selection(self, start: float | None, end: float | None = None) -> None:
+        self._selection = None if start is None or end is None else (min(start, end), max(start, end))
+        self.update()
+
+    def selection(self) -> tuple[float, float] | None:
+        return self._selection
 
     def set_cursor(self, x: float | None) -> None:
         self._cursor = x
@@ -261,8 +276,11 @@ class PlotWidget(QWidget):
                 y = np.log10(np.maximum(y, 1e-12))
             return r.bottom() - (y - y0) / (y1 - y0) * r.height()
 
-        # spans under everything
-        for s in self._spans:
+        # spans under everything, the selection on top of them
+        spans = list(self._spans)
+        if self._selection is not None:
+            spans.append(Span(*self._selection, QColor(76, 155, 232, 70)))
+        for s in spans:
             a, b = float(px(np.array(s.start))), float(px(np.array(s.end)))
             a, b = max(a, r.left()), min(b, r.right())
             if b > a:
@@ -341,16 +359,38 @@ class PlotWidget(QWidget):
             out = [(math.log10(v), format_tick(v)) for v in vals if v > 0]
         return out
 
+    def _x_at(self, e: QMouseEvent) -> float | None:
+        r = self._plot_rect()
+        px = min(max(e.position().x(), r.left()), r.right())
+        return self.pixel_to_x(px)
+
     def mousePressEvent(self, e: QMouseEvent) -> None:  # noqa: N802
         if e.button() == Qt.MouseButton.LeftButton and self._plot_rect().contains(e.position()):
-            x = self.pixel_to_x(e.position().x())
+            x = self._x_at(e)
             if x is not None:
-                self.clicked.emit(x)
+                if self.selectable and e.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                    self._drag_anchor = x
+                    self.set_selection(x, x)
+                else:
+                    self.clicked.emit(x)
         super().mousePressEvent(e)
 
     def mouseMoveEvent(self, e: QMouseEvent) -> None:  # noqa: N802
-        if e.buttons() & Qt.MouseButton.LeftButton and self._plot_rect().contains(e.position()):
-            x = self.pixel_to_x(e.position().x())
+        if e.buttons() & Qt.MouseButton.LeftButton:
+            x = self._x_at(e)
             if x is not None:
-                self.clicked.emit(x)
+                if self._drag_anchor is not None:
+                    self.set_selection(self._drag_anchor, x)
+                elif self._plot_rect().contains(e.position()):
+                    self.clicked.emit(x)
         super().mouseMoveEvent(e)
+
+    def mouseReleaseEvent(self, e: QMouseEvent) -> None:  # noqa: N802
+        if self._drag_anchor is not None and self._selection is not None:
+            self._drag_anchor = None
+            a, b = self._selection
+            if b > a:
+                self.range_selected.emit(a, b)
+            else:
+                self.set_selection(None)
+        super().mouseReleaseEvent(e)
