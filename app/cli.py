@@ -19,6 +19,11 @@ from app.errors import JobError, UsageError
 COMMAND_MODULES = (
     "app.commands.gui",
     "app.commands.eval",
+    "app.commands.record",
+    "app.commands.info",
+    "app.commands.validate",
+    "app.commands.curate",
+    "app.commands.export",
 )
 
 # Errors from the core packages that mean "your input is wrong", not "the job broke".

@@ -1,0 +1,61 @@
+"""`demostation record`: record demonstrations headlessly from the embedded station."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+NAME = "record"
+HELP = "record demonstrations from the embedded station into a dataset (headless, faster than real time)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, metavar="DIR", help="dataset folder (created; episodes are appended)")
+    p.add_argument("--task", default="pick_place", help="station task (default pick_place)")
+    p.add_argument("--device", default="expert", help="command source (default `expert`, the scripted expert)")
+    p.add_argument("--episodes", type=int, default=1, help="number of episodes (default 1)")
+    p.add_argument("--rate", type=float, default=10.0, help="recording rate in Hz (default 10)")
+    p.add_argument("--cameras", default="scene,wrist", help="comma-separated camera names ('' for none)")
+    p.add_argument("--image-size", type=int, default=96, help="square image size in pixels (default 96)")
+    p.add_argument("--seed", type=int, default=0, help="first episode seed; episode i uses seed+i")
+    p.add_argument("--operator", default="", help="who recorded (stored with every episode)")
+    p.add_argument("--tail", type=float, default=1.0, help="seconds recorded after the task succeeds (default 1)")
+    p.add_argument("--perturb", action="append", metavar="NAME:SEVERITY",
+                   help="record under a robustness perturbation; repeatable")
+    p.add_argument("--expert-noise", type=float, default=0.0, help="expert action noise std (m)")
+    p.add_argument("--expert-pause-prob", type=float, default=0.0, help="expert idle-pause probability")
+    p.add_argument("--expert-mistake-prob", type=float, default=0.0, help="expert mistake+recovery probability")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.cli import print_json
+    from app.errors import JobError
+    from policy.evaluation import parse_perturbations
+    from recorder.errors import RecordingError
+    from recorder.record import StationRecordingSettings, record_station
+    from recorder.sources import SourceOptions
+
+    cameras = tuple(c.strip() for c in args.cameras.split(",") if c.strip())
+    settings = StationRecordingSettings(
+        out=args.out, task=args.task, device=args.device, episodes=args.episodes, rate_hz=args.rate,
+        cameras=cameras, image_size=args.image_size, seed=args.seed, operator=args.operator, tail_s=args.tail,
+        perturbations=parse_perturbations(args.perturb),
+        source=SourceOptions(expert_noise=args.expert_noise, expert_pause_prob=args.expert_pause_prob,
+                             expert_mistake_prob=args.expert_mistake_prob))
+
+    def progress(done: int, total: int, message: str = "") -> None:
+        if not args.json:
+            print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
+
+    try:
+        report = record_station(settings, progress=progress)
+    except RecordingError as exc:
+        raise JobError(str(exc)) from exc
+    summary = report.summary()
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"recorded {summary['episodes']} episodes ({summary['frames']} frames, success "
+              f"{summary['success_rate']:.0%}) into {summary['dataset']} in {summary['seconds']:.1f} s")
+    return 0

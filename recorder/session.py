@@ -1,0 +1,342 @@
+"""A recording session: one robot, its cameras and a command source, recorded episode after episode.
+
+This is the one recording loop of Demo Station. The command line records headlessly through
+`RecordingSession.record_episode` (in the calling thread, usually on the station's simulated
+clock); the GUI records live through `start` / `stop` / `discard` / `next_episode` (the same loop
+on a background thread, on the real clock). Each tick, in this order:
+
+1. wait for the tick's absolute deadline (`Ticker`), noting its error and any missed deadlines;
+2. take every camera's newest frame captured at or before the tick (`CameraSync`);
+3. read the robot's state;
+4. ask the command source for a command and send it; the robot returns what it actually applied;
+5. hand the sample to the writer thread (`EpisodeWriter`) — no disk I/O on the tick.
+
+So a sample pairs the observation at time t with the command issued in response to it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Mapping, Protocol
+
+from devices.camera import Camera
+from devices.robot import Robot
+from recorder import format as fmt
+from recorder.clock import Clock, MonotonicClock, Ticker, TickStats
+from recorder.errors import RecordingError
+from recorder.journal import FileSystem
+from recorder.sources import CommandSource
+from recorder.sync import CameraSync
+from recorder.writer import EpisodeWriter, Sample
+
+
+class EpisodeEnd(Protocol):
+    """Decides when an episode is over and how it went (e.g. the station's task status)."""
+
+    def begin(self) -> None: ...
+
+    def should_end(self, t: float) -> bool: ...
+
+    def outcome(self) -> tuple[bool | None, float | None]: ...
+
+
+@dataclass
+class SessionSettings:
+    rate_hz: float = 10.0
+    task: str = ""
+    operator: str = ""
+    station: dict = field(default_factory=dict)  # station configuration stored with every episode
+    image_codec: str = fmt.DEFAULT_IMAGE_CODEC
+    flush_interval_s: float = 1.0
+    fsync: bool = True
+    camera_timeout_s: float = 5.0
+    max_duration_s: float | None = None  # a safety limit; None = until stopped or the end condition
+    metadata: dict = field(default_factory=dict)  # extra root attributes
+
+
+@dataclass(frozen=True)
+class EpisodeSummary:
+    episode_id: str
+    path: Path
+    frames: int
+    duration_s: float
+    complete: bool
+    success: bool | None
+    score: float | None
+    seed: int | None
+    timing: dict
+    events: list[dict]
+
+
+@dataclass
+class _Episode:
+    """The state of the episode being recorded."""
+
+    id: str
+    seed: int | None
+    writer: EpisodeWriter
+    ticker: Ticker
+    stats: TickStats
+    end: EpisodeEnd | None
+    sources: list[str] = field(default_factory=list)
+    frames: int = 0
+    last_t: float = 0.0
+    next_events_at: float = 1.0
+
+
+class RecordingSession:
+    """Records episodes of ``robot`` + ``cameras`` driven by ``source`` into ``dataset_root``."""
+
+    def __init__(self, dataset_root: str | Path, robot: Robot, cameras: Mapping[str, Camera],
+                 source: CommandSource, clock: Clock | None = None, settings: SessionSettings | None = None,
+                 fs: FileSystem | None = None, on_sample: Callable[[Sample], None] | None = None) -> None:
+        self.root = Path(dataset_root)
+        self.robot = robot
+        self.cameras = dict(cameras)
+        self.source = source
+        self.clock = clock or MonotonicClock()
+        self.settings = settings or SessionSettings()
+        if not self.settings.rate_hz > 0:
+            raise ValueError(f"the recording rate must be positive, got {self.settings.rate_hz} Hz")
+        self.layout = fmt.EpisodeLayout.from_devices(robot.features, self.cameras)
+        self._fs = fs
+        self._on_sample = on_sample
+        self._sync = CameraSync(self.cameras)
+        self._episode: _Episode | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._discard = False
+        self._outcome_override: tuple[bool | None, float | None] | None = None
+        self._result: EpisodeSummary | BaseException | None = None
+        self._lock = threading.Lock()
+        self._operator_events: list[dict] = []
+        self.on_episode_end: Callable[[EpisodeSummary | BaseException | None], None] | None = None
+
+    # -- headless: one episode in the calling thread -----------------------------------------------
+    def record_episode(self, seed: int | None = None, end: EpisodeEnd | None = None, reset: bool = True,
+                       should_stop: Callable[[], bool] = lambda: False) -> EpisodeSummary:
+        """Record one episode until ``end`` says so, ``should_stop()`` or the duration limit."""
+        ep = self._begin(seed, end, reset)
+        return self._run(ep, should_stop)
+
+    # -- live: the same loop on a background thread ----------------------------------------------
+    @property
+    def recording(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def episode_id(self) -> str | None:
+        return self._episode.id if self._episode else None
+
+    def start(self, seed: int | None = None, end: EpisodeEnd | None = None, reset: bool = False) -> str:
+        """Begin an episode on a background thread; returns its id. Errors before the first tick raise here."""
+        if self.recording:
+            raise RecordingError(f"already recording {self.episode_id}: stop or discard it first")
+        self._stop.clear()
+        self._discard = False
+        self._outcome_override = None
+        self._result = None
+        ep = self._begin(seed, end, reset)
+        self._thread = threading.Thread(target=self._run_in_thread, args=(ep,), name=f"recorder-{ep.id}",
+                                        daemon=True)
+        self._thread.start()
+        return ep.id
+
+    def stop(self, success: bool | None = None, score: float | None = None) -> EpisodeSummary:
+        """Finish the episode (it becomes immutable) with the operator's outcome, if given."""
+        if success is not None or score is not None:
+            self._outcome_override = (success, score)
+        result = self._join()
+        if isinstance(result, BaseException):
+            raise result
+        if result is None:
+            raise RecordingError("no episode is being recorded")
+        return result
+
+    def discard(self) -> None:
+        """Throw the current episode away (nothing of it stays on disk)."""
+        self._discard = True
+        result = self._join()
+        if isinstance(result, BaseException) and not isinstance(result, RecordingError):
+            raise result
+
+    def next_episode(self, seed: int | None = None, success: bool | None = None, score: float | None = None,
+                     end: EpisodeEnd | None = None, reset: bool = False) -> tuple[EpisodeSummary, str]:
+        """Finish the current episode and start the next one at once."""
+        summary = self.stop(success, score)
+        return summary, self.start(seed, end, reset)
+
+    def mark_event(self, kind: str, label: str = "", start: float | None = None, end: float | None = None) -> None:
+        """An operator's mark (e.g. "mistake"), in episode seconds; now if ``start`` is None."""
+        ep = self._episode
+        if ep is None:
+            raise RecordingError("no episode is being recorded")
+        now = self.clock.now() - ep.ticker.start
+        with self._lock:
+            self._operator_events.append({"kind": kind, "start": now if start is None else float(start),
+                                          "end": float("nan") if end is None else float(end), "label": label})
+
+    def _join(self) -> EpisodeSummary | BaseException | None:
+        """Stop the loop thread; hand over its result once (a second stop has nothing to stop)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        result, self._result = self._result, None
+        return result
+
+    def _run_in_thread(self, ep: _Episode) -> None:
+        try:
+            self._result = self._run(ep, self._stop.is_set)
+        except BaseException as exc:  # surfaced by stop() and on_episode_end
+            self._result = exc
+        callback = self.on_episode_end
+        if callback is not None:
+            callback(self._result)
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def _begin(self, seed: int | None, end: EpisodeEnd | None, reset: bool) -> _Episode:
+        s = self.settings
+        if reset:
+            self.robot.reset(seed)
+        clock = self.clock
+        self._sync.clear()
+        self._sync.wait_for_frames(clock.now, lambda dt: clock.sleep_until(clock.now() + dt), s.camera_timeout_s)
+        self.source.begin_episode(self.robot, seed)
+        if end is not None:
+            end.begin()
+        with self._lock:
+            self._operator_events = []
+        metadata = {
+            "task": s.task, "device": self.source.name, "operator": s.operator, "station": s.station,
+            "software_version": fmt.software_version(),
+            "start_time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "clock": "real" if clock.realtime else "simulated",
+            **({"seed": int(seed)} if seed is not None else {}),
+            **s.metadata,
+        }
+        writer = self._new_writer(metadata)
+        # The first deadline is now, after the journal was created (which may wait for the disk).
+        start = clock.now()
+        writer.clock_start = start
+        ep = _Episode(id=writer.h5_path.stem, seed=seed, writer=writer, ticker=Ticker(clock, s.rate_hz, start),
+                      stats=TickStats(s.rate_hz), end=end)
+        self._episode = ep
+        return ep
+
+    def _new_writer(self, metadata: dict) -> EpisodeWriter:
+        folder = fmt.episodes_dir(self.root)
+        folder.mkdir(parents=True, exist_ok=True)
+        s = self.settings
+        number = next_episode_number(folder)
+        for _ in range(1000):  # another recorder may take the same number: try the next one
+            path = folder / (fmt.episode_id(number) + fmt.EPISODE_SUFFIX)
+            try:
+                if path.exists():
+                    raise FileExistsError(path)
+                return EpisodeWriter(path, self.layout, metadata, s.rate_hz, codec=s.image_codec,
+                                     fs=self._fs, flush_interval_s=s.flush_interval_s, fsync=s.fsync)
+            except FileExistsError:
+                number += 1
+        raise RecordingError(f"could not allocate an episode file in {folder}")
+
+    def _run(self, ep: _Episode, should_stop: Callable[[], bool]) -> EpisodeSummary:
+        try:
+            self._loop(ep, should_stop)
+        except BaseException:
+            # Keep what was recorded: the episode is finalised as incomplete, or, if even that is
+            # impossible (disk full), its journal stays and is recovered on the next open.
+            self._finish_incomplete(ep)
+            raise
+        if self._discard:
+            ep.writer.abort()
+            self._episode = None
+            return None  # type: ignore[return-value]
+        return self._finish(ep)
+
+    def _loop(self, ep: _Episode, should_stop: Callable[[], bool]) -> None:
+        s = self.settings
+        robot, source, sync, writer = self.robot, self.source, self._sync, ep.writer
+        t0 = ep.ticker.start
+        while not should_stop():
+            tick = ep.ticker.wait()
+            t = tick.time - t0
+            sync.poll()
+            frames = sync.frames_at(tick.time)
+            state = robot.get_state()
+            command = source.next_command(state, t)
+            applied = robot.hold() if command.action is None else robot.send_action(command.action)
+            sample = Sample(time=t, tick_error=tick.error, missed=tick.missed, action=applied,
+                            source=self._source_index(ep, command.device), state=state, frames=frames)
+            writer.put(sample)
+            ep.stats.add(tick)
+            ep.frames += 1
+            ep.last_t = t
+            if self._on_sample is not None:
+                self._on_sample(sample)
+            if t >= ep.next_events_at:
+                writer.set_extra(events=self._events(ep))
+                ep.next_events_at = t + s.flush_interval_s
+            if ep.end is not None and ep.end.should_end(t):
+                break
+            if s.max_duration_s is not None and t + ep.ticker.period > s.max_duration_s + 1e-9:
+                break
+
+    def _source_index(self, ep: _Episode, device: str) -> int:
+        try:
+            return ep.sources.index(device)
+        except ValueError:
+            if len(ep.sources) >= 255:
+                raise RecordingError("more than 255 distinct command devices in one episode") from None
+            ep.sources.append(device)
+            ep.writer.set_extra(sources=list(ep.sources))
+            return len(ep.sources) - 1
+
+    def _events(self, ep: _Episode) -> list[dict]:
+        with self._lock:
+            operator = list(self._operator_events)
+        return list(self.source.events()) + operator
+
+    def _finish(self, ep: _Episode) -> EpisodeSummary:
+        success, score = ep.end.outcome() if ep.end is not None else (None, None)
+        if self._outcome_override is not None:
+            o_success, o_score = self._outcome_override
+            success = o_success if o_success is not None else success
+            score = o_score if o_score is not None else score
+        events = self._events(ep)
+        timing = ep.stats.summary()
+        end = {"success": None if success is None else bool(success),
+               "score": None if score is None else float(score), "events": events, "timing": timing}
+        result = ep.writer.finish(end)
+        self._episode = None
+        return EpisodeSummary(episode_id=ep.id, path=result.path, frames=result.frames,
+                              duration_s=result.frames / self.settings.rate_hz, complete=result.complete,
+                              success=end["success"], score=end["score"], seed=ep.seed, timing=timing,
+                              events=events)
+
+    def _finish_incomplete(self, ep: _Episode) -> None:
+        self._episode = None
+        writer = ep.writer
+        if writer.error is not None:
+            writer.close_without_finalising()
+            return
+        try:
+            writer.set_extra(events=self._events(ep))
+            writer.finish(None)
+        except BaseException:
+            writer.close_without_finalising()
+
+
+def next_episode_number(folder: Path) -> int:
+    """One more than the highest episode number used by any file (finished, journal or temporary)."""
+    numbers = [-1]
+    if folder.is_dir():
+        for p in folder.iterdir():
+            stem = p.name.split(".", 1)[0]
+            n = fmt.episode_number(stem)
+            if n is not None:
+                numbers.append(n)
+    return max(numbers) + 1

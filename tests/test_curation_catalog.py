@@ -1,0 +1,187 @@
+"""The curation catalog: edits, undo, crash safety, concurrent reading, and raw files left untouched."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from curation.catalog import Catalog
+from curation.stats import dataset_stats
+from curation.trims import detect_dataset_pauses
+from curation.workspace import open_workspace
+from tests.curation_fixtures import file_hashes, still_then_move, write_corrupt, write_episode, write_half
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    """Three small episodes: a success, a failure and one the station did not judge."""
+    root = tmp_path / "ds"
+    for i, success in enumerate([True, False, None]):
+        pose, grip = still_then_move(15, 12, 14, 12, 15, noise=0.002, rng=np.random.default_rng(i))
+        write_episode(root, i, pose, grip, success=success)
+    return root
+
+
+def test_catalog_is_wal_and_outcomes_are_prefilled_from_the_station(dataset):
+    with open_workspace(dataset) as ws:
+        assert [r.outcome for r in ws.catalog.records()] == ["success", "failure", "unknown"]
+        assert all(r.outcome_source == "station" for r in ws.catalog.records())
+    conn = sqlite3.connect(dataset / "catalog.sqlite")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_every_edit_is_undoable_repeatedly_and_across_processes(dataset):
+    with open_workspace(dataset) as ws:
+        c = ws.catalog
+        c.set_outcome("ep_000002", "failure")
+        c.add_tag("ep_000001", "recovery", 1.0, 2.5)
+        c.add_tag("ep_000001", "wobbly")
+        c.add_note("ep_000000", "operator sneezed")
+        c.delete_episode("ep_000001")
+        c.add_trim("ep_000000", 0.0, 1.5)
+        rec = c.record("ep_000001")
+        assert rec.deleted and {t.tag for t in rec.tags} == {"recovery", "wobbly"}
+        assert [(t.start, t.end) for t in rec.tags if t.tag == "recovery"] == [(1.0, 2.5)]
+        assert ws.live_ids() == ["ep_000000", "ep_000002"]
+        assert len(c.history()) == 6
+    # A new process (a new connection) undoes them one by one, newest first.
+    with open_workspace(dataset) as ws:
+        c = ws.catalog
+        assert c.undo().description == "trim ep_000000 0:1.5"
+        assert c.kept_mask("ep_000000").all()
+        assert c.undo().description == "delete ep_000001"
+        assert not c.is_deleted("ep_000001")
+        assert c.undo().description.startswith("note")
+        assert c.notes("ep_000000") == []
+        c.undo()
+        c.undo()
+        assert c.tags() == []
+        c.undo()
+        assert c.record("ep_000002").outcome == "unknown"
+        assert c.record("ep_000002").outcome_source == "station"
+        assert c.undo() is None
+        assert all(e.undone_at for e in c.history())
+
+
+def test_soft_delete_and_restore(dataset):
+    with open_workspace(dataset) as ws:
+        assert ws.catalog.delete_episode("ep_000000") is True
+        assert ws.catalog.delete_episode("ep_000000") is False  # no second edit for nothing
+        assert ws.live_ids() == ["ep_000001", "ep_000002"]
+        assert ws.catalog.restore_episode("ep_000000") is True
+        assert ws.live_ids() == ["ep_000000", "ep_000001", "ep_000002"]
+        assert len(ws.catalog.history()) == 2
+
+
+def test_kept_mask_follows_applied_trims_only(dataset):
+    with open_workspace(dataset) as ws:
+        report = detect_dataset_pauses(ws)
+        assert {eid: len(s) for eid, s in report.spans.items()} == {f"ep_00000{i}": 3 for i in range(3)}
+        assert ws.catalog.kept_mask("ep_000000").all()  # proposals do not cut anything yet
+        first = ws.catalog.trims("ep_000000", status="proposed")
+        ws.catalog.set_trim_status([first[1].id], "rejected")
+        assert ws.catalog.apply_proposed() == 8
+        mask = ws.catalog.kept_mask("ep_000000")
+        assert mask.dtype == bool and mask.shape == (68,)
+        assert not mask[:10].any() and mask[first[1].start_index:first[1].end_index].all()
+        segments = ws.catalog.kept_segments("ep_000000")
+        assert segments[0][0] >= first[0].end_index and len(segments) == 1
+        # Detecting again proposes nothing already applied or rejected.
+        again = detect_dataset_pauses(ws)
+        assert again.trim_ids == [] and ws.catalog.trims(status="proposed") == []
+        assert len(ws.catalog.history()) == 3  # and an edit that changes nothing is not on the undo stack
+        ws.catalog.undo()
+        ws.catalog.undo()
+        assert ws.catalog.kept_mask("ep_000000").all()
+
+
+def test_a_failed_edit_leaves_no_trace(dataset):
+    with open_workspace(dataset) as ws:
+        with pytest.raises(RuntimeError):
+            with ws.catalog.edit("half an edit") as e:
+                e.update("episode_state", "ep_000000", {"outcome": "failure", "outcome_source": "curator"})
+                raise RuntimeError("power cut")
+        assert ws.catalog.record("ep_000000").outcome == "success"
+        assert ws.catalog.history() == []
+
+
+def test_readers_see_committed_state_while_a_writer_holds_the_lock(dataset):
+    with open_workspace(dataset) as ws:
+        ws.catalog.set_outcome("ep_000000", "failure")
+        reader = Catalog.open(dataset)
+        with ws.catalog.edit("slow edit") as e:
+            e.update("episode_state", "ep_000001", {"outcome": "success", "outcome_source": "curator"})
+            # Mid-transaction, another connection still reads (WAL): the last committed state.
+            assert reader.record("ep_000001").outcome == "failure"
+            assert reader.record("ep_000000").outcome == "failure"
+        assert reader.record("ep_000001").outcome == "success"
+        reader.close()
+
+
+def test_episodes_recorded_while_curating_appear_on_the_next_open(dataset):
+    with open_workspace(dataset) as ws:
+        ws.catalog.add_tag("ep_000000", "good")
+        pose, grip = still_then_move(5, 10, 0, 0, 5)
+        write_episode(dataset, 3, pose, grip, success=True)
+        (dataset / "episodes" / "ep_000004.journal").write_bytes(b"being recorded")  # in progress elsewhere
+        with open_workspace(dataset) as ws2:
+            assert ws2.readable == ["ep_000000", "ep_000001", "ep_000002", "ep_000003"]
+            assert ws2.catalog.record("ep_000003").outcome == "success"
+    assert (dataset / "episodes" / "ep_000004.journal").read_bytes() == b"being recorded"
+
+
+def test_unknown_ids_and_bad_ranges_are_value_errors(dataset):
+    with open_workspace(dataset) as ws:
+        c = ws.catalog
+        with pytest.raises(ValueError, match="unknown episode 'ep_9'"):
+            c.add_tag("ep_9", "x")
+        with pytest.raises(ValueError, match="ends after the episode"):
+            c.add_tag("ep_000000", "x", 1.0, 99.0)
+        with pytest.raises(ValueError, match="START < END"):
+            c.add_trim("ep_000000", 3.0, 2.0)
+        with pytest.raises(ValueError, match="not finite"):
+            c.add_tag("ep_000000", "x", float("nan"), 1.0)
+        with pytest.raises(ValueError, match="outcome must be"):
+            c.set_outcome("ep_000000", "great")
+        with pytest.raises(ValueError, match="unknown trim id"):
+            c.set_trim_status([999], "applied")
+        assert c.history() == []
+
+
+def test_corrupt_and_half_written_episodes_are_reported_and_skipped(dataset, tmp_path):
+    write_corrupt(dataset, 7)
+    write_half(dataset, 8, dataset / "episodes" / "ep_000000.h5")
+    with open_workspace(dataset) as ws:
+        assert ws.readable == ["ep_000000", "ep_000001", "ep_000002"]
+        assert sorted(p.split(":")[0] for p in ws.problems) == ["ep_000007.h5", "ep_000008.h5"]
+        report = detect_dataset_pauses(ws)
+        assert report.episodes == 3 and len(report.problems) == 2
+        stats = dataset_stats(ws).summary()
+        assert stats["episodes"] == 3 and stats["unreadable"] == 2
+
+
+def test_a_catalog_that_is_not_sqlite_is_a_clear_error(dataset):
+    (dataset / "catalog.sqlite").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(ValueError, match="not a readable curation catalog"):
+        open_workspace(dataset)
+
+
+def test_curation_never_modifies_raw_episode_files(dataset, tmp_path):
+    from curation.export_robomimic import export_robomimic
+    from curation.split import split_dataset
+
+    before = file_hashes(dataset)
+    with open_workspace(dataset) as ws:
+        detect_dataset_pauses(ws, apply=True)
+        ws.catalog.add_tag("ep_000000", "recovery", 0.5, 1.5)
+        ws.catalog.set_outcome("ep_000001", "success")
+        ws.catalog.delete_episode("ep_000002")
+        split_dataset(ws, 0.5, seed=1)
+        dataset_stats(ws)
+        export_robomimic(ws, tmp_path / "out.h5")
+        while ws.catalog.undo() is not None:
+            pass
+    assert file_hashes(dataset) == before

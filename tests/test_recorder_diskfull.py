@@ -1,0 +1,91 @@
+"""A full disk stops recording with one clear line; everything already written stays readable."""
+
+import os
+import shutil
+import subprocess
+import uuid
+
+import pytest
+
+from recorder.clock import SimulatedClock
+from recorder.dataset import Dataset
+from recorder.errors import DiskFullError
+from recorder.session import RecordingSession, SessionSettings
+from recorder.validate import validate_dataset
+from tests.recorder_fakes import BudgetFileSystem, FakeRobot, RateCamera, ScriptedSource
+
+
+class _Until:
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def begin(self):
+        pass
+
+    def should_end(self, t):
+        return t >= self.seconds - 1e-9
+
+    def outcome(self):
+        return True, 1.0
+
+
+def test_a_disk_that_fills_mid_episode(tmp_path):
+    fs = BudgetFileSystem(budget=10**9)
+    clock = SimulatedClock()
+    cams = {"scene": RateCamera("scene", clock, 15.0, phase_s=-1.0)}
+    session = RecordingSession(tmp_path, FakeRobot(clock), cams, ScriptedSource(), clock=clock, fs=fs)
+    first = session.record_episode(end=_Until(3.0))
+    per_episode = fs.used
+    fs.budget = fs.used + per_episode // 2  # room for about half of the next episode's journal
+    with pytest.raises(DiskFullError) as info:
+        session.record_episode(end=_Until(3.0))
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"disk full in {tmp_path / 'episodes'} (No space left")
+    assert "recording of ep_000001 stopped; earlier episodes are intact" in message
+
+    ds = Dataset(tmp_path)  # here the disk has room again: the partial episode is recovered
+    assert ds.episode_ids() == ["ep_000000", "ep_000001"] and ds.problems() == []
+    with ds.open("ep_000000") as ep:
+        assert ep.complete and len(ep) == first.frames == 31
+    with ds.open("ep_000001") as ep:
+        assert not ep.complete and 5 <= len(ep) < 31
+    assert [(p.episode, p.kind) for p in validate_dataset(tmp_path).problems] == [("ep_000001", "incomplete")]
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path):
+    """A real 1.5 MB file system (tmpfs), where the OS itself answers ENOSPC."""
+    mnt = tmp_path / f"tmpfs-{uuid.uuid4().hex[:6]}"
+    mnt.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a tmpfs needs root")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1536k", "tmpfs", str(mnt)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_demostation_record_on_a_full_tmpfs(tiny_tmpfs, tmp_path, capsys):
+    from app.cli import main
+
+    out = tiny_tmpfs / "ds"
+    code = main(["record", "--out", str(out), "--episodes", "30", "--image-size", "32", "--json"])
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == ""
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "disk full" in err[0], err
+
+    ds = Dataset(out)  # still full: what cannot be recovered yet is reported, not fatal
+    complete = [e for e in ds.episode_ids() if ds.open(e).complete]
+    assert len(complete) >= 1
+    report = validate_dataset(out)
+    assert all(p.episode not in complete for p in report.problems)  # finished episodes are all sound
+
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)  # on a disk with room, the interrupted episode comes back
+    again = Dataset(copy)
+    assert again.problems() == [] and len(again) >= len(complete)
+    assert not list((copy / "episodes").glob("*.journal"))
