@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "app.commands.validate",
     "app.commands.curate",
     "app.commands.export",
+    "app.commands.cameras",
 )
 
 # Errors from the core packages that mean "your input is wrong", not "the job broke".

@@ -42,6 +42,38 @@ class Frame:
     image: np.ndarray  # (H, W, 3) uint8 RGB
     timestamp: float  # capture time in seconds on the recorder's clock
     index: int = 0  # frame counter since the camera started, to count drops
+    depth: np.ndarray | None = None  # (H, W) float32 metres aligned to ``image``, for depth cameras
+
+
+# What a camera is doing, as the recorder and `demostation cameras` show it.
+# "connected": the device opened, no frame yet; "stalled": no frame for a few frame periods;
+# "error": the last device call failed (the camera keeps trying to reopen); "ended": a file ran out.
+CAMERA_STATES = ("disconnected", "connecting", "connected", "streaming", "stalled", "error", "ended")
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    """A snapshot of a camera's health: never blocks, so a view can poll it at any rate.
+
+    ``frames_dropped`` counts frames the device produced that never reached the newest-frame slot
+    (gaps in the device's frame counter or timestamps), not frames the caller chose not to read.
+    """
+
+    state: str  # one of CAMERA_STATES
+    last_error: str = ""
+    fps: float = 0.0  # measured over the last couple of seconds
+    frames_captured: int = 0
+    frames_dropped: int = 0
+    last_frame_age_s: float | None = None  # clock() - capture time of the newest frame
+
+    def line(self) -> str:
+        """One line for a terminal or a status bar."""
+        text = f"{self.state}, {self.fps:.1f} fps, {self.frames_captured} frames, {self.frames_dropped} dropped"
+        if self.last_frame_age_s is not None:
+            text += f", newest {self.last_frame_age_s * 1000:.0f} ms old"
+        if self.last_error:
+            text += f"; last error: {self.last_error}"
+        return text
 
 
 class Camera(ABC):
@@ -66,6 +98,10 @@ class Camera(ABC):
     @abstractmethod
     def read_latest(self, max_age_s: float | None = None) -> Frame | None:
         """Newest frame, or None when there is none (yet) or it is older than ``max_age_s``."""
+
+    def status(self) -> CameraStatus:
+        """Health snapshot. Cameras that measure more (threaded ones) override this."""
+        return CameraStatus(state="streaming" if self.is_connected else "disconnected")
 
     def __enter__(self) -> "Camera":
         self.connect()

@@ -1,0 +1,1 @@
+"""Device cameras (RealSense, UVC, video files, tactile, station) behind one threaded interface."""
