@@ -71,8 +71,9 @@ class DatasetPanel(Panel):
         split = self.remember_splitter("main", QSplitter(Qt.Orientation.Horizontal))
         split.addWidget(left)
         split.addWidget(right)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        split.setSizes([560, 700])
         layout.addWidget(split, 1)
         self.remember_splitter("timeline", self.timeline.splitter)
 
@@ -143,7 +144,7 @@ class DatasetPanel(Panel):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for i, w in enumerate((90, 110, 140, 70, 70, 64, 80)):
+        for i, w in enumerate((88, 84, 110, 66, 58, 58, 70)):
             self.table.setColumnWidth(i, w)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         col.addWidget(self.table, 1)
@@ -347,7 +348,8 @@ class DatasetPanel(Panel):
             return
         self.timeline.set_episode(view)
         row = self.model.row_by_id(view.id)
-        detail = f"{view.id} · {view.duration:.1f} s · {len(view.pauses)} pauses detected"
+        n = len(view.pauses)
+        detail = f"{view.id} · {view.duration:.1f} s · {n} pause{'' if n == 1 else 's'} detected"
         if row is not None:
             detail += f" · {row.outcome} · {row.device}"
         self.episode_title.setText(detail)
@@ -547,7 +549,11 @@ class DatasetPanel(Panel):
     def _show_stats(self, summary: dict, problems: list[str]) -> None:
         rows = []
         for key, value in summary.items():
-            if isinstance(value, dict):
+            if key in STATS_HIDDEN:
+                continue
+            if key == "action_range" and isinstance(value, dict):
+                rows.append(("action range", "<br>".join(f"{k}: {_fmt(lo)} … {_fmt(hi)}" for k, (lo, hi) in value.items())))
+            elif isinstance(value, dict):
                 inner = ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items())
                 rows.append((key, inner))
             elif isinstance(value, list):
@@ -579,9 +585,12 @@ class DatasetPanel(Panel):
         self.catalog_thread.shutdown(close)
 
 
+STATS_HIDDEN = ("per_episode", "episodes_detail", "pause_settings")
+
+
 def _fmt(v) -> str:
     if isinstance(v, float):
-        return f"{v:.3g}"
+        return "0" if abs(v) < 1e-6 else f"{v:.3g}"
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_fmt(x) for x in v) + "]"
     return str(v)

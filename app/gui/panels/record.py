@@ -11,8 +11,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
-                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QSplitter,
-                               QVBoxLayout, QWidget)
+                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QScrollArea,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from app.gui import theme
 from app.gui.agents import ScriptedExpert
@@ -73,8 +73,13 @@ class RecordPanel(Panel):
         side_col.addWidget(self._controls_group())
         side_col.addWidget(self._timing_group())
         side_col.addStretch(1)
-        side.setMinimumWidth(330)
-        side.setMaximumWidth(440)
+        scroll = QScrollArea()
+        scroll.setObjectName("SideScroll")
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(360)
+        scroll.setMaximumWidth(460)
         split = self.remember_splitter("main", QSplitter(Qt.Orientation.Horizontal))
         left = QWidget()
         left_col = QVBoxLayout(left)
@@ -87,7 +92,7 @@ class RecordPanel(Panel):
         left_col.addWidget(recent_label)
         left_col.addWidget(self.recent)
         split.addWidget(left)
-        split.addWidget(side)
+        split.addWidget(scroll)
         split.setStretchFactor(0, 1)
         layout.addWidget(split, 1)
 
@@ -190,7 +195,7 @@ class RecordPanel(Panel):
         self.start_button = QPushButton("● Start")
         self.start_button.setProperty("role", "primary")
         self.stop_button = QPushButton("■ Stop && keep")
-        self.next_button = QPushButton("⏭ Next")
+        self.next_button = QPushButton("Next »")
         self.discard_button = QPushButton("✕ Discard")
         self.discard_button.setProperty("role", "danger")
         self.fail_button = QPushButton("Keep as failure")
