@@ -16,6 +16,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QFont
 
 from app.gui import theme
+from curation.catalog import Catalog
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -82,8 +83,6 @@ def quick_open(root: str | Path):
     files the background scan still has to read. Raises the same one-line errors as curation for a
     folder that is not a dataset.
     """
-    from curation.catalog import Catalog
-
     root = Path(root)
     if not root.exists():
         raise FileNotFoundError(f"no dataset at {root}: the folder does not exist")

@@ -35,6 +35,7 @@ class LiveView(QWidget):
         layout.addWidget(self.splitter)
         self._arrivals: dict[str, list[float]] = {n: [] for n in self.views}
         self.latest: dict[str, np.ndarray] = {}
+        self._demanding = False
         worker.frames.connect(self._on_frames)
 
     def _on_frames(self, frames: dict) -> None:
@@ -56,10 +57,19 @@ class LiveView(QWidget):
         return (len(a) - 1) / (a[-1] - a[0])
 
     def showEvent(self, e) -> None:  # noqa: N802 - paint the newest frame at once when shown
+        if not self._demanding:
+            self._demanding = True
+            self.worker.view_demand += 1
         for name, image in self.latest.items():
             if name in self.views:
                 self.views[name].set_image(image)
         super().showEvent(e)
+
+    def hideEvent(self, e) -> None:  # noqa: N802 - a hidden view costs the station nothing
+        if self._demanding:
+            self._demanding = False
+            self.worker.view_demand -= 1
+        super().hideEvent(e)
 
     def set_badge(self, text: str, colour=None) -> None:
         for v in self.views.values():

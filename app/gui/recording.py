@@ -21,6 +21,9 @@ from PySide6.QtCore import QObject, Signal
 from app.gui.jobs import JobRunner, describe_error
 from app.gui.station_proxy import LiveAgentSource, StationRobot, station_cameras
 from app.gui.station_worker import StationWorker
+from recorder.clock import MonotonicClock
+from recorder.session import RecordingSession, SessionSettings
+from recorder.station import StationEnd
 
 
 @dataclass(frozen=True)
@@ -173,9 +176,6 @@ class RecordController(QObject):
 
     # -- jobs (recorder job thread) ---------------------------------------------------------------
     def _session_for(self, settings: RecordSettings):
-        from recorder.clock import MonotonicClock
-        from recorder.session import RecordingSession, SessionSettings
-
         key = (str(settings.dataset), settings.operator, settings.task, settings.max_duration_s)
         if self._session is not None and self._session_key == key:
             return self._session
@@ -193,8 +193,6 @@ class RecordController(QObject):
         return session
 
     def _start_job(self, settings: RecordSettings, acquire: bool = True) -> str:
-        from recorder.station import StationEnd
-
         session = self._session_for(settings)
         if acquire:
             self.worker.call(lambda s: self.worker.acquire_control())

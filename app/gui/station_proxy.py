@@ -12,13 +12,14 @@ camera frames are stamped when the station thread takes them.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Callable
 
 from devices.camera import Camera, CameraInfo, Frame
 from devices.robot import Action, Robot, RobotState
 
 from app.gui.station_worker import StationWorker
+from recorder.sources import Command
 
 
 class StationRobot(Robot):
@@ -73,8 +74,6 @@ class StationRobot(Robot):
         return self.worker.call(lambda s: s.time)
 
     def description(self) -> dict:
-        from dataclasses import asdict
-
         def describe(s) -> dict:
             return {"robot": s.name, "task": getattr(s.task, "name", ""),
                     "time_limit_s": float(getattr(s.task, "time_limit_s", float("nan"))),
@@ -151,8 +150,6 @@ class LiveAgentSource:
         self.name = worker.agent_name
 
     def next_command(self, state: RobotState, t: float):
-        from recorder.sources import Command
-
         worker = self.worker
 
         def act(s):

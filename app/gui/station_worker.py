@@ -155,6 +155,7 @@ class StationWorker(QThread):
         self._view_model = None
         self.ticks = 0
         self.last_status: dict = {}
+        self.view_demand = 0  # live views on screen; nothing is rendered for the view while it is 0
 
     # -- from any thread -------------------------------------------------------------------------
     def call(self, fn: Callable[[Any], Any], timeout: float = 5.0) -> Any:
@@ -352,7 +353,7 @@ class StationWorker(QThread):
                 applied = station.target
             self._follow_wall_clock(station, time.perf_counter())
             now = time.perf_counter()
-            if now >= next_view:
+            if now >= next_view and self.view_demand > 0:
                 self.frames.emit(self._render_views(station))
                 next_view = max(next_view + self._view_period, now - self._view_period)
             if now >= next_status:

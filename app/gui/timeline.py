@@ -18,6 +18,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSplitt
 from app.gui import theme
 from app.gui.image_view import ImageView
 from app.gui.plot_widget import PlotWidget, Span
+from curation.pauses import detect_pauses
+from recorder.dataset import Episode
 
 MAX_PRELOADED_FRAMES = 3000  # per camera; longer episodes read frames on demand
 
@@ -66,8 +68,6 @@ class EpisodeFiles:
         self.root = Path(root)
 
     def open(self, episode_id: str):
-        from recorder.dataset import Episode
-
         path = self.root / "episodes" / f"{episode_id}.h5"
         if not path.is_file():
             raise FileNotFoundError(f"episode {episode_id} has no file in {self.root / 'episodes'}")
@@ -77,8 +77,6 @@ class EpisodeFiles:
 def load_episode_view(dataset, episode_id: str, trims: list[dict] | None = None,
                       range_tags: list[tuple[str, float, float]] | None = None) -> EpisodeView:
     """Read one episode's arrays (and, up to a limit, its frames) and detect its pauses."""
-    from curation.pauses import detect_pauses
-
     with dataset.open(episode_id) as ep:
         time = np.asarray(ep.time, dtype=float)
         n = len(time)

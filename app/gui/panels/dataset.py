@@ -24,6 +24,9 @@ from app.gui.jobs import JobRunner, SerialWorker, describe_error
 from app.gui.panels.base import Panel
 from app.gui.settings import read
 from app.gui.timeline import EpisodeFiles, TimelineView, load_episode_view
+from curation.stats import dataset_stats
+from curation.trims import detect_dataset_pauses
+from curation.workspace import open_workspace
 
 
 def _episode_curation(catalog, eid: str) -> tuple[list[dict], list[tuple[str, float, float]]]:
@@ -472,9 +475,6 @@ class DatasetPanel(Panel):
         root = self.root
 
         def job(progress, should_stop):
-            from curation.stats import dataset_stats
-            from curation.workspace import open_workspace
-
             progress(0, 1, "checking files")
             with open_workspace(root) as ws:
                 readable = list(ws.readable)
@@ -520,9 +520,6 @@ class DatasetPanel(Panel):
         root = self.root
 
         def job(progress, should_stop):
-            from curation.trims import detect_dataset_pauses
-            from curation.workspace import open_workspace
-
             with open_workspace(root) as ws:
                 return detect_dataset_pauses(ws, episode_ids=ids, progress=progress, should_stop=should_stop)
 
