@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "app.commands.curate",
     "app.commands.export",
     "app.commands.cameras",
+    "app.commands.devices",
 )
 
 # Errors from the core packages that mean "your input is wrong", not "the job broke".

@@ -1,0 +1,1 @@
+"""Recorded (synthetic, byte-exact) teleop device streams for replay demos: ``--device replay:FILE``."""

@@ -1,0 +1,161 @@
+"""SpaceMouse over HID: ids, both report layouts, buttons, malformed reports, hot-plug — driven by byte
+reports through a stand-in ``hid`` module (the outermost call), everything above it real."""
+
+import numpy as np
+import pytest
+
+from devices.teleop import ButtonAction, DeviceStatus, DeviceUnavailable, TeleopMapper, make_device
+from devices.teleop.errors import MalformedInput
+from devices.teleop.spacemouse import (
+    KNOWN_MODELS, SpaceMouseParser, encode_reports, find_spacemice, identify, operator_twist_to_raw,
+)
+from teleop_fakes import FakeHidApi, wait_until
+
+COMPACT = KNOWN_MODELS[(0x256F, 0xC635)]
+RECEIVER = KNOWN_MODELS[(0x256F, 0xC652)]
+HOME = np.array([0.5, 0.0, 0.2, 1.0, 0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("vid, pid, name", [
+    (0x046D, 0xC626, "SpaceNavigator"), (0x046D, 0xC62B, "SpaceMouse Pro"),
+    (0x256F, 0xC62E, "SpaceMouse Wireless (cable)"), (0x256F, 0xC62F, "SpaceMouse Wireless (receiver)"),
+    (0x256F, 0xC635, "SpaceMouse Compact"), (0x256F, 0xC652, "Universal Receiver"),
+    (0x256F, 0xC633, "SpaceMouse Enterprise"),
+])
+def test_known_models_are_recognised_by_vendor_and_product_id(vid, pid, name):
+    assert identify(vid, pid).name.endswith(name)
+
+
+def test_unlisted_3dconnexion_ids_count_and_other_vendors_do_not():
+    assert identify(0x256F, 0xC6FF) is not None
+    assert identify(0x046D, 0xC077) is None  # a Logitech mouse
+    assert identify(0x1234, 0xC635) is None
+
+
+def test_separate_reports_translation_rotation_buttons():
+    p = SpaceMouseParser(COMPACT)
+    assert p.feed(bytes.fromhex("01" "5e01" "0000" "0000"))  # tx = +350: full right
+    np.testing.assert_allclose(p.twist, [1, 0, 0, 0, 0, 0])
+    # a SpaceNavigator capture: "02 00 00 e2 ff 00 00" (rotation about the second axis, -30 counts)
+    assert p.feed(bytes.fromhex("02 00 00 e2 ff 00 00".replace(" ", "")))
+    np.testing.assert_allclose(p.twist, [1, 0, 0, 0, -30 / 350, 0])
+    assert p.feed(bytes.fromhex("030100"))
+    assert p.buttons == {"left"}
+    assert p.feed(bytes.fromhex("030300")) and p.buttons == {"left", "right"}
+    assert not p.feed(bytes.fromhex("0401"))  # LED report: ignored
+
+
+def test_combined_six_axis_report_of_newer_models():
+    p = SpaceMouseParser(RECEIVER)
+    raw = operator_twist_to_raw([0.2, -0.4, 0.6, 0.1, -0.3, 0.5])
+    [report] = encode_reports(RECEIVER, raw)
+    assert len(report) == 13 and report[0] == 1
+    p.feed(report)
+    np.testing.assert_allclose(p.twist, [0.2, -0.4, 0.6, 0.1, -0.3, 0.5], atol=2 / 350)
+
+
+def test_hid_axes_become_the_operator_frame():
+    p = SpaceMouseParser(COMPACT)
+    # pushing the cap down is +z in HID (z down): the operator frame has z up
+    p.feed(bytes([1]) + np.array([0, 0, 350], "<i2").tobytes())
+    assert p.twist[2] == pytest.approx(-1.0)
+    p.feed(bytes([2]) + np.array([0, 0, 175], "<i2").tobytes())
+    assert p.twist[5] == pytest.approx(-0.5)
+
+
+@pytest.mark.parametrize("report", [b"", bytes.fromhex("01ff"), bytes.fromhex("02000000"), b"\x03"])
+def test_malformed_reports_are_refused(report):
+    with pytest.raises(MalformedInput):
+        SpaceMouseParser(COMPACT).feed(report)
+
+
+def test_enumeration_prefers_the_multi_axis_interface():
+    api = FakeHidApi(0x256F, 0xC652, extra=[
+        {"vendor_id": 0x256F, "product_id": 0xC652, "path": b"/dev/hidraw3", "serial_number": "",
+         "usage_page": 12, "usage": 1},
+        {"vendor_id": 0x046D, "product_id": 0xC077, "path": b"/dev/hidraw1", "usage_page": 1, "usage": 2}])
+    found = find_spacemice(api)
+    assert [m.name for m, _ in found][0].endswith("Universal Receiver")
+    assert found[0][1]["path"] == b"/dev/hidraw7" and len(found) == 2
+
+
+def test_no_spacemouse_is_a_one_line_error():
+    api = FakeHidApi()
+    api.unplug()
+    with pytest.raises(DeviceUnavailable) as err:
+        make_device("spacemouse", hid_api=api).connect()
+    assert "no SpaceMouse found" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_deflection_moves_the_target_and_buttons_become_actions():
+    api = FakeHidApi()
+    dev = make_device("spacemouse", hid_api=api)
+    mapper = TeleopMapper(dev.settings.mapper)
+    mapper.reset(HOME)
+    with dev:
+        assert dev.name.endswith("SpaceMouse Compact") and dev.model == "spacemouse/256f:c635"
+        api.feed(*encode_reports(COMPACT, operator_twist_to_raw([0, 1, 0, 0, 0, 0]), button_mask=0b10))
+        assert wait_until(lambda: dev.read_latest().buttons == {"right"})
+        cmd = dev.read_command()
+        assert cmd.ok and cmd.pressed == (ButtonAction.RECORD_TOGGLE,)
+        np.testing.assert_allclose(cmd.twist, [0, 1, 0, 0, 0, 0])
+        first = mapper.update(cmd, now=0.0)
+        out = mapper.update(dev.read_command(), now=0.1)
+        assert dev.read_command().pressed == ()  # a press is reported once
+        api.feed(*encode_reports(COMPACT, np.zeros(6), button_mask=0b01))
+        assert wait_until(lambda: dev.read_latest().buttons == {"left"})
+        toggled = mapper.update(dev.read_command(), now=0.2)
+    # away from the operator = base -x at the station; 0.15 m/s full scale (minus deadzone: none at full)
+    assert out.action.position[0] == pytest.approx(HOME[0] - 0.015)
+    assert first.events == (ButtonAction.RECORD_TOGGLE,) and out.events == ()
+    assert toggled.action.gripper == 1.0
+
+
+def test_unplugged_mid_teleop_the_robot_holds_then_resumes_on_reconnect():
+    api = FakeHidApi()
+    dev = make_device("spacemouse", hid_api=api)
+    dev._reconnect_interval = 0.02
+    mapper = TeleopMapper(dev.settings.mapper)
+    mapper.reset(HOME)
+    with dev:
+        api.feed(*encode_reports(COMPACT, operator_twist_to_raw([1, 0, 0, 0, 0, 0])))
+        assert wait_until(lambda: dev.read_latest().twist[0] == 1.0)
+        api.unplug()
+        api.feed(b"\x01")  # wake the blocked read: it now raises OSError
+        assert wait_until(lambda: dev.status is DeviceStatus.LOST)
+        cmd = dev.read_command()
+        held = mapper.update(cmd, now=1.0)
+        assert held.hold and "SpaceMouse Compact lost" in held.message and "reconnecting" in held.message
+        assert "\n" not in held.message
+        np.testing.assert_allclose(cmd.twist, np.zeros(6))  # no stale deflection survives the loss
+        api.plug_in()
+        assert wait_until(lambda: dev.status is DeviceStatus.OK)
+        assert "reconnected" in dev.message
+        measured = HOME + [0.01, 0, 0, 0, 0, 0, 0]
+        resumed = mapper.update(dev.read_command(), robot_pose=measured, now=1.5)
+        assert not resumed.hold
+        np.testing.assert_allclose(resumed.action.ee_pose, measured)
+        api.feed(*encode_reports(COMPACT, operator_twist_to_raw([0, 0, 1, 0, 0, 0])))
+        assert wait_until(lambda: dev.read_latest().twist[2] == 1.0)
+
+
+def test_malformed_report_on_a_live_device_is_skipped_and_counted():
+    api = FakeHidApi()
+    with make_device("spacemouse", hid_api=api) as dev:
+        api.feed(b"\x01\x00", *encode_reports(COMPACT, operator_twist_to_raw([0.5, 0, 0, 0, 0, 0])))
+        assert wait_until(lambda: dev.read_latest().twist[0] == pytest.approx(0.5))
+        assert dev.malformed_reports == 1
+        cmd = dev.read_command()
+        assert cmd.ok and "malformed" in cmd.message
+
+
+def test_spacemouse_pro_family_buttons_map_to_all_recorder_actions():
+    pro = KNOWN_MODELS[(0x256F, 0xC632)]
+    api = FakeHidApi(0x256F, 0xC632)
+    with make_device("spacemouse", hid_api=api) as dev:
+        for bit in (12, 13, 14, 15):  # buttons 1..4
+            api.feed(*encode_reports(pro, np.zeros(6), button_mask=1 << bit),
+                     *encode_reports(pro, np.zeros(6), button_mask=0))
+        assert wait_until(lambda: dev.read_latest().seq >= 16)  # 4 presses x (motion, buttons) x 2
+        assert dev.read_command().pressed == (ButtonAction.RECORD, ButtonAction.STOP, ButtonAction.DISCARD,
+                                              ButtonAction.MARK_RECOVERY)
