@@ -88,6 +88,7 @@ class RecordController(QObject):
         self.state = "idle"
         self.counts = SessionCounts()
         self.episode_id: str | None = None
+        self.marks = 0
         self.started_at: float | None = None  # time.monotonic() of the first tick
         self._session = None
         self._session_key: tuple | None = None
@@ -162,6 +163,14 @@ class RecordController(QObject):
             self._on_start_failed(exc)
 
         self.jobs.start(job, on_done=done, on_exception=failed)
+        return True
+
+    def mark(self, kind: str, label: str = "") -> bool:
+        """An operator's mark in the episode being recorded (e.g. where a recovery starts)."""
+        if self.state != "recording" or self._session is None:
+            return False
+        self._session.mark_event(kind, label)
+        self.marks += 1
         return True
 
     def shutdown(self) -> None:

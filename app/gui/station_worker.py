@@ -25,7 +25,9 @@ from typing import Any, Callable, Protocol
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
+from app.gui.teleop_agent import DeviceAgent
 from devices.robot import Action
+from devices.teleop.keyboard import KeyboardDevice
 
 SLICE_S = 0.01  # physics and call-serving granularity
 MAX_CATCH_UP_S = 0.25  # never step more than this at once; beyond it the clock is re-anchored
@@ -69,65 +71,13 @@ class TickMeter:
         }
 
 
-class KeyboardTeleop:
-    """Keyboard teleoperation as an agent: held keys set a Cartesian velocity, integrated per tick.
-
-    The GUI thread only replaces two small values (velocity, gripper); the station thread reads
-    them each tick — whole-object assignment needs no lock.
-    """
-
-    name = "keyboard"
-    uses_cameras = False
-
-    def __init__(self, rate_hz: float = 10.0) -> None:
-        self._dt = 1.0 / rate_hz
-        self._velocity = np.zeros(4)  # vx, vy, vz (m/s), yaw rate (rad/s)
-        self._gripper = 0.0
-        self._target: np.ndarray | None = None
-
-    def set_velocity(self, v: np.ndarray) -> None:
-        self._velocity = np.asarray(v, dtype=float).copy()
-
-    def set_gripper(self, g: float) -> None:
-        self._gripper = float(g)
-
-    @property
-    def velocity(self) -> np.ndarray:
-        return self._velocity
-
-    @property
-    def gripper(self) -> float:
-        return self._gripper
-
-    def reset(self, station: object, seed: int) -> None:
-        target = station.target  # type: ignore[attr-defined]
-        self._target = target.ee_pose.copy()
-        self._gripper = float(target.gripper)
-
-    def act(self, station: object) -> Action:
-        from devices.geometry import quat_mul, yaw_quat
-
-        if self._target is None:
-            self.reset(station, 0)
-        v = self._velocity
-        target = self._target.copy()
-        target[:3] += v[:3] * self._dt
-        if v[3]:
-            target[3:] = quat_mul(yaw_quat(v[3] * self._dt), target[3:])
-        self._target = target
-        return Action(target, self._gripper)
-
-    def follow(self, applied: Action) -> None:
-        """Continue from what the robot accepted, so pushing against the workspace edge never winds up."""
-        self._target = applied.ee_pose.copy()
-
-
 class StationWorker(QThread):
     frames = Signal(dict)  # camera name -> (H, W, 3) uint8 at view size
     status = Signal(dict)  # see _status()
     timing = Signal(dict)  # the internal control loop's TickMeter.snapshot()
     failed = Signal(str)  # one line; the loop keeps running (holding) unless the station itself broke
     ready = Signal(dict)  # station description once it is up: cameras, task, rate
+    device_events = Signal(list)  # record/stop/discard/... button presses of the driving device
 
     def __init__(self, task: str = "pick_place", rate_hz: float = 10.0, view_size: int = 320,
                  view_fps: float = 20.0, image_size: int = 96, cameras: tuple[str, ...] = ("scene", "wrist"),
@@ -145,8 +95,12 @@ class StationWorker(QThread):
         self._alive = threading.Event()
         self._thread_id: int | None = None
         self._station = None
-        self.keyboard = KeyboardTeleop(rate_hz)
-        self._agent: Agent | None = self.keyboard
+        # The keyboard is a teleop device like any other (devices.teleop.keyboard): the GUI feeds
+        # it key events, the station thread maps its commands at each tick.
+        self.keyboard = KeyboardDevice()
+        self.keyboard.connect()
+        self.keyboard_agent = DeviceAgent(self.keyboard, on_events=self.device_events.emit)
+        self._agent: Agent | None = self.keyboard_agent
         self._external = 0  # how many external drivers (recording sessions, runners) hold the robot
         self._seed = 0
         self._reset_pending: int | None = 0
@@ -191,12 +145,6 @@ class StationWorker(QThread):
         """Re-randomise the scene (next seed by default); the active agent restarts from it."""
         self._reset_pending = self._seed + 1 if seed is None else int(seed)
 
-    def set_velocity(self, v: np.ndarray) -> None:  # keyboard teleop
-        self.keyboard.set_velocity(v)
-
-    def set_gripper(self, g: float) -> None:
-        self.keyboard.set_gripper(g)
-
     @property
     def agent(self) -> Agent | None:
         return self._agent
@@ -220,6 +168,7 @@ class StationWorker(QThread):
     def stop(self) -> None:
         self._running = False
         self.wait(5000)
+        self.keyboard.disconnect()
 
     # -- on the station thread (through call) ----------------------------------------------------
     def acquire_control(self) -> None:

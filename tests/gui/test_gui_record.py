@@ -1,5 +1,7 @@
 """Record panel: live recording through the recorder's session, driven by buttons, keys or the pedal."""
 
+import json
+
 import h5py
 import numpy as np
 import pytest
@@ -35,6 +37,9 @@ def test_record_next_and_discard_with_the_expert(make_window, qtbot, tmp_path):
     assert panel.rec_light.state == "recording" and panel.banner.property("recording") == "true"
     qtbot.waitUntil(lambda: len(samples) >= 12, timeout=10000)
     assert c.recording and w.ctx.station.externally_driven
+    # a device button (here as the station worker reports it) marks a recovery in this episode
+    w.ctx.station.device_events.emit(["mark_recovery"])
+    assert c.marks == 1
     # the pedal's key: keep this one and start the next
     qtbot.keyClick(w, Qt.Key.Key_PageDown)
     qtbot.waitUntil(lambda: c.counts.kept == 1 and c.state == "recording", timeout=15000)
@@ -62,6 +67,8 @@ def test_record_next_and_discard_with_the_expert(make_window, qtbot, tmp_path):
         assert abs(np.median(dt) - 0.1) < 0.01
         # the recorded action is the command the robot received: it moves like the expert does
         assert np.ptp(f["action/ee_pose"][:, :3], axis=0).max() > 0.01
+        events = json.loads(f.attrs["events"])
+        assert [e["kind"] for e in events if e["kind"] == "recovery"] == ["recovery"]
     assert panel.recent.count() == 3
     assert "2 kept" in panel.count_label.text()
     assert "Hz" in panel.timing_light.text()

@@ -23,6 +23,7 @@ from app.gui.plot_widget import PlotWidget
 from app.gui.recording import RecordController, RecordSettings, format_elapsed
 from app.gui.settings import read
 from app.gui.status_light import StatusLight
+from app.gui.teleop_agent import BUTTON_COMMANDS
 
 # command → default keys (a foot pedal usually types PageDown / PageUp or a letter; all rebindable in
 # the settings file under record/keys/<command>, comma separated).
@@ -38,6 +39,7 @@ COMMAND_HELP = {
     "discard": "discard this episode",
     "fail": "stop and keep as a failure",
 }
+DEVICE_BUTTONS_HELP = "Device buttons (SpaceMouse, VR controller) record, stop, discard and mark recoveries too; M marks a recovery."
 
 
 def default_dataset_dir() -> str:
@@ -102,6 +104,7 @@ class RecordPanel(Panel):
         c.episode_saved.connect(self._on_saved)
         c.episode_discarded.connect(self._on_discarded)
         c.failed.connect(lambda msg: ctx.messages.alert("Recording", msg))
+        ctx.station.device_events.connect(self._on_device_events)
         self._clock = QTimer(self)
         self._clock.timeout.connect(self._tick_clock)
         self._clock.start(100)
@@ -241,7 +244,7 @@ class RecordPanel(Panel):
                 self.shortcuts[command].append(sc)
             names = " / ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in seqs)
             lines.append(f"{names}: {COMMAND_HELP[command]}")
-        self.keys_label.setText("\n".join(lines))
+        self.keys_label.setText("\n".join(lines + [DEVICE_BUTTONS_HELP]))
 
     def command(self, name: str) -> bool:
         """One entry point for buttons, shortcuts, pedals and device buttons."""
@@ -258,7 +261,16 @@ class RecordPanel(Panel):
             return c.next() if c.recording else self.start_recording()
         if name == "discard":
             return c.discard()
+        if name == "mark":
+            return c.mark("recovery")
         raise ValueError(f"unknown record command {name!r}")
+
+    def _on_device_events(self, events: list) -> None:
+        """Buttons of the driving device (SpaceMouse, VR controller, keyboard's M…) → the same commands."""
+        for event in events:
+            name = BUTTON_COMMANDS.get(event)
+            if name is not None and (self.isVisible() or self.controller.recording):
+                self.command(name)
 
     # -- actions ---------------------------------------------------------------------------------
     def record_settings(self) -> RecordSettings:
@@ -281,7 +293,7 @@ class RecordPanel(Panel):
                                          mistake_prob=self.mistake_spin.value())
             self.ctx.station.set_agent(self.expert)
         elif self.ctx.station.agent is None or self.ctx.station.agent is self.expert:
-            self.ctx.station.set_agent(self.ctx.station.keyboard)
+            self.ctx.station.set_agent(self.ctx.station.keyboard_agent)
         return self.controller.start(settings)
 
     def _driver_changed(self) -> None:
@@ -289,7 +301,7 @@ class RecordPanel(Panel):
         for w in (self.noise_spin, self.pause_spin, self.mistake_spin):
             w.setEnabled(expert)
         if not expert and self.ctx.station.agent is self.expert and not self.controller.recording:
-            self.ctx.station.set_agent(self.ctx.station.keyboard)
+            self.ctx.station.set_agent(self.ctx.station.keyboard_agent)
 
     def _browse(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Dataset folder", self.dataset_edit.text() or str(Path.home()))

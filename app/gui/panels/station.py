@@ -8,7 +8,8 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, Q
                                QVBoxLayout, QWidget)
 
 from app.gui.context import AppContext
-from app.gui.input_devices import DeviceCatalog, InputDevice, default_catalog
+from app.gui.input_devices import InputDevice, discover
+from app.gui.jobs import JobRunner, describe_error
 from app.gui.live_view import LiveView
 from app.gui.panels.base import Panel
 from app.gui.settings import read
@@ -27,10 +28,10 @@ class StationPanel(Panel):
     hint = "Live view of the station, input devices and robot status. Click the view and drive with the keyboard."
     wants_teleop_keys = True
 
-    def __init__(self, ctx: AppContext, catalog: DeviceCatalog | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
-        self.catalog = catalog or default_catalog()
         self.devices: list[InputDevice] = []
+        self.device_job = JobRunner("device", self)
         worker = ctx.station
 
         layout = QVBoxLayout(self)
@@ -139,11 +140,14 @@ class StationPanel(Panel):
     # -- devices ---------------------------------------------------------------------------------
     def rediscover(self) -> None:
         current = self.device_combo.currentText()
-        self.devices = self.catalog.discover(self.ctx.station)
+        connected = {d.spec: d for d in self.devices if d.is_connected}  # keep them across a rescan
+        self.devices = [connected.get(d.spec, d) for d in discover(self.ctx.station)]
         self.device_combo.blockSignals(True)
         self.device_combo.clear()
         for d in self.devices:
             self.device_combo.addItem(d.name)
+            self.device_combo.setItemData(self.device_combo.count() - 1, d.listing.message,
+                                          Qt.ItemDataRole.ToolTipRole)
         wanted = current or read(self.ctx.settings, "station/device", "Keyboard")
         idx = self.device_combo.findText(wanted)
         self.device_combo.setCurrentIndex(max(0, idx))
@@ -155,31 +159,36 @@ class StationPanel(Panel):
         return self.devices[i] if 0 <= i < len(self.devices) else None
 
     def connect_selected(self) -> None:
+        """Open the device on a worker (an OpenXR session or a HID open can take a while), then drive."""
         dev = self.selected_device()
-        if dev is None:
+        if dev is None or self.device_job.is_running():
             return
-        try:
-            dev.connect()
-            dev.last_error = ""
+        self.device_light.set_state("busy", "connecting…")
+
+        def done(_) -> None:
             self.ctx.station.set_agent(dev.agent())
             self.ctx.settings.setValue("station/device", dev.name)
             self.ctx.messages.say(f"{dev.name} connected and driving the robot")
-        except Exception as exc:
-            dev.last_error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, RuntimeError) else str(exc)
+            self._show_device()
+
+        def failed(exc: BaseException) -> None:
+            dev.last_error = describe_error(exc)
             self.ctx.messages.fail(f"{dev.name}: {dev.last_error}")
-        self._show_device()
+            self._show_device()
+
+        self.device_job.start(lambda progress, should_stop: dev.connect(), on_done=done, on_exception=failed)
 
     def disconnect_selected(self) -> None:
         dev = self.selected_device()
         if dev is None:
             return
+        if dev.is_connected and self.ctx.station.agent is getattr(dev, "_agent", None):
+            self.ctx.station.set_agent(None)  # hold first, then close the device
         try:
             dev.disconnect()
         except Exception as exc:
-            dev.last_error = str(exc)
-            self.ctx.messages.fail(f"{dev.name}: {exc}")
-        if self.ctx.station.agent_name in (dev.name, getattr(getattr(dev, "teleop", None), "name", "")):
-            self.ctx.station.set_agent(None)
+            dev.last_error = describe_error(exc)
+            self.ctx.messages.fail(f"{dev.name}: {dev.last_error}")
         self._show_device()
 
     def _show_device(self) -> None:
@@ -189,19 +198,14 @@ class StationPanel(Panel):
             self.device_detail.setText("")
             return
         st = dev.status()
-        if st.last_error:
-            self.device_light.set_state("error", f"{dev.name}: error")
-        elif st.connected:
-            rate = f" · {st.rate_hz:.0f} Hz" if st.rate_hz > 0 else " · idle"
-            self.device_light.set_state("ok", f"connected{rate}")
-        else:
-            self.device_light.set_state("idle", "not connected")
+        self.device_light.set_state(st.state, st.text)
         lines = [st.detail] if st.detail else []
         if st.last_error:
             lines.append(f"last error: {st.last_error}")
         self.device_detail.setText("\n".join(lines))
-        self.connect_button.setEnabled(not st.connected or bool(st.last_error))
-        self.disconnect_button.setEnabled(st.connected)
+        busy = self.device_job.is_running()
+        self.connect_button.setEnabled(not busy and (not st.connected or bool(st.last_error)) and dev.available)
+        self.disconnect_button.setEnabled(not busy and st.connected)
 
     # -- live status -----------------------------------------------------------------------------
     def _on_status(self, s: dict) -> None:
@@ -237,3 +241,12 @@ class StationPanel(Panel):
                 light.set_state("ok", f"{name}: {size}×{size} recorded · live {fps:.0f} fps")
             else:
                 light.set_state("idle", f"{name}: waiting for frames")
+
+    def shutdown(self) -> None:
+        self.device_job.shutdown(5000)
+        for dev in self.devices:
+            if dev.is_connected and dev.device is not self.ctx.station.keyboard:
+                try:
+                    dev.disconnect()
+                except Exception:
+                    pass
