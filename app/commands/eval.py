@@ -1,44 +1,124 @@
-"""`demostation eval SOURCE`: roll a policy out in the station and report success and score."""
+"""`demostation eval SOURCE`: roll a policy out in the station through the closed-loop runtime.
+
+SOURCE is `expert` (the scripted expert, one waypoint per period), `expert-chunks` (the scripted
+expert served as receding-horizon chunks: the reference for latency studies) or a training run
+directory. `--latency` models inference time in simulated time; `--sweep` runs every perturbation
+at three severities and writes a table and a plot. See docs/runtime.md.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from policy.sweep import SWEEP_SEVERITIES
 
 NAME = "eval"
-HELP = "evaluate a policy (`expert`, or a training run directory) in the embedded station"
+HELP = "evaluate a policy (`expert`, `expert-chunks` or a training run directory) in the embedded station"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", help="`expert` for the scripted expert, or a training run directory")
+    p.add_argument("source", help="`expert`, `expert-chunks`, or a training run directory")
     p.add_argument("--task", default="pick_place", help="station task (default pick_place)")
-    p.add_argument("--episodes", type=int, default=50)
+    p.add_argument("--episodes", type=int, default=50, help="episodes (per sweep cell with --sweep)")
     p.add_argument("--seed", type=int, default=0, help="first episode seed; episode i uses seed+i")
     p.add_argument("--perturb", action="append", metavar="NAME:SEVERITY",
                    help="robustness perturbation with severity in [0, 1]; repeatable")
+    p.add_argument("--latency", default="0", metavar="auto|0|MS",
+                   help="inference latency in simulated time: `auto` (measured), 0 (default) or milliseconds")
+    p.add_argument("--n-execute", type=int, metavar="N", help="periods executed per chunk (default: the policy's, 8)")
+    p.add_argument("--blend", default="none", choices=("none", "crossfade", "ensemble"),
+                   help="how a new chunk meets the old one (default none)")
+    p.add_argument("--blend-steps", type=int, default=2, help="crossfade length in waypoints (default 2)")
+    p.add_argument("--sweep", action="store_true", help="run every perturbation at three severities; write a report")
+    p.add_argument("--severities", default=",".join(f"{s:g}" for s in SWEEP_SEVERITIES),
+                   help="sweep severities, comma-separated (default: %(default)s)")
+    p.add_argument("--out", metavar="DIR", help="sweep output folder (default RUN/sweep, or ./sweep for experts)")
     p.add_argument("--video", metavar="DIR", help="write an MP4 per camera and episode into DIR")
     p.add_argument("--image-size", type=int, default=96)
     p.add_argument("--workers", type=int, default=1, help="parallel rollout processes")
+    p.add_argument("--device", default="cpu", help="policy device for a training run: cpu (default), cuda or auto")
     p.add_argument("--expert-noise", type=float, default=0.0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+EXPERT_SOURCES = ("expert", "expert-chunks")
+
+
+def _agent(args: argparse.Namespace, settings, blend):
+    """The policy source named on the command line (a registry of built-ins, else a run directory)."""
+    from policy.evaluation import ExpertAgent, expert_chunk_agent, policy_chunk_agent
+
+    builders = {
+        "expert": lambda: ExpertAgent(noise=args.expert_noise),
+        "expert-chunks": lambda: expert_chunk_agent(n_execute=args.n_execute or 8, noise=args.expert_noise,
+                                                    blend=blend),
+    }
+    if args.source in builders:
+        return builders[args.source]()
+    agent, needs = policy_chunk_agent(args.source, args.device, args.n_execute, blend)
+    if needs["cameras"]:
+        settings.cameras = needs["cameras"]
+    settings.rate_hz = needs["rate_hz"]
+    return agent
+
+
+def _progress(done: int, total: int, message: str = "") -> None:
+    print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from app.cli import print_json
-    from app.errors import UsageError
-    from policy.evaluation import EvalSettings, ExpertAgent, evaluate, parse_perturbations
+    from app.errors import JobError, UsageError
+    from policy.evaluation import EvalSettings, EvaluationError, evaluate, parse_perturbations
+    from policy.runtime.buffer import BlendSettings
+    from policy.runtime.runner import parse_latency
 
+    if args.n_execute is not None and args.n_execute < 1:
+        raise UsageError("--n-execute must be at least 1")
+    blend = BlendSettings(name=args.blend, steps=args.blend_steps)
     settings = EvalSettings(task=args.task, episodes=args.episodes, seed=args.seed,
                             perturbations=parse_perturbations(args.perturb), video_dir=args.video,
-                            image_size=args.image_size, workers=args.workers)
-    if args.source != "expert":
-        raise UsageError(f"no policy at {args.source!r}: give `expert` or a training run directory")
-    agent = ExpertAgent(noise=args.expert_noise)
-    report = evaluate(agent, settings)
+                            image_size=args.image_size, workers=args.workers, latency_ms=parse_latency(args.latency))
+    agent = _agent(args, settings, blend)
+    progress = _progress if sys.stderr.isatty() else (lambda done, total, message="": None)
+    try:
+        if args.sweep:
+            return _run_sweep(args, agent, settings, progress, print_json)
+        report = evaluate(agent, settings, progress=progress)
+    except EvaluationError as exc:
+        raise JobError(str(exc)) from exc
     summary = report.summary()
     if args.json:
         summary.pop("results")
         print_json(summary)
     else:
+        lat = report.chunk_latency_ms
+        lat_text = f", chunk latency p50 {lat['p50']:.1f} ms p95 {lat['p95']:.1f} ms" if lat else ""
+        interventions = ", ".join(f"{k} {v}" for k, v in report.safety_interventions.items()) or "none"
         print(f"{report.policy} on {report.task}: success {report.success_rate:.0%} over {report.episodes} episodes, "
-              f"mean score {report.mean_score:.3f}, {report.seconds:.1f} s")
+              f"mean score {report.mean_score:.3f}, {report.seconds:.1f} s{lat_text}; safety interventions: {interventions}")
+    return 0
+
+
+def _run_sweep(args, agent, settings, progress, print_json) -> int:
+    from policy.sweep import run_sweep, write_sweep
+
+    if settings.perturbations:
+        raise ValueError("--sweep runs every perturbation itself; leave out --perturb")
+    try:
+        severities = tuple(float(s) for s in args.severities.split(","))
+    except ValueError:
+        raise ValueError(f"--severities takes numbers separated by commas, got {args.severities!r}") from None
+    out = Path(args.out) if args.out else (Path("sweep") if args.source in EXPERT_SOURCES else Path(args.source) / "sweep")
+    report = run_sweep(agent, settings, severities, progress=progress)
+    paths = write_sweep(report, out)
+    if args.json:
+        summary = report.summary()
+        summary["files"] = {k: str(v) for k, v in paths.items()}
+        print_json(summary)
+    else:
+        print(f"sweep of {report.policy} on {report.task}: baseline success {report.baseline.success_rate:.0%}, "
+              f"{len(report.cells)} perturbed cells, {report.seconds:.1f} s; wrote {', '.join(str(p) for p in paths.values())}")
     return 0

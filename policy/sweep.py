@@ -1,0 +1,145 @@
+"""Robustness sweep: success against severity for every perturbation, as JSON, Markdown and a plot.
+
+One unperturbed baseline (severity 0, shared by every curve) plus each registered perturbation
+(`devices.sim.perturbations.perturbation_names`) at each severity, all with the same episode seeds,
+so a drop in success is the perturbation's doing and not the luck of the draw. All rollouts of
+the sweep share one pool of worker processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from policy.evaluation import (EvalSettings, EpisodeResult, latency_label, percentiles, run_jobs, total_interventions,
+                               validate_settings, with_perturbations)
+from recorder.jobs import Progress, ShouldStop, never_stop, no_progress
+
+SWEEP_SEVERITIES = (0.25, 0.5, 1.0)
+BASELINE = "none"
+
+
+@dataclass
+class SweepCell:
+    perturbation: str  # BASELINE for the unperturbed episodes
+    severity: float
+    episodes: int
+    success_rate: float
+    mean_score: float
+    safety_interventions: dict[str, int] = field(default_factory=dict)
+    chunk_latency_ms: dict[str, float] | None = None
+
+
+@dataclass
+class SweepReport:
+    task: str
+    policy: str
+    seed: int
+    episodes_per_cell: int
+    severities: list[float]
+    latency: str
+    seconds: float
+    baseline: SweepCell
+    cells: list[SweepCell]
+
+    def summary(self) -> dict:
+        return asdict(self)
+
+    def curve(self, perturbation: str) -> tuple[list[float], list[float]]:
+        """(severities, success rates) of one perturbation, starting from the shared baseline."""
+        cells = sorted((c for c in self.cells if c.perturbation == perturbation), key=lambda c: c.severity)
+        return [0.0] + [c.severity for c in cells], [self.baseline.success_rate] + [c.success_rate for c in cells]
+
+
+def _cell(name: str, severity: float, results: list[EpisodeResult]) -> SweepCell:
+    return SweepCell(perturbation=name, severity=severity, episodes=len(results),
+                     success_rate=float(np.mean([r.success for r in results])),
+                     mean_score=float(np.mean([r.score for r in results])),
+                     safety_interventions=total_interventions(results),
+                     chunk_latency_ms=percentiles([x for r in results for x in r.latency_ms]))
+
+
+def run_sweep(agent: object, settings: EvalSettings, severities: tuple[float, ...] = SWEEP_SEVERITIES,
+              perturbations: list[str] | None = None, progress: Progress = no_progress,
+              should_stop: ShouldStop = never_stop) -> SweepReport:
+    """Evaluate ``agent`` unperturbed and under every perturbation at every severity."""
+    from devices.sim.perturbations import perturbation_names
+
+    validate_settings(settings)
+    names = list(perturbations) if perturbations is not None else perturbation_names()
+    if not severities or any(not (0.0 < s <= 1.0) for s in severities):
+        raise ValueError(f"sweep severities must be in (0, 1], got {list(severities)}")
+    conditions = [(BASELINE, 0.0)] + [(n, float(s)) for n in names for s in severities]
+    for name, sev in conditions[1:]:
+        validate_settings(with_perturbations(settings, {name: sev}))
+    seeds = [settings.seed + i for i in range(settings.episodes)]
+    jobs = [(with_perturbations(settings, {} if name == BASELINE else {name: sev}), seed)
+            for name, sev in conditions for seed in seeds]
+    t0 = time.perf_counter()
+    results = run_jobs(agent, jobs, settings.workers, progress, should_stop)
+    n = len(seeds)
+    cells = [_cell(name, sev, results[i * n:(i + 1) * n]) for i, (name, sev) in enumerate(conditions)]
+    return SweepReport(task=settings.task, policy=agent.name, seed=settings.seed, episodes_per_cell=n,
+                       severities=[float(s) for s in severities], latency=latency_label(settings.latency_ms),
+                       seconds=time.perf_counter() - t0, baseline=cells[0], cells=cells[1:])
+
+
+def sweep_markdown(report: SweepReport) -> str:
+    """Success rate (mean score) per perturbation and severity, baseline in the first column."""
+    sev = report.severities
+    lines = [f"# Robustness sweep: {report.policy} on {report.task}", "",
+             f"{report.episodes_per_cell} episodes per cell (seeds {report.seed}–"
+             f"{report.seed + report.episodes_per_cell - 1}), latency {report.latency} ms. "
+             "Cells: success rate (mean score).", "",
+             "| perturbation | " + " | ".join(["0 (baseline)"] + [f"{s:g}" for s in sev]) + " |",
+             "|---|" + "---:|" * (len(sev) + 1)]
+    base = f"{report.baseline.success_rate:.0%} ({report.baseline.mean_score:.2f})"
+    for name in sorted({c.perturbation for c in report.cells}):
+        by_sev = {c.severity: c for c in report.cells if c.perturbation == name}
+        row = [base] + [f"{by_sev[s].success_rate:.0%} ({by_sev[s].mean_score:.2f})" for s in sev]
+        lines.append(f"| {name} | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_sweep(report: SweepReport, path: Path) -> None:
+    """Success against severity, one line per perturbation (PNG). No global pyplot state."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4.2), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for name in sorted({c.perturbation for c in report.cells}):
+        xs, ys = report.curve(name)
+        ax.plot(xs, ys, marker="o", label=name)
+    ax.set_xlabel("severity")
+    ax.set_ylabel("success rate")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"{report.policy} on {report.task} ({report.episodes_per_cell} episodes per point)")
+    ax.legend(loc="lower left", fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def write_sweep(report: SweepReport, out_dir: str | Path) -> dict[str, Path]:
+    """Write sweep.json, sweep.md and sweep.png into ``out_dir`` (created); returns their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "sweep.json", "markdown": out / "sweep.md", "plot": out / "sweep.png"}
+    _atomic_write(paths["json"], lambda p: p.write_text(json.dumps(report.summary(), indent=2) + "\n"))
+    _atomic_write(paths["markdown"], lambda p: p.write_text(sweep_markdown(report)))
+    _atomic_write(paths["plot"], lambda p: plot_sweep(report, p))
+    return paths
