@@ -92,6 +92,21 @@ class Driver:
         panel.tabs.setCurrentIndex(0)
 
 
+    def train(self) -> None:
+        if not self.show("train"):
+            return
+        panel = self.window.panels["train"]
+        panel.dataset_edit.setText(str(self.work / "dataset"))
+        panel.steps_spin.setValue(60)
+        panel.batch_spin.setValue(8)
+        panel.out_edit.setText(str(self.work / "runs" / "first"))
+        run = panel.start_training()
+        if run is not None:
+            wait(self.app, 240, until=lambda: not run.is_running())
+        wait(self.app, 0.5)
+        self.grab("train")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", type=Path)
@@ -115,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     wait(app, 30, until=lambda: window.ctx.station.ticks > 5)
     driver = Driver(app, window, args.out, work)
-    for step in (driver.station, driver.record, driver.dataset):
+    for step in (driver.station, driver.record, driver.dataset, driver.train):
         step()
     window.close()
     # Tear the window down while the interpreter is whole (PySide6 objects left to the final

@@ -30,8 +30,9 @@ def default_panels() -> list[PanelFactory]:
     from app.gui.panels.dataset import DatasetPanel
     from app.gui.panels.record import RecordPanel
     from app.gui.panels.station import StationPanel
+    from app.gui.panels.train import TrainPanel
 
-    return [StationPanel, RecordPanel, DatasetPanel]
+    return [StationPanel, RecordPanel, DatasetPanel, TrainPanel]
 
 
 class MainWindow(QMainWindow):
