@@ -29,10 +29,11 @@ def default_panels() -> list[PanelFactory]:
     """The panels in sidebar order (each module imports its core packages lazily)."""
     from app.gui.panels.dataset import DatasetPanel
     from app.gui.panels.record import RecordPanel
+    from app.gui.panels.run import RunPanel
     from app.gui.panels.station import StationPanel
     from app.gui.panels.train import TrainPanel
 
-    return [StationPanel, RecordPanel, DatasetPanel, TrainPanel]
+    return [StationPanel, RecordPanel, DatasetPanel, TrainPanel, RunPanel]
 
 
 class MainWindow(QMainWindow):
