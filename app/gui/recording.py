@@ -22,6 +22,7 @@ from app.gui.jobs import JobRunner, describe_error
 from app.gui.station_proxy import LiveAgentSource, StationRobot, station_cameras
 from app.gui.station_worker import StationWorker
 from recorder.clock import MonotonicClock
+from recorder.format import software_version
 from recorder.session import RecordingSession, SessionSettings
 from recorder.station import StationEnd
 
@@ -95,6 +96,10 @@ class RecordController(QObject):
         self._timing: TimingWindow | None = None
         self._settings: RecordSettings | None = None
         self.ended_by_itself.connect(self._collect_ended_episode)
+        # The first episode asks for the installed version, which imports the package-metadata
+        # machinery (dozens of modules, each read through PySide's import hook): do that now, at
+        # start-up, not on the recorder thread at the first Start, where it stalled the GUI.
+        software_version()
 
     # -- public commands (GUI thread) ------------------------------------------------------------
     @property

@@ -205,6 +205,10 @@ class StationWorker(QThread):
             station = make_station(self.task, image_size=self.image_size, cameras=self.camera_names,
                                    perturbations=self._perturbations)
             station.connect()
+            # Create the recording-size renderer now: building an OpenGL context holds the GIL for
+            # ~100 ms, which would otherwise stall the GUI at the start of the first recording.
+            for name in self.camera_names:
+                station.render(name)
             self._station = station
             self._alive.set()
             self._loop(station)
