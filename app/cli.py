@@ -1,6 +1,7 @@
 """The `demostation` command line: one sub-command per module in `app/commands/`.
 
-Each command module exposes ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
+Each module in `app/commands/` is a command; it exposes ``NAME``, ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``.
 Exit status: 0 success, 1 the job failed, 2 bad usage or bad input — always with one line on
 stderr that says what is wrong, never a traceback for a user mistake (``--debug`` shows one).
 """
@@ -10,23 +11,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import pkgutil
 import sys
 from types import ModuleType
 from typing import Sequence
 
 from app.errors import JobError, UsageError
 
-COMMAND_MODULES = (
-    "app.commands.gui",
-    "app.commands.eval",
-    "app.commands.record",
-    "app.commands.info",
-    "app.commands.validate",
-    "app.commands.curate",
-    "app.commands.export",
-    "app.commands.cameras",
-    "app.commands.devices",
-)
+COMMAND_PACKAGE = "app.commands"
 
 # Errors from the core packages that mean "your input is wrong", not "the job broke".
 _INPUT_ERRORS: tuple[type[BaseException], ...] = (UsageError, ValueError, FileNotFoundError, NotADirectoryError,
@@ -39,7 +31,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _load_commands() -> list[ModuleType]:
-    return [importlib.import_module(name) for name in COMMAND_MODULES]
+    """Every module in app/commands is a sub-command: adding a command never edits a shared list."""
+    package = importlib.import_module(COMMAND_PACKAGE)
+    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_"))
+    return [importlib.import_module(f"{COMMAND_PACKAGE}.{name}") for name in names]
 
 
 def build_parser() -> argparse.ArgumentParser:

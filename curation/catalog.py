@@ -136,10 +136,7 @@ class EpisodeFacts:
     station_success: bool | None
     file_size: int
     file_mtime: float
-
-    @property
-    def duration(self) -> float:
-        return self.samples / self.rate_hz if self.rate_hz > 0 else 0.0
+    duration: float  # seconds: last tick time plus one period (missed ticks included)
 
 
 @dataclass(frozen=True)
@@ -382,11 +379,11 @@ class Catalog:
 
     def facts(self, episode_id: str) -> EpisodeFacts:
         row = self._conn.execute("SELECT id, samples, rate_hz, task, device, complete, station_success, file_size, "
-                                 "file_mtime FROM episodes WHERE id = ?", (episode_id,)).fetchone()
+                                 "file_mtime, duration FROM episodes WHERE id = ?", (episode_id,)).fetchone()
         if row is None:
             raise ValueError(self._unknown(episode_id))
         return EpisodeFacts(row[0], int(row[1]), float(row[2]), row[3], row[4], bool(row[5]),
-                            None if row[6] is None else bool(row[6]), int(row[7]), float(row[8]))
+                            None if row[6] is None else bool(row[6]), int(row[7]), float(row[8]), float(row[9]))
 
     def _unknown(self, episode_id: str) -> str:
         ids = self.known_ids()
@@ -490,6 +487,23 @@ class Catalog:
             return e.insert("tags", {"episode_id": episode_id, "tag": tag, "start": start, "end": end,
                                      "created_at": _now()})
 
+    def add_tags(self, tags: list[tuple[str, str, float | None, float | None]], description: str) -> list[int]:
+        """Several tags ``(episode_id, tag, start, end)`` as one edit; ones already present are skipped."""
+        checked = []
+        for eid, tag, start, end in tags:
+            facts = self.require(eid)
+            if start is not None:
+                check_range(start, end, facts.duration)
+            checked.append((eid, tag.strip(), start, end))
+        ids: list[int] = []
+        with self.edit(description) as e:
+            for eid, tag, start, end in checked:
+                if any(t.tag == tag and t.start == start and t.end == end for t in self.tags(eid)):
+                    continue
+                ids.append(e.insert("tags", {"episode_id": eid, "tag": tag, "start": start, "end": end,
+                                             "created_at": _now()}))
+        return ids
+
     def remove_tag(self, episode_id: str, tag: str) -> int:
         """Remove every tag (whole-episode and ranges) of that name from the episode."""
         self.require(episode_id)
@@ -550,18 +564,19 @@ class Catalog:
                         "detail": json.dumps({**(detail or {}), **s.get("detail", {})}), "created_at": _now()}))
         return ids
 
-    def add_trim(self, episode_id: str, start: float, end: float) -> int:
-        """A manual trim of [start, end) seconds, applied at once."""
+    def add_trim(self, episode_id: str, start: float, end: float, start_index: int, end_index: int) -> int:
+        """A manual trim of [start, end) seconds = samples [start_index, end_index), applied at once.
+
+        `Workspace.add_trim` finds the sample indices from the episode's tick times.
+        """
         facts = self.require(episode_id)
         check_range(start, end, facts.duration)
-        a = int(np.floor(start * facts.rate_hz + 1e-9))
-        b = min(facts.samples, int(np.ceil(end * facts.rate_hz - 1e-9)))
-        if b <= a:
+        if not 0 <= start_index < end_index <= facts.samples:
             raise ValueError(f"range {start:g}:{end:g} covers no sample of {episode_id}")
         with self.edit(f"trim {episode_id} {start:g}:{end:g}") as e:
-            return e.insert("trims", {"episode_id": episode_id, "start_index": a, "end_index": b, "start": start,
-                                      "end": end, "source": "manual", "status": "applied", "detail": "{}",
-                                      "created_at": _now()})
+            return e.insert("trims", {"episode_id": episode_id, "start_index": int(start_index),
+                                      "end_index": int(end_index), "start": start, "end": end, "source": "manual",
+                                      "status": "applied", "detail": "{}", "created_at": _now()})
 
     def set_trim_status(self, trim_ids: list[int], status: str) -> int:
         """Apply, reject or re-propose trims by id (one edit)."""

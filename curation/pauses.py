@@ -10,8 +10,9 @@ Why it is built this way:
   (the scripted expert adds smooth noise of 2-5 mm std). Sample-to-sample speed of that jitter
   reaches 0.05-0.09 m/s, a third of real motion, so a raw speed threshold cannot separate them.
   Velocity is therefore estimated as the least-squares slope over a centred window of
-  ``velocity_window_s`` (0.9 s by default), which averages the jitter down to ~0.01-0.02 m/s while
-  real motion (0.1-0.3 m/s) stays far above ``max_linear_speed``.
+  ``velocity_window_s`` (0.9 s by default), which brings the jitter down to a 99th percentile of
+  0.012-0.032 m/s (2-5 mm noise) while motion stays above ~0.1 m/s, so ``max_linear_speed``
+  (0.05 m/s) sits between them (figures from bench/pause_detection.py, see docs/curation.md).
 * A long window blurs the edges of a pause inwards (the slope near an edge still sees motion).
   Each still run found with the slope is therefore grown outwards, sample by sample, while the raw
   commanded position stays within ``edge_radius`` of the run's median position (plus three times
@@ -142,28 +143,21 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
 
 
-def _grow(run: tuple[int, int], pose: np.ndarray, gripper: np.ndarray, settings: PauseSettings) -> tuple[int, int]:
+def _grow(run: tuple[int, int], pos: np.ndarray, quats: np.ndarray, g: np.ndarray,
+          settings: PauseSettings) -> tuple[int, int]:
     """Extend a still run outwards while the raw command stays near the run's centre."""
     a, b = run
-    pos = pose[:, :3].astype(float)
     centre = np.median(pos[a:b], axis=0)
     jitter = float(np.sqrt(np.mean(np.sum((pos[a:b] - centre) ** 2, axis=1))))
     radius = settings.edge_radius + 3.0 * jitter
-    q = quat_normalize(pose[:, 3:7].astype(float))
-    q_ref = q[(a + b) // 2]
-    g = np.asarray(gripper, dtype=float).reshape(len(gripper), -1)[:, 0]
-
-    def near(i: int) -> bool:
-        angle = float(np.linalg.norm(quat_to_rotvec(quat_mul(q[i], quat_conj(q_ref)))))
-        return (float(np.linalg.norm(pos[i] - centre)) <= radius and angle <= settings.edge_angle + 1e-9)
-
-    g_a = g[a]
-    while a > 0 and near(a - 1) and abs(g[a - 1] - g_a) <= settings.max_gripper_change:
-        a -= 1
-    g_b = g[b - 1]
-    while b < len(pos) and near(b) and abs(g[b] - g_b) <= settings.max_gripper_change:
-        b += 1
-    return a, b
+    angle = 2.0 * np.arccos(np.clip(np.abs(quats @ quats[(a + b) // 2]), 0.0, 1.0))
+    near = (np.linalg.norm(pos - centre, axis=1) <= radius) & (angle <= settings.edge_angle + 1e-9)
+    left = near[:a] & (np.abs(g[:a] - g[a]) <= settings.max_gripper_change)
+    right = near[b:] & (np.abs(g[b:] - g[b - 1]) <= settings.max_gripper_change)
+    # Grow while contiguous: up to the nearest sample that is not near (or is across a gripper change).
+    far_left = np.flatnonzero(~left)
+    far_right = np.flatnonzero(~right)
+    return (int(far_left[-1]) + 1 if len(far_left) else 0), b + (int(far_right[0]) if len(far_right) else len(right))
 
 
 def detect_pauses(time: np.ndarray, pose: np.ndarray, gripper: np.ndarray,
@@ -184,9 +178,12 @@ def detect_pauses(time: np.ndarray, pose: np.ndarray, gripper: np.ndarray,
         raise ValueError("action stream contains NaN or infinite values")
     dt = sample_period(time)
     gripper_moves = _gripper_moves(gripper, settings)
+    pos = pose[:, :3]
+    quats = quat_normalize(pose[:, 3:7])
+    g = np.asarray(gripper, dtype=float).reshape(n, -1)[:, 0]
     grown: list[tuple[int, int]] = []
     for run in _runs(still_core(time, pose, gripper, settings)):
-        a, b = _grow(run, pose, gripper, settings)
+        a, b = _grow(run, pos, quats, g, settings)
         if grown and (a < grown[-1][1] or (a == grown[-1][1] and not gripper_moves[a])):
             a = grown.pop()[0]  # growth made two runs meet: one pause
         grown.append((a, b))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curation._contract_reader import Dataset, Episode
+from recorder.dataset import Dataset, Episode
 
 # What a damaged or half-written episode raises while being read; reported, never fatal.
 READ_ERRORS: tuple[type[BaseException], ...] = (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError)
@@ -30,6 +30,7 @@ def open_dataset(root: str | Path) -> Dataset:
     if not (root / "episodes").is_dir():
         raise ValueError(f"{root} is not a dataset: it has no episodes/ folder")
     return Dataset(root, recover=False)
+
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,17 @@ class EpisodeActions:
 
     @property
     def duration(self) -> float:
-        """Seconds covered by the samples (each sample lasts one tick)."""
-        return len(self.time) / self.rate_hz if self.rate_hz > 0 else 0.0
+        """Seconds covered: the last tick time plus one period (gaps from missed ticks count)."""
+        if len(self.time) == 0:
+            return 0.0
+        return float(self.time[-1]) + (1.0 / self.rate_hz if self.rate_hz > 0 else 0.0)
+
+    @property
+    def sample_seconds(self) -> np.ndarray:
+        """(T,) how long each sample stood: until the next tick, the last one period."""
+        if len(self.time) == 0:
+            return np.zeros(0)
+        return np.diff(np.append(self.time, self.duration))
 
     @property
     def action(self) -> np.ndarray:
@@ -71,7 +81,7 @@ def read_actions(episode: Episode) -> EpisodeActions:
         raise ValueError(f"episode {episode.id}: action/ee_pose has shape {pose.shape}, expected ({len(time)}, 7)")
     attrs = episode.attrs
     success = attrs.get("success")
-    source_index = getattr(episode, "action_source", None)
+    source_index = episode.action_source
     return EpisodeActions(
         id=episode.id, time=time, pose=pose, gripper=gripper, rate_hz=float(episode.rate_hz),
         task=str(episode.task), device=str(episode.device), complete=bool(episode.complete),

@@ -99,7 +99,7 @@ def episode_stats(ep: EpisodeActions, kept: np.ndarray, outcome: str, deleted: b
                   settings: PauseSettings = PauseSettings()) -> EpisodeStats:
     """Figures for one episode from its actions and its kept-sample mask."""
     n = len(ep)
-    dt = 1.0 / ep.rate_hz if ep.rate_hz > 0 else 0.0
+    seconds = ep.sample_seconds
     pause_s = sum(s.duration for s in detect_pauses(ep.time, ep.pose, ep.gripper, settings)) if n else 0.0
     pos = ep.pose[:, :3]
     steps = np.linalg.norm(np.diff(pos, axis=0), axis=1) if n > 1 else np.zeros(0)
@@ -118,8 +118,8 @@ def episode_stats(ep: EpisodeActions, kept: np.ndarray, outcome: str, deleted: b
         source_samples[ep.device] = n
     return EpisodeStats(
         id=ep.id, task=ep.task, device=ep.device, outcome=outcome, deleted=deleted, complete=ep.complete,
-        samples=n, duration_s=n * dt, kept_samples=int(kept.sum()), kept_duration_s=float(kept.sum()) * dt,
-        pause_s=pause_s, pause_fraction=pause_s / (n * dt) if n and dt else 0.0,
+        samples=n, duration_s=ep.duration, kept_samples=int(kept.sum()), kept_duration_s=float(seconds[kept].sum()),
+        pause_s=pause_s, pause_fraction=pause_s / ep.duration if ep.duration > 0 else 0.0,
         path_length_m=float(steps[both_kept].sum()), action_min=lo, action_max=hi, tags=sorted({*tags}),
         source_samples=source_samples)
 

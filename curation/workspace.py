@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from curation.catalog import Catalog, EpisodeFacts
 from curation.source import READ_ERRORS, Dataset, open_dataset
 
@@ -39,6 +41,16 @@ class Workspace:
     def require(self, episode_id: str) -> EpisodeFacts:
         """Facts of an episode the command may act on (unknown ids are a usage error)."""
         return self.catalog.require(episode_id)
+
+    def add_trim(self, episode_id: str, start: float, end: float) -> int:
+        """Trim the samples whose tick time lies in [start, end) seconds (one undoable edit)."""
+        self.require(episode_id)
+        if episode_id not in self.readable:
+            raise ValueError(f"episode {episode_id} cannot be read now; it cannot be trimmed")
+        with self.dataset.open(episode_id) as ep:
+            time = np.asarray(ep.time, dtype=float)
+        a, b = samples_in(time, start, end)
+        return self.catalog.add_trim(episode_id, start, end, a, b)
 
 
 def open_workspace(root: str | Path) -> Workspace:
@@ -69,10 +81,23 @@ def open_workspace(root: str | Path) -> Workspace:
         raise
 
 
+def samples_in(time: np.ndarray, start: float, end: float) -> tuple[int, int]:
+    """[a, b): the samples whose tick time lies in [start, end) (1 µs tolerance for float times)."""
+    return int(np.searchsorted(time, start - 1e-6)), int(np.searchsorted(time, end - 1e-6))
+
+
+def episode_duration(time: np.ndarray, rate_hz: float) -> float:
+    """Seconds an episode covers: its last tick time plus one period (gaps from missed ticks count)."""
+    if len(time) == 0:
+        return 0.0
+    return float(time[-1]) + (1.0 / rate_hz if rate_hz > 0 else 0.0)
+
+
 def _read_facts(dataset: Dataset, eid: str, stamp: tuple[int, float]) -> EpisodeFacts:
     with dataset.open(eid) as ep:
         success = ep.attrs.get("success")
-        return EpisodeFacts(id=eid, samples=len(ep.time), rate_hz=float(ep.rate_hz), task=str(ep.task),
+        time = np.asarray(ep.time, dtype=float)
+        return EpisodeFacts(id=eid, samples=len(time), rate_hz=float(ep.rate_hz), task=str(ep.task),
                             device=str(ep.device), complete=bool(ep.complete),
                             station_success=None if success is None else bool(success),
-                            file_size=stamp[0], file_mtime=stamp[1])
+                            file_size=stamp[0], file_mtime=stamp[1], duration=episode_duration(time, ep.rate_hz))

@@ -7,10 +7,12 @@ stale each frame is at the tick that stores it.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from devices.connection import Connectable
 
 
 class CameraError(RuntimeError):
@@ -76,23 +78,10 @@ class CameraStatus:
         return text
 
 
-class Camera(ABC):
+class Camera(Connectable):
     @property
     @abstractmethod
     def info(self) -> CameraInfo:
-        ...
-
-    @abstractmethod
-    def connect(self) -> None:
-        ...
-
-    @abstractmethod
-    def disconnect(self) -> None:
-        ...
-
-    @property
-    @abstractmethod
-    def is_connected(self) -> bool:
         ...
 
     @abstractmethod
@@ -102,10 +91,3 @@ class Camera(ABC):
     def status(self) -> CameraStatus:
         """Health snapshot. Cameras that measure more (threaded ones) override this."""
         return CameraStatus(state="streaming" if self.is_connected else "disconnected")
-
-    def __enter__(self) -> "Camera":
-        self.connect()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.disconnect()

@@ -8,11 +8,12 @@ command in [0, 1]; the robot tracks it under impedance control, so a position er
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from devices.connection import Connectable
 from devices.geometry import quat_normalize
 
 POSE_DIM = 7  # x, y, z, qw, qx, qy, qz
@@ -72,7 +73,7 @@ class RobotState:
     joint_pos: np.ndarray | None = None
 
 
-class Robot(ABC):
+class Robot(Connectable):
     """An arm with a gripper commanded in end-effector space.
 
     Usable as a context manager. ``features`` describes what ``get_state`` returns (names → shapes)
@@ -84,19 +85,6 @@ class Robot(ABC):
     @property
     @abstractmethod
     def features(self) -> dict[str, tuple[int, ...]]:
-        ...
-
-    @abstractmethod
-    def connect(self) -> None:
-        ...
-
-    @abstractmethod
-    def disconnect(self) -> None:
-        ...
-
-    @property
-    @abstractmethod
-    def is_connected(self) -> bool:
         ...
 
     @abstractmethod
@@ -114,10 +102,3 @@ class Robot(ABC):
     @abstractmethod
     def reset(self, seed: int | None = None) -> RobotState:
         """Go to the home pose (the station also re-randomises its scene from ``seed``)."""
-
-    def __enter__(self) -> "Robot":
-        self.connect()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.disconnect()

@@ -317,7 +317,7 @@ def _clip3(v: tuple[float, float, float], limit: float) -> tuple[tuple[float, fl
 
 
 def _unit4(q) -> tuple[float, float, float, float] | None:
-    w, x, y, z = (float(c) for c in q)
+    w, x, y, z = q[0], q[1], q[2], q[3]
     if not (math.isfinite(w) and math.isfinite(x) and math.isfinite(y) and math.isfinite(z)):
         return None
     s = max(abs(w), abs(x), abs(y), abs(z))
@@ -366,11 +366,15 @@ def _stopping_speed1(distance: float, decel: float, dt: float) -> float:
 
 
 def _brake_ok1(p, v, low, high, decel: float, dt: float, tol: float = 1e-12) -> bool:
-    p1 = (p[0] + v[0] * dt, p[1] + v[1] * dt, p[2] + v[2] * dt)
-    s = _n3(*v)
+    vx, vy, vz = v
+    x1, y1, z1 = p[0] + vx * dt, p[1] + vy * dt, p[2] + vz * dt
+    s = math.sqrt(vx * vx + vy * vy + vz * vz)
     d = _braking_distance1(s, decel, dt) / (s if s > 0 else 1.0)
-    stop = (p1[0] + v[0] * d, p1[1] + v[1] * d, p1[2] + v[2] * d)
-    return all(low[i] - tol <= p1[i] <= high[i] + tol and low[i] - tol <= stop[i] <= high[i] + tol for i in range(3))
+    x2, y2, z2 = x1 + vx * d, y1 + vy * d, z1 + vz * d
+    lx, ly, lz = low[0] - tol, low[1] - tol, low[2] - tol
+    hx, hy, hz = high[0] + tol, high[1] + tol, high[2] + tol
+    return (lx <= x1 <= hx and ly <= y1 <= hy and lz <= z1 <= hz
+            and lx <= x2 <= hx and ly <= y2 <= hy and lz <= z2 <= hz)
 
 
 @dataclass

@@ -13,9 +13,11 @@ simulated time — for the station it steps the physics — so recording runs fa
 from __future__ import annotations
 
 import math
+import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable, Iterator, Protocol
 
 import numpy as np
 
@@ -83,6 +85,34 @@ class SimulatedClock:
         self._now = target
 
 
+@contextmanager
+def realtime_priority(enabled: bool, priority: int = 10) -> Iterator[str]:
+    """Run the calling thread under SCHED_FIFO while inside, if allowed; yields what was in force.
+
+    On a loaded machine a normal thread waking at its deadline can wait milliseconds for a CPU;
+    a real-time thread does not (measured in bench/recorder.py). It needs root or CAP_SYS_NICE,
+    so this is best effort: refused, the tick runs at normal priority and the episode's ``timing``
+    says so. The kernel's RT throttling keeps a runaway loop from starving the machine, and the
+    previous policy is restored on exit (a headless recording runs on the caller's thread).
+    """
+    if not enabled or not hasattr(os, "sched_setscheduler"):
+        yield "normal"
+        return
+    try:
+        old_policy, old_param = os.sched_getscheduler(0), os.sched_getparam(0)
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+    except OSError as exc:
+        yield f"normal (real-time priority refused: {exc.strerror or exc})"
+        return
+    try:
+        yield f"SCHED_FIFO:{priority}"
+    finally:
+        try:
+            os.sched_setscheduler(0, old_policy, old_param)
+        except OSError:
+            pass
+
+
 @dataclass(frozen=True)
 class Tick:
     index: int  # deadline number since the ticker started (gaps = missed ticks)
@@ -102,13 +132,17 @@ class TickStats:
     rate_hz: float
     errors: list[float] = field(default_factory=list)
     missed: int = 0
+    priority: str = ""
 
     def add(self, tick: Tick) -> None:
         self.errors.append(tick.error)
         self.missed += tick.missed
 
     def summary(self) -> dict:
-        return timing_summary(np.asarray(self.errors, dtype=float), self.missed, self.rate_hz)
+        out = timing_summary(np.asarray(self.errors, dtype=float), self.missed, self.rate_hz)
+        if self.priority:
+            out["priority"] = self.priority
+        return out
 
 
 def timing_summary(errors: np.ndarray, missed: int, rate_hz: float) -> dict:

@@ -33,7 +33,6 @@ import numpy as np
 MAGIC = b"DSJOURN1"
 _RECORD = struct.Struct("<cBII")  # b"R", kind, length, crc32
 HEADER, BLOCK, END = 1, 2, 3
-MAX_RECORD = 1 << 31
 
 
 class JournalError(RuntimeError):
@@ -68,8 +67,16 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
 def is_disk_full(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    """True for "no space" failures, including HDF5's, which h5py raises as RuntimeError with the
+    errno only in the message (e.g. a failed flush on close)."""
+    if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+        return True
+    text = str(exc)
+    return any(f"errno = {n}," in text or os.strerror(n) in text for n in _FULL_ERRNOS)
 
 
 class JournalWriter:

@@ -36,8 +36,11 @@ def recover_dataset(root: str | Path) -> RecoveryReport:
     for tmp in sorted(folder.glob("ep_*" + fmt.TEMP_SUFFIX)):
         journal = folder / (tmp.name[: -len(fmt.TEMP_SUFFIX)] + fmt.JOURNAL_SUFFIX)
         if not (journal.exists() and is_locked(journal)):
-            tmp.unlink(missing_ok=True)  # a finalisation that died before its atomic rename
-            report.notes.append(f"{tmp.name}: removed an unfinished temporary file")
+            try:
+                tmp.unlink(missing_ok=True)  # a finalisation that died before its atomic rename
+                report.notes.append(f"{tmp.name}: removed an unfinished temporary file")
+            except OSError as exc:  # e.g. a read-only dataset: harmless, readers ignore .tmp files
+                report.notes.append(f"{tmp.name}: could not remove an unfinished temporary file ({exc.strerror})")
     return report
 
 
@@ -63,11 +66,15 @@ def _recover_one(journal: Path, report: RecoveryReport) -> None:
         report.recovered.append(stem)
     except JournalError as exc:
         report.problems.append(f"{journal.name}: cannot recover: {exc}")
-    except OSError as exc:
-        why = "the disk is full; free space and open the dataset again" if is_disk_full(exc) else str(exc)
-        report.problems.append(f"{journal.name}: cannot recover yet: {why}")
-    except (ValueError, KeyError) as exc:
-        report.problems.append(f"{journal.name}: cannot recover: damaged journal ({exc})")
+    except Exception as exc:  # never fatal: the journal stays and is retried at the next open
+        if is_disk_full(exc):
+            report.problems.append(f"{journal.name}: cannot recover yet: the disk is full; free space and open "
+                                   "the dataset again")
+        elif isinstance(exc, OSError):
+            report.problems.append(f"{journal.name}: cannot recover yet: {exc.strerror or exc}")
+        else:
+            why = " ".join(str(exc).split())[:200]
+            report.problems.append(f"{journal.name}: cannot recover: damaged journal ({type(exc).__name__}: {why})")
 
 
 def _is_whole_episode(path: Path) -> bool:

@@ -25,7 +25,7 @@ from typing import Callable, Mapping, Protocol
 from devices.camera import Camera
 from devices.robot import Robot
 from recorder import format as fmt
-from recorder.clock import Clock, MonotonicClock, Ticker, TickStats
+from recorder.clock import Clock, MonotonicClock, Ticker, TickStats, realtime_priority
 from recorder.errors import RecordingError
 from recorder.journal import FileSystem
 from recorder.sources import CommandSource
@@ -54,6 +54,9 @@ class SessionSettings:
     fsync: bool = True
     camera_timeout_s: float = 5.0
     max_duration_s: float | None = None  # a safety limit; None = until stopped or the end condition
+    # Live recording runs its tick loop under SCHED_FIFO when the OS allows it (best effort, see
+    # `recorder.clock.realtime_priority`); ignored on a simulated clock.
+    realtime_priority: bool = True
     metadata: dict = field(default_factory=dict)  # extra root attributes
 
 
@@ -113,12 +116,18 @@ class RecordingSession:
         self._result: EpisodeSummary | BaseException | None = None
         self._lock = threading.Lock()
         self._operator_events: list[dict] = []
+        # Called on the recorder thread when a live episode ends (finished: its summary; failed: the
+        # exception; discarded: None). A GUI must hand it over to its own thread.
         self.on_episode_end: Callable[[EpisodeSummary | BaseException | None], None] | None = None
 
     # -- headless: one episode in the calling thread -----------------------------------------------
     def record_episode(self, seed: int | None = None, end: EpisodeEnd | None = None, reset: bool = True,
                        should_stop: Callable[[], bool] = lambda: False) -> EpisodeSummary:
         """Record one episode until ``end`` says so, ``should_stop()`` or the duration limit."""
+        if self.recording:
+            raise RecordingError(f"already recording {self.episode_id} on a background thread")
+        self._discard = False
+        self._outcome_override = None
         ep = self._begin(seed, end, reset)
         return self._run(ep, should_stop)
 
@@ -245,7 +254,9 @@ class RecordingSession:
 
     def _run(self, ep: _Episode, should_stop: Callable[[], bool]) -> EpisodeSummary:
         try:
-            self._loop(ep, should_stop)
+            with realtime_priority(self.settings.realtime_priority and self.clock.realtime) as priority:
+                ep.stats.priority = priority
+                self._loop(ep, should_stop)
         except BaseException:
             # Keep what was recorded: the episode is finalised as incomplete, or, if even that is
             # impossible (disk full), its journal stays and is recovered on the next open.
@@ -310,8 +321,10 @@ class RecordingSession:
         timing = ep.stats.summary()
         end = {"success": None if success is None else bool(success),
                "score": None if score is None else float(score), "events": events, "timing": timing}
-        result = ep.writer.finish(end)
-        self._episode = None
+        try:
+            result = ep.writer.finish(end)
+        finally:
+            self._episode = None
         return EpisodeSummary(episode_id=ep.id, path=result.path, frames=result.frames,
                               duration_s=result.frames / self.settings.rate_hz, complete=result.complete,
                               success=end["success"], score=end["score"], seed=ep.seed, timing=timing,

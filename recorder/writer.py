@@ -9,6 +9,7 @@ finalises it into the ``.h5`` episode; `abort` throws the episode away.
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import threading
@@ -64,7 +65,6 @@ class EpisodeWriter:
         self.flush_interval_s = float(flush_interval_s)
         self.samples_written = 0
         self.blocks_written = 0
-        self.cpu_seconds = 0.0  # writer-thread CPU time, for the benchmark
         self._error: BaseException | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=max(16, int(rate_hz * max_queue_s)))
         self._extra: dict = {"sources": [], "events": []}
@@ -114,7 +114,7 @@ class EpisodeWriter:
             # The journal stays open (and locked) while it is finalised, so a dataset opened
             # meanwhile does not mistake it for a crashed recording and recover it too.
             return finalize_journal(self.journal_path, self.h5_path)
-        except OSError as exc:
+        except Exception as exc:  # the journal stays; recovery finalises it on the next open
             raise self._as_recording_error(exc) from exc
         finally:
             self._journal.close()
@@ -132,7 +132,6 @@ class EpisodeWriter:
 
     # -- the writer thread ---------------------------------------------------------------------
     def _run(self) -> None:
-        cpu0 = time.thread_time()
         last_flush = time.monotonic()
         try:
             while True:
@@ -158,8 +157,6 @@ class EpisodeWriter:
                 self._flush()
         except BaseException as exc:  # reported to the tick loop through put()/finish()
             self._error = exc
-        finally:
-            self.cpu_seconds += time.thread_time() - cpu0
 
     def _flush(self) -> None:
         rows, self._rows = self._rows, []
@@ -223,10 +220,13 @@ class EpisodeWriter:
             return exc
         if is_disk_full(exc):
             return DiskFullError(
-                f"disk full in {self.journal_path.parent} ({os.strerror(exc.errno)}): recording of "
+                f"disk full in {self.journal_path.parent} ({os.strerror(errno.ENOSPC)}): recording of "
                 f"{self.h5_path.stem} stopped; earlier episodes are intact and its {self.samples_written} samples "
                 "already written will be recovered when the dataset is next opened with space free")
-        return RecordingError(f"writing {self.journal_path} failed: {type(exc).__name__}: {exc}")
+        why = " ".join(str(exc).split())[:300]
+        return RecordingError(f"recording {self.h5_path.stem} in {self.journal_path.parent} failed "
+                              f"({type(exc).__name__}: {why}); what was written is kept in "
+                              f"{self.journal_path.name} and recovered when the dataset is next opened")
 
 
 def _state_value(state: RobotState, name: str, shape: tuple[int, ...]) -> np.ndarray:

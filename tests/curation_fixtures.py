@@ -1,7 +1,7 @@
 """Test helpers: episode files written by the dataset contract (docs/dataset-format.md) with h5py.
 
-Used by the curation tests to build small datasets: synthetic action streams, and real ones from
-the station driven by its scripted expert (idle pauses and noise injected, logged as events).
+Used by the curation tests to build small datasets from synthetic action streams with known
+pauses (real expert episodes are recorded through the recorder itself, `recorder.record`).
 """
 
 from __future__ import annotations
@@ -91,42 +91,6 @@ def smooth_noise(n: int, std: float, rng: np.random.Generator) -> np.ndarray:
         state = 0.8 * state + rng.normal(0.0, std, 3) * 0.6
         out[i] = state
     return out
-
-
-def record_expert_episode(root: Path, number: int, seed: int, *, noise: float = 0.003, pause_prob: float = 0.0,
-                          mistake_prob: float = 0.0, time_limit_s: float = 30.0, device: str = "expert",
-                          cameras: tuple[str, ...] = (), image_size: int = 32) -> tuple[Path, list[dict]]:
-    """Drive the station with its scripted expert and write the episode as the recorder would."""
-    from devices.sim.experts import ExpertKnobs
-    from devices.sim.station import make_station
-
-    station = make_station("pick_place", image_size=image_size, cameras=cameras)
-    try:
-        station.connect()
-        station.reset(seed)
-        station.task.time_limit_s = time_limit_s
-        expert = station.task.make_expert(station, ExpertKnobs(noise=noise, pause_prob=pause_prob,
-                                                               mistake_prob=mistake_prob),
-                                          np.random.default_rng(seed))
-        poses, grips, obs, frames = [], [], [], {c: [] for c in cameras}
-        while True:
-            for c in cameras:
-                frames[c].append(station.render(c))
-            applied = station.send_action(expert.act())
-            poses.append(applied.ee_pose.copy())
-            grips.append(applied.gripper)
-            obs.append(station.get_state().ee_pose.copy())
-            station.step(0.1)
-            status = station.status()
-            if status.done:
-                break
-        events = [e.as_dict() for e in expert.events]
-    finally:
-        station.disconnect()
-    path = write_episode(root, number, np.array(poses), np.array(grips), events=events, success=status.success,
-                         device=device, obs_pose=np.array(obs), seed=seed,
-                         cameras={c: np.array(v, dtype=np.uint8) for c, v in frames.items()})
-    return path, events
 
 
 def write_corrupt(root: Path, number: int) -> Path:

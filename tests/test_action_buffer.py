@@ -129,3 +129,12 @@ def test_non_finite_waypoints_reach_the_controller_as_non_finite():
     buf.write(np.arange(4) * DT, c, now=0.0)
     assert buf.setpoint(0.05).is_finite()
     assert not buf.setpoint(0.15).is_finite()
+
+
+def test_a_chunk_after_a_stale_buffer_is_anchored_at_the_current_command():
+    buf = ActionBuffer(max_hold_s=0.3)
+    buf.write(np.arange(2) * DT, chunk(0.40, 2), now=0.0)
+    assert buf.setpoint(1.0) == NoSetpoint("stale")
+    current = Action(np.concatenate([[0.30], HOME[1:]]), 0.0)  # where the filter brought the arm to rest
+    buf.write(1.1 + np.arange(4) * DT, chunk(0.50, 4), now=1.0, current=current)
+    assert x_at(buf, 1.0) == pytest.approx(0.30) and x_at(buf, 1.05) == pytest.approx(0.40)

@@ -132,3 +132,12 @@ def test_merge_from_the_command_line(dataset, tmp_path, capsys):
     assert report["episodes"] == 5
     stats = run_json(capsys, "curate", merged, "--stats")
     assert stats["devices"] == {"vr": 2, "spacemouse": 2, "haptic": 1}
+
+
+def test_tag_events_from_the_command_line(tmp_path, capsys):
+    root = tmp_path / "ds"
+    pose, grip = still_then_move(10, 20, 10, 20, 10)
+    write_episode(root, 0, pose, grip, events=[{"kind": "recovery", "start": 2.0, "end": 3.0, "label": ""}])
+    assert run_json(capsys, "curate", root, "--tag-events")["added"] == 1
+    assert run_json(capsys, "curate", root, "--stats")["tags"] == {"recovery": 1}
+    assert run_json(capsys, "curate", root, "--tag-events", "pause")["added"] == 0

@@ -20,6 +20,8 @@ def test_devices_json_lists_every_kind_with_a_one_line_status(capsys, monkeypatc
     for d in listings:
         assert d["status"] in {"connected", "available", "not found", "unavailable"}
         assert d["message"] and "\n" not in d["message"]
+    known = {m["id"]: m for m in json.loads(out[0])["known_spacemouse_models"]}
+    assert known["256f:c652"]["report"] == "combined" and known["046d:c626"]["report"] == "separate"
     openxr = next(d for d in listings if d["kind"] == "openxr")
     assert openxr["status"] == "unavailable" and "install Monado or SteamVR" in openxr["message"]
 

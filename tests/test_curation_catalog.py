@@ -41,7 +41,7 @@ def test_every_edit_is_undoable_repeatedly_and_across_processes(dataset):
         c.add_tag("ep_000001", "wobbly")
         c.add_note("ep_000000", "operator sneezed")
         c.delete_episode("ep_000001")
-        c.add_trim("ep_000000", 0.0, 1.5)
+        ws.add_trim("ep_000000", 0.0, 1.5)
         rec = c.record("ep_000001")
         assert rec.deleted and {t.tag for t in rec.tags} == {"recovery", "wobbly"}
         assert [(t.start, t.end) for t in rec.tags if t.tag == "recovery"] == [(1.0, 2.5)]
@@ -141,7 +141,7 @@ def test_unknown_ids_and_bad_ranges_are_value_errors(dataset):
         with pytest.raises(ValueError, match="ends after the episode"):
             c.add_tag("ep_000000", "x", 1.0, 99.0)
         with pytest.raises(ValueError, match="START < END"):
-            c.add_trim("ep_000000", 3.0, 2.0)
+            ws.add_trim("ep_000000", 3.0, 2.0)
         with pytest.raises(ValueError, match="not finite"):
             c.add_tag("ep_000000", "x", float("nan"), 1.0)
         with pytest.raises(ValueError, match="outcome must be"):
@@ -185,3 +185,93 @@ def test_curation_never_modifies_raw_episode_files(dataset, tmp_path):
         while ws.catalog.undo() is not None:
             pass
     assert file_hashes(dataset) == before
+
+
+def test_logged_mistakes_and_recoveries_become_tagged_ranges(tmp_path):
+    from curation.events import tag_logged_events
+
+    root = tmp_path / "ds"
+    pose, grip = still_then_move(10, 20, 10, 20, 10)  # 7 s
+    events = [{"kind": "mistake", "start": 1.0, "end": 2.5, "label": "missed grasp"},
+              {"kind": "recovery", "start": 2.5, "end": 3.7, "label": "re-grasp"},
+              {"kind": "pause", "start": 4.0, "end": 5.0, "label": ""},
+              {"kind": "recovery", "start": 6.5, "end": float("nan"), "label": "an instant mark"}]
+    write_episode(root, 0, pose, grip, events=events)
+    with open_workspace(root) as ws:
+        result = tag_logged_events(ws)
+        assert result["added"] == 3
+        tags = [(t.tag, t.start, t.end) for t in ws.catalog.tags("ep_000000")]
+        assert tags == [("mistake", 1.0, 2.5), ("recovery", 2.5, 3.7), ("recovery", 6.5, 6.6)]
+        assert tag_logged_events(ws)["added"] == 0  # nothing twice
+        assert len(ws.catalog.history()) == 1
+        ws.catalog.undo()
+        assert ws.catalog.tags() == []
+
+
+def test_training_view_has_live_episodes_with_masks_outcomes_and_subsets(dataset):
+    from curation.split import split_dataset
+    from curation.training import training_episodes
+
+    episodes, problems = training_episodes(dataset)  # never curated: everything, all kept
+    assert [e.id for e in episodes] == ["ep_000000", "ep_000001", "ep_000002"] and problems == []
+    assert all(e.kept.all() and e.subset is None for e in episodes)
+    assert [e.outcome for e in episodes] == ["success", "failure", "unknown"]
+    with open_workspace(dataset) as ws:
+        ws.add_trim("ep_000000", 2.0, 3.0)
+        ws.catalog.delete_episode("ep_000002")
+        split_dataset(ws, 0.5, seed=0)
+    episodes, _ = training_episodes(dataset)
+    assert [e.id for e in episodes] == ["ep_000000", "ep_000001"]
+    assert episodes[0].segments == ((0, 20), (30, 68)) and int(episodes[0].kept.sum()) == 58
+    assert sorted(e.subset for e in episodes) == ["train", "valid"]
+
+
+def test_trims_and_durations_follow_tick_times_across_missed_ticks(tmp_path):
+    """Ticks 5-9 missed: times jump from 0.4 s to 1.0 s, so seconds are not index / rate."""
+    import h5py
+
+    root = tmp_path / "ds"
+    pose, grip = still_then_move(5, 10, 0, 5, 0)
+    path = write_episode(root, 0, pose, grip)
+    with h5py.File(path, "r+") as f:  # the fixture, building a recorded-with-gaps file
+        f["time"][5:] = f["time"][5:] + 0.5
+    with open_workspace(root) as ws:
+        assert ws.require("ep_000000").duration == pytest.approx(2.5)
+        ws.add_trim("ep_000000", 0.45, 1.15)  # covers ticks at 1.0 and 1.1 only
+        assert np.flatnonzero(~ws.catalog.kept_mask("ep_000000")).tolist() == [5, 6]
+        stats = dataset_stats(ws).summary()["per_episode"][0]
+        assert stats["duration_s"] == pytest.approx(2.5)
+        assert stats["kept_duration_s"] == pytest.approx(2.5 - 0.2)
+        with pytest.raises(ValueError, match="ends after"):
+            ws.catalog.add_tag("ep_000000", "x", 2.0, 2.6)
+
+
+def test_a_process_killed_mid_edit_leaves_the_catalog_whole(dataset):
+    """The process dies inside an edit's transaction (no rollback, no close): nothing of it remains."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with open_workspace(dataset) as ws:
+        ws.catalog.add_tag("ep_000000", "kept")
+    child = (
+        "import os, sys\n"
+        "from curation.catalog import Catalog\n"
+        "c = Catalog.open(sys.argv[1])\n"
+        "with c.edit('doomed') as e:\n"
+        "    e.update('episode_state', 'ep_000001', {'outcome': 'success', 'outcome_source': 'curator'})\n"
+        "    e.insert('notes', {'episode_id': 'ep_000001', 'text': 'x', 'created_at': 'now'})\n"
+        "    os._exit(9)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", child, str(dataset)], cwd=root, timeout=60)
+    assert proc.returncode == 9
+    conn = sqlite3.connect(dataset / "catalog.sqlite")
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    with open_workspace(dataset) as ws:
+        c = ws.catalog
+        assert c.record("ep_000001").outcome == "failure" and c.notes("ep_000001") == []
+        assert [e.description for e in c.history()] == ["tag ep_000000 kept"]
+        c.set_outcome("ep_000001", "success")  # and it takes new edits
+        assert c.undo().description == "outcome ep_000001 success"

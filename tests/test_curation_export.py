@@ -58,7 +58,7 @@ def robomimic_read(path, filter_key, obs_keys, dataset_keys=("actions", "rewards
 def test_export_writes_robomimic_layout_with_trims_applied_and_deleted_left_out(dataset, tmp_path):
     out = tmp_path / "demos.h5"
     with open_workspace(dataset) as ws:
-        trim = ws.catalog.add_trim("ep_000001", 0.0, 1.2)  # the idle start: samples 0..11
+        trim = ws.add_trim("ep_000001", 0.0, 1.2)  # the idle start: samples 0..11
         ws.catalog.delete_episode("ep_000002")
         split_dataset(ws, 0.25, seed=4)
         split = ws.catalog.split()

@@ -39,7 +39,7 @@ def test_merge_with_camera_map_carries_curation_and_leaves_sources_untouched(sou
     a, b = sources
     with open_workspace(b) as ws:
         ws.catalog.add_tag("ep_000001", "recovery", 0.5, 1.5)
-        ws.catalog.add_trim("ep_000001", 0.0, 1.2)
+        ws.add_trim("ep_000001", 0.0, 1.2)
         ws.catalog.delete_episode("ep_000000")
         ws.catalog.set_outcome("ep_000001", "failure")
     before = {p: file_hashes(p) for p in sources}

@@ -8,7 +8,7 @@ import pytest
 from curation.pauses import (PauseSettings, detect_pauses, score_detection, spans_to_mask, true_pauses,
                              windowed_rate)
 from curation.source import load_actions, open_dataset
-from tests.curation_fixtures import HOME_QUAT, record_expert_episode, still_then_move
+from tests.curation_fixtures import HOME_QUAT, still_then_move
 
 
 def _detect(pose, gripper, **kw):
@@ -82,31 +82,40 @@ def test_scoring_matches_by_overlap():
 
 @pytest.fixture(scope="module")
 def expert_dataset(tmp_path_factory):
-    """Real episodes: the station driven by its scripted expert with injected pauses, noise and mistakes."""
+    """Real episodes, recorded by the recorder from the station driven by its scripted expert with
+    injected idle pauses, hand-tremor noise and mistakes (the expert logs each pause as an event)."""
+    from recorder.record import StationRecordingSettings, record_station
+    from recorder.sources import SourceOptions
+
     root = tmp_path_factory.mktemp("expert")
-    k = 0
     for noise in (0.002, 0.005):
-        for seed in range(4):
-            record_expert_episode(root, k, seed=seed, noise=noise, pause_prob=0.4, mistake_prob=0.3)
-            k += 1
+        record_station(StationRecordingSettings(
+            out=str(root), episodes=4, seed=0, cameras=(), fsync=False,
+            source=SourceOptions(expert_noise=noise, expert_pause_prob=0.4, expert_mistake_prob=0.3)))
     return root
 
 
 def test_detection_finds_the_experts_injected_pauses(expert_dataset):
-    """Precision and recall against the expert's own pause log (measured: 0.92 / 1.00 on these seeds).
+    """Precision and recall against the expert's own pause log (measured on these seeds: 0.82 / 1.00).
 
-    Detections not in the log are the expert's own waits (e.g. a blocked descent held for its
-    1.5 s grace time): commanded stillness, just not injected on purpose.
+    Detections not in the log are idle all the same, just not injected on purpose: the expert
+    holding a blocked descent for its grace time, and the finished expert holding still during
+    the recorder's one-second tail after success (an idle end).
     """
     ds = open_dataset(expert_dataset)
+    assert len(ds) == 8
     total = None
+    unlogged_where = []
     for eid in ds.episode_ids():
         ep = load_actions(ds, eid)
         spans = detect_pauses(ep.time, ep.pose, ep.gripper)
-        score = score_detection([(s.start, s.end) for s in spans], true_pauses(ep.events, ep.duration, 1.0),
-                                ep.duration)
+        truth = true_pauses(ep.events, ep.duration, 1.0)
+        score = score_detection([(s.start, s.end) for s in spans], truth, ep.duration)
         total = score if total is None else total + score
-    assert total.true_pauses >= 15
+        unlogged_where += [s.where for s in spans
+                           if score_detection([(s.start, s.end)], truth, ep.duration).correct == 0]
+    assert total.true_pauses >= 20
     assert total.recall >= 0.95, total
-    assert total.precision >= 0.8, total
+    assert total.precision >= 0.75, total
     assert total.sample_recall >= 0.95, total
+    assert unlogged_where.count("end") >= 2  # the idle ends after success are found too

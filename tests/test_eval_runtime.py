@@ -1,12 +1,11 @@
 """Evaluation through the runtime: latency modes, the report's fields, workers, errors, the sweep."""
 
 import json
-from functools import partial
 
 import pytest
 
 from app.cli import main
-from policy.evaluation import ChunkAgent, EvalSettings, EvaluationError, ExpertAgent, evaluate, expert_chunk_agent
+from policy.evaluation import ChunkAgent, EvalSettings, EvaluationError, ExpertAgent, evaluate
 from policy.sweep import run_sweep, sweep_markdown, write_sweep
 from runtime_fakes import DyingPredictor, FailingPredictor
 

@@ -46,3 +46,21 @@ def test_an_error_in_the_inference_thread_stops_both_threads_and_is_raised():
     time.sleep(0.05)
     assert len(robot.sent) == sent  # nothing commands the robot any more
     assert np.all(np.isfinite(robot.sent[-1].ee_pose))
+
+
+def test_a_prediction_started_before_a_restart_is_thrown_away():
+    from policy.runtime.observation import Observation
+    from runtime_fakes import HOME
+
+    runner = ChunkRunner(GoToPredictor(), RuntimeSettings())
+    runner.reset()
+    runner.observe(Observation(time=0.0, ee_pose=HOME.copy(), gripper=0.0, ee_wrench=np.zeros(6)))
+    request = runner.begin_request(0.0)
+    assert runner.in_flight and not runner.wants_request(0.1)
+    chunk = runner.predictor.predict_chunk(request.history)
+    runner.restart()  # the operator took over meanwhile
+    assert not runner.finish_request(request, chunk, 0.05, now=0.2)
+    assert runner.buffer.waypoints()[0].size == 0 and runner.stats.chunks == 0
+    fresh = runner.begin_request(0.3)
+    assert runner.finish_request(fresh, runner.predictor.predict_chunk(fresh.history), 0.05, now=0.35)
+    assert runner.stats.chunks == 1 and runner.stats.latency_ms == [pytest.approx(50.0)]

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from recorder.clock import MonotonicClock, SimulatedClock, Ticker, TickStats, timing_summary
+import os
+
+from recorder.clock import MonotonicClock, SimulatedClock, Ticker, TickStats, realtime_priority, timing_summary
 
 
 def test_late_wakeups_do_not_drift_the_deadlines():
@@ -71,3 +73,15 @@ def test_bad_rate_is_refused():
     with pytest.raises(ValueError):
         Ticker(SimulatedClock(), 0.0)
     assert timing_summary(np.array([]), 0, 10.0)["ticks"] == 0
+
+
+def test_realtime_priority_is_best_effort_and_restored():
+    before = os.sched_getscheduler(0)
+    with realtime_priority(True) as got:
+        if got.startswith("SCHED_FIFO"):
+            assert os.sched_getscheduler(0) == os.SCHED_FIFO
+        else:
+            assert got.startswith("normal (real-time priority refused")
+    assert os.sched_getscheduler(0) == before
+    with realtime_priority(False) as got:
+        assert got == "normal" and os.sched_getscheduler(0) == before

@@ -10,7 +10,7 @@ import pytest
 from recorder.clock import SimulatedClock
 from recorder.dataset import Dataset
 from recorder.errors import DiskFullError
-from recorder.session import RecordingSession, SessionSettings
+from recorder.session import RecordingSession
 from recorder.validate import validate_dataset
 from tests.recorder_fakes import BudgetFileSystem, FakeRobot, RateCamera, ScriptedSource
 
@@ -54,12 +54,12 @@ def test_a_disk_that_fills_mid_episode(tmp_path):
 
 @pytest.fixture
 def tiny_tmpfs(tmp_path):
-    """A real 1.5 MB file system (tmpfs), where the OS itself answers ENOSPC."""
+    """A real 800 KB file system (tmpfs), where the OS itself answers ENOSPC."""
     mnt = tmp_path / f"tmpfs-{uuid.uuid4().hex[:6]}"
     mnt.mkdir()
     if os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("mounting a tmpfs needs root")
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1536k", "tmpfs", str(mnt)], capture_output=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=800k", "tmpfs", str(mnt)], capture_output=True)
     if r.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
     try:
@@ -89,3 +89,22 @@ def test_demostation_record_on_a_full_tmpfs(tiny_tmpfs, tmp_path, capsys):
     again = Dataset(copy)
     assert again.problems() == [] and len(again) >= len(complete)
     assert not list((copy / "episodes").glob("*.journal"))
+
+
+def test_a_disk_that_fills_while_finalising_keeps_the_journal(tmp_path, monkeypatch):
+    import recorder.writer as writer_module
+
+    def full(*args, **kwargs):  # what h5py raises when HDF5's flush on close hits ENOSPC
+        raise RuntimeError("Can't close file (file write failed: errno = 28, error message = "
+                           "'No space left on device', total write size = 2048)")
+
+    clock = SimulatedClock()
+    session = RecordingSession(tmp_path, FakeRobot(clock), {}, ScriptedSource(), clock=clock)
+    monkeypatch.setattr(writer_module, "finalize_journal", full)
+    with pytest.raises(DiskFullError, match="disk full in .*recording of ep_000000 stopped"):
+        session.record_episode(end=_Until(1.0))
+    assert (tmp_path / "episodes" / "ep_000000.journal").exists()
+    monkeypatch.undo()
+    ds = Dataset(tmp_path)  # sealed before the failure: recovered as a complete episode
+    with ds.open("ep_000000") as ep:
+        assert ep.complete and len(ep) == 11 and ep.success is True

@@ -1,13 +1,12 @@
 """Synchronisation and the recording session, on a fake clock with cameras of different rates."""
 
-import math
-import threading
 import time
 
 import numpy as np
 import pytest
 
 from devices.camera import CameraError, Frame
+from devices.robot import Action
 from recorder.clock import MonotonicClock, SimulatedClock
 from recorder.dataset import Dataset
 from recorder.errors import RecordingError
@@ -173,7 +172,7 @@ def test_live_session_start_stop_discard_next_on_the_real_clock(tmp_path):
         session.start()
     pose = np.array([0.4, 0.1, 0.2, 1, 0, 0, 0])
     for _ in range(10):
-        source.post(__import__("devices.robot", fromlist=["Action"]).Action(pose, 1.0))
+        source.post(Action(pose, 1.0))
         time.sleep(0.02)
     session.mark_event("mistake", "operator")
     summary, second = session.next_episode(success=False, score=0.1)

@@ -159,3 +159,18 @@ def test_spacemouse_pro_family_buttons_map_to_all_recorder_actions():
         assert wait_until(lambda: dev.read_latest().seq >= 16)  # 4 presses x (motion, buttons) x 2
         assert dev.read_command().pressed == (ButtonAction.RECORD, ButtonAction.STOP, ButtonAction.DISCARD,
                                               ButtonAction.MARK_RECOVERY)
+
+
+def test_lab_listing_shows_a_connected_spacemouse_with_its_ids():
+    from devices.teleop.discovery import list_devices
+
+    listings = [d for d in list_devices(hid_api=FakeHidApi(0x256F, 0xC652)) if d.kind == "spacemouse"]
+    assert [(d.spec, d.status) for d in listings] == [("spacemouse:256f:c652", "connected")]
+    assert "combined 6-axis report" in listings[0].message and "/dev/hidraw7" in listings[0].message
+    api = FakeHidApi()
+    api.unplug()
+    [missing] = [d for d in list_devices(hid_api=api) if d.kind == "spacemouse"]
+    assert missing.status == "not found"
+    dev = make_device("spacemouse:256f:c652", hid_api=FakeHidApi(0x256F, 0xC652))
+    with dev:
+        assert dev.model == "spacemouse/256f:c652"

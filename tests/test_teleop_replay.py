@@ -184,3 +184,12 @@ def test_a_full_disk_ends_the_stream_recording_not_the_teleop(tmp_path):
         assert wait_until(lambda: kb.read_latest().buttons == {"d"})  # teleop goes on
     header = read_stream_header(tmp_path / "kb.jsonl")  # what was written before is kept
     assert header["device"] == "keyboard"
+
+
+def test_a_malformed_report_inside_a_recording_is_skipped_as_it_was_live(tmp_path):
+    lines = DEMO.read_text().splitlines()
+    stream = tmp_path / "with_bad_report.jsonl"
+    stream.write_text("\n".join(lines[:50] + ['{"t": 0.4, "k": "hid", "d": {"hex": "01ff"}}'] + lines[50:]) + "\n")
+    dev, commands = replay_commands(stream)
+    assert len(commands) == len(lines) - 1  # a command for every good report, none for the bad one
+    assert dev.malformed_reports == 1 and "malformed" in commands[-1].message

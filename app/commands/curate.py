@@ -25,6 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     act.add_argument("--trim", nargs=2, metavar=("EP", "START:END"), help="trim a time range (seconds) by hand")
     act.add_argument("--tag", nargs=2, metavar=("EP", "TAG"),
                      help="tag an episode (e.g. recovery), or a time range of it with --range")
+    act.add_argument("--tag-events", nargs="*", metavar="KIND",
+                     help="tag the time ranges of events logged while recording (default kinds: recovery mistake)")
     act.add_argument("--untag", nargs=2, metavar=("EP", "TAG"), help="remove a tag (and its ranges)")
     act.add_argument("--outcome", nargs=2, metavar=("EP", "OUTCOME"), help="set success, failure or unknown")
     act.add_argument("--delete", metavar="EP", help="soft-delete an episode (its file stays)")
@@ -127,6 +129,8 @@ def _handler(args: argparse.Namespace):
             return fn
     if args.split is not None:
         return _split
+    if args.tag_events is not None:
+        return _tag_events
     if args.apply:
         return _apply
     return _list
@@ -173,7 +177,7 @@ def _apply(ws, args):
 def _trim(ws, args):
     eid, text = args.trim
     start, end = parse_range(text)
-    tid = ws.catalog.add_trim(eid, start, end)
+    tid = ws.add_trim(eid, start, end)
     return {"trim_id": tid, "episode": eid, "start": start, "end": end}, [f"trimmed {eid} {start:g}-{end:g} s (#{tid})"]
 
 
@@ -183,6 +187,14 @@ def _tag(ws, args):
     tid = ws.catalog.add_tag(eid, tag, start, end)
     where = f" {start:g}-{end:g} s" if start is not None else ""
     return {"tag_id": tid, "episode": eid, "tag": tag, "start": start, "end": end}, [f"tagged {eid} {tag}{where}"]
+
+
+def _tag_events(ws, args):
+    from curation.events import DEFAULT_KINDS, tag_logged_events
+
+    result = tag_logged_events(ws, tuple(args.tag_events) or DEFAULT_KINDS, episode_ids=args.episode)
+    return result, [f"tagged {result['added']} logged event ranges ({', '.join(result['kinds'])}); "
+                    f"{result['found'] - result['added']} were already tagged"]
 
 
 def _untag(ws, args):
@@ -275,9 +287,15 @@ def _list(ws, args):
         d = {**r.as_dict(), "trims_applied": applied, "trims_proposed": proposed, "subset": subset}
         out.append(d)
         tags = ", ".join(t.tag + (f"@{t.start:g}-{t.end:g}" if t.start is not None else "") for t in r.tags)
-        lines.append(f"{r.id}{' [deleted]' if r.deleted else ''}  {r.facts.duration:6.1f} s  {r.outcome:<8} "
-                     f"{r.facts.device:<12} trims {applied}+{proposed}?{'  ' + subset if subset else ''}"
-                     f"{'  tags: ' + tags if tags else ''}{'  notes: ' + str(len(r.notes)) if r.notes else ''}")
+        parts = [f"{r.id}{' [deleted]' if r.deleted else ''}", f"{r.facts.duration:6.1f} s", f"{r.outcome:<8}",
+                 f"{r.facts.device:<12}", subset or "-"]
+        if applied or proposed:
+            parts.append(f"trims {applied} applied" + (f", {proposed} proposed" if proposed else ""))
+        if tags:
+            parts.append(f"tags: {tags}")
+        if r.notes:
+            parts.append(f"{len(r.notes)} note(s)")
+        lines.append("  ".join(parts))
     return {"episodes": out}, lines or ["no readable episodes"]
 
 

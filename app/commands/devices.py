@@ -34,9 +34,13 @@ def run(args: argparse.Namespace) -> int:
         return _watch(args)
     from devices.teleop.discovery import list_devices
 
+    from devices.teleop.spacemouse import KNOWN_MODELS
+
     listings = list_devices()
     if args.json:
-        print_json({"devices": [d.as_dict() for d in listings]})
+        known = [{"id": f"{m.vendor_id:04x}:{m.product_id:04x}", "name": m.name,
+                  "report": "combined" if m.combined_report else "separate"} for m in KNOWN_MODELS.values()]
+        print_json({"devices": [d.as_dict() for d in listings], "known_spacemouse_models": known})
         return 0
     width = max(len(d.spec) for d in listings)
     for d in listings:

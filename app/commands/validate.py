@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 NAME = "validate"
-HELP = "check every episode of a dataset (readable, complete keys, no NaN, monotonic time, rate within 5 %%)"
+HELP = "check every episode of a dataset (readable, complete keys, no NaN, monotonic time, rate within 5 percent)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -9,6 +9,7 @@ episode so detection quality can be measured against ground truth.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
@@ -40,6 +41,7 @@ class Goal:
     tolerance: float = 0.008  # m
     settle_s: float = 0.0  # stay at the goal this long before the next one
     label: str = ""
+    pausable: bool = True  # an operator may idle after this goal (pause_prob applies here)
 
 
 @dataclass
@@ -59,7 +61,7 @@ def grasp_quat(yaw: float) -> np.ndarray:
 
 
 @dataclass
-class Expert:
+class Expert(ABC):
     """Base expert; subclasses implement `behaviour`."""
 
     station: "SimStation"
@@ -83,8 +85,9 @@ class Expert:
         self._maybe_pause("start")
 
     # -- subclasses --------------------------------------------------------------------------------
-    def behaviour(self) -> Iterator[Goal]:  # pragma: no cover - abstract in spirit
-        raise NotImplementedError
+    @abstractmethod
+    def behaviour(self) -> Iterator[Goal]:
+        """Yield goals one after another; the generator reads the station's state when resumed."""
 
     # -- helpers for subclasses --------------------------------------------------------------------
     @property
@@ -110,7 +113,8 @@ class Expert:
                 self._settle_left -= self.dt
                 return self._emit()
             if self._goal is not None:
-                self._maybe_pause(self._goal.label)
+                if self._goal.pausable:
+                    self._maybe_pause(self._goal.label)
                 self._goal = None
                 if t < self._pause_until:
                     return self._emit()

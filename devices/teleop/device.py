@@ -259,7 +259,11 @@ class TeleopDevice(ABC):
                 if event is None:
                     continue
                 count += 1
-                sample = self._parse(event)
+                try:
+                    sample = self._parse(event)
+                except MalformedInput:  # as live: a bad report is skipped and counted (a bad file line raises)
+                    self._malformed += 1
+                    continue
                 if sample is not None:
                     self._publish(sample)
                     yield self.read_command()

@@ -114,8 +114,8 @@ class ActionBuffer:
     def write(self, times: np.ndarray, values: np.ndarray, now: float, current: Action | None = None) -> WriteReport:
         """Write a chunk of waypoints due at ``times`` (T,) with ``values`` (T, 8), arriving at ``now``.
 
-        ``current`` (the command the robot is executing) anchors the first chunk written into an
-        empty buffer, so the robot glides to the first waypoint instead of jumping to it.
+        ``current`` (the command the robot is executing) anchors a chunk written into an empty or
+        stale buffer, so the robot glides to the first waypoint instead of jumping to it.
         """
         times = np.asarray(times, dtype=float).reshape(-1)
         values = np.asarray(values, dtype=float)
@@ -133,22 +133,20 @@ class ActionBuffer:
         kept = len(new_t)
         with self._lock:
             old_t, old_v, old_c = self._times, self._values, self._counts
-            if len(old_t):
+            live = len(old_t) > 0 and now <= old_t[-1] + self.max_hold_s + _EPS  # old plan not stale
+            if live:
                 covered = new_t <= old_t[-1] + _EPS
                 old_at = self._interpolate(old_t, old_v, new_t)
                 counts_at = np.rint(np.interp(new_t, old_t, old_c)).astype(int)
                 new_v, new_c = BLENDS[self.blend.name](old_at, covered, new_v, counts_at, self.blend)
-                if new_t[0] > now + _EPS and now <= old_t[-1] + self.max_hold_s:
-                    anchor = self._interpolate(old_t, old_v, np.array([now]))
-                    anchor_c = np.rint(np.interp([now], old_t, old_c)).astype(int)
-                    new_t = np.concatenate([[now], new_t])
-                    new_v = np.concatenate([anchor, new_v])
-                    new_c = np.concatenate([anchor_c, new_c])
             else:
                 new_c = np.ones(len(new_t), int)
-                if current is not None and new_t[0] > now + _EPS:
+            if new_t[0] > now + _EPS:  # anchor the present: the old plan's setpoint, else the current command
+                anchor = self._interpolate(old_t, old_v, np.array([now])) if live else (
+                    None if current is None else current.as_vector()[None])
+                if anchor is not None:
                     new_t = np.concatenate([[now], new_t])
-                    new_v = np.concatenate([current.as_vector()[None], new_v])
+                    new_v = np.concatenate([anchor, new_v])
                     new_c = np.concatenate([[1], new_c])
             self._set(new_t, new_v, new_c)
         return WriteReport(kept=kept, dropped=int((~fresh).sum()) - int(all_stale), all_stale=all_stale)

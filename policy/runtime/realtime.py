@@ -20,7 +20,7 @@ from typing import Callable, Mapping
 from devices.camera import Camera
 from devices.control import SafetyController
 from policy.runtime.observation import observe
-from policy.runtime.runner import ChunkRunner
+from policy.runtime.runner import ChunkRunner, Request
 
 
 class RealtimeRunner:
@@ -33,7 +33,7 @@ class RealtimeRunner:
         self._lock = threading.Lock()  # guards the runner's schedule between the two threads
         self._stop = threading.Event()
         self._work = threading.Event()
-        self._job: list | None = None
+        self._job: Request | None = None
         self._threads: list[threading.Thread] = []
         self._error: BaseException | None = None
         self._t0 = 0.0
@@ -119,16 +119,16 @@ class RealtimeRunner:
             if self._stop.is_set():
                 return
             with self._lock:
-                hist, self._job = self._job, None
-            if hist is None:
+                request, self._job = self._job, None
+            if request is None:
                 continue
             t0 = self._clock()
             try:
-                chunk = self.runner.predictor.predict_chunk(hist)
+                chunk = self.runner.predictor.predict_chunk(request.history)
             except BaseException:
                 with self._lock:
                     self.runner.cancel_request()
                 raise
             predict_s = self._clock() - t0
             with self._lock:
-                self.runner.finish_request(hist, chunk, predict_s, self.now(), self.controller.last_applied)
+                self.runner.finish_request(request, chunk, predict_s, self.now(), self.controller.last_applied)

@@ -100,6 +100,15 @@ class _Pending:
     values: np.ndarray
 
 
+@dataclass(frozen=True)
+class Request:
+    """A prediction handed to another thread (wall-clock runner)."""
+
+    history: list[Observation]
+    requested: float
+    generation: int  # the runner's restart count when it was made
+
+
 @dataclass
 class RunnerStats:
     """What happened during an episode, for the evaluation report."""
@@ -124,6 +133,7 @@ class ChunkRunner:
         self.stats = RunnerStats()
         self._pending: _Pending | None = None
         self._last_request = -np.inf
+        self._generation = 0
 
     def reset(self) -> None:
         self.predictor.reset()
@@ -132,6 +142,7 @@ class ChunkRunner:
         self.stats = RunnerStats()
         self._pending = None
         self._last_request = -np.inf
+        self._generation += 1
 
     # -- scheduling --------------------------------------------------------------------------------
     def observe(self, obs: Observation) -> None:
@@ -176,25 +187,32 @@ class ChunkRunner:
         return self._pending
 
     # -- the same schedule on a wall clock (policy.runtime.realtime) ------------------------------
-    def begin_request(self, now: float) -> list[Observation]:
-        """Mark a request in flight and return the history to predict from (on another thread)."""
+    def begin_request(self, now: float) -> "Request":
+        """Mark a request in flight and return what to predict from (on another thread)."""
         hist = self.padded_history()
         self._pending = _Pending(requested=now, arrival=np.inf, times=np.zeros(0), values=np.zeros((0, WAYPOINT_DIM)))
         self._last_request = now
-        return hist
+        return Request(history=hist, requested=now, generation=self._generation)
 
-    def finish_request(self, hist: list[Observation], chunk: object, predict_s: float, now: float,
-                       current: Action | None = None) -> None:
-        """The prediction from `begin_request`'s history arrived at ``now``: write it into the buffer."""
+    def finish_request(self, request: "Request", chunk: object, predict_s: float, now: float,
+                       current: Action | None = None) -> bool:
+        """The prediction for ``request`` arrived at ``now``: write it into the buffer.
+
+        A prediction started before a `restart` (e.g. a take-over) is thrown away: its plan was
+        made for a situation that no longer exists. Returns whether the chunk was written.
+        """
+        if request.generation != self._generation:
+            return False
         try:
             values = checked_chunk(chunk)
-            times = chunk_times(hist[-1].time, len(values), self.settings.dt, self.settings.due_offset)
+            times = chunk_times(request.history[-1].time, len(values), self.settings.dt, self.settings.due_offset)
             report = self.buffer.write(times, values, now, current)
         finally:
             self._pending = None
-        self._count(now - self._last_request, predict_s)
+        self._count(now - request.requested, predict_s)
         self.stats.dropped_waypoints += report.dropped
         self.stats.all_stale_chunks += int(report.all_stale)
+        return True
 
     def cancel_request(self) -> None:
         """The in-flight prediction failed or was abandoned; the next tick may request again."""
@@ -205,6 +223,7 @@ class ChunkRunner:
         self.buffer.clear()
         self._pending = None
         self._last_request = -np.inf
+        self._generation += 1
 
     def _count(self, latency_s: float, predict_s: float) -> None:
         self.stats.chunks += 1

@@ -6,10 +6,6 @@ from devices.sim.tasks.base import Task, TaskStatus, make_task, register_task, t
 
 # Importing the task modules registers them.
 from devices.sim.tasks import pick_place as _pick_place  # noqa: F401,E402
-
-try:  # push_t is added in its own module; the registry works without it
-    from devices.sim.tasks import push_t as _push_t  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
+from devices.sim.tasks import push_t as _push_t  # noqa: F401,E402
 
 __all__ = ["Task", "TaskStatus", "make_task", "register_task", "task_names"]
