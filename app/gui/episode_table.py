@@ -37,15 +37,19 @@ class EpisodeRow:
     kept_samples: int | None = None
     pause_fraction: float | None = None  # from the statistics job
     notes: int = 0
+    duration_s: float | None = None  # the catalog's (missed ticks included); else samples / rate
 
     @property
     def duration(self) -> float:
+        if self.duration_s is not None:
+            return self.duration_s
         return self.samples / self.rate_hz if self.rate_hz > 0 else 0.0
 
     @property
     def kept_duration(self) -> float:
-        kept = self.samples if self.kept_samples is None else self.kept_samples
-        return kept / self.rate_hz if self.rate_hz > 0 else 0.0
+        if self.kept_samples is None or self.samples == 0:
+            return self.duration
+        return self.duration * self.kept_samples / self.samples
 
     def tag_text(self) -> str:
         names = list(self.tags) + [f"{t} {a:.1f}–{b:.1f}s" for t, a, b in self.range_tags]
@@ -71,7 +75,7 @@ def rows_from_catalog(catalog, ids: list[str] | None = None) -> list[EpisodeRow]
         rows.append(EpisodeRow(id=f.id, samples=f.samples, rate_hz=f.rate_hz, task=f.task, device=f.device,
                                complete=f.complete, outcome=rec.outcome, outcome_source=rec.outcome_source,
                                deleted=rec.deleted, tags=whole, range_tags=ranged, kept_samples=kept,
-                               notes=len(rec.notes)))
+                               notes=len(rec.notes), duration_s=getattr(f, "duration", None)))
     return rows
 
 

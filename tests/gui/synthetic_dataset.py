@@ -89,7 +89,7 @@ def write_known_dataset(root: Path, episodes: int, samples: int = 60) -> Path:
         st = p.stat()
         facts.append(EpisodeFacts(id=p.stem, samples=samples, rate_hz=10.0, task="pick_place", device="expert",
                                   complete=True, station_success=True, file_size=int(st.st_size),
-                                  file_mtime=float(st.st_mtime)))
+                                  file_mtime=float(st.st_mtime), duration=samples / 10.0))
     with Catalog.open(root) as catalog:
         catalog.sync(facts)
     return root
