@@ -1,0 +1,108 @@
+"""`demostation train DATASET --out RUN`: train a diffusion policy on a (curated) dataset."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+NAME = "train"
+HELP = "train a diffusion policy on a recorded dataset"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dataset", help="dataset folder (holds episodes/)")
+    p.add_argument("--out", required=True, metavar="RUN", help="run directory (resumed if it holds a last checkpoint)")
+    p.add_argument("--preset", default="auto", help="cpu, gpu, or auto (gpu on a CUDA machine, else cpu)")
+    p.add_argument("--config", metavar="FILE", help='JSON overrides: {"policy": {...}, "train": {...}}')
+    p.add_argument("--head", choices=("unet", "transformer"))
+    p.add_argument("--objective", choices=("ddpm", "flow"))
+    p.add_argument("--steps", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--cameras", help="comma-separated cameras the policy sees (default: scene,wrist)")
+    p.add_argument("--time-limit", type=float, metavar="MINUTES", help="stop after this many minutes")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--tag", action="append", default=[], help="only episodes with this tag (repeatable: any of)")
+    p.add_argument("--exclude-tag", action="append", default=[], help="skip episodes with this tag (repeatable)")
+    p.add_argument("--outcome", action="append", default=[], choices=("success", "failure", "unknown"),
+                   help="only episodes with this outcome (repeatable)")
+    p.add_argument("--no-resume", action="store_true", help="start over even if RUN holds a checkpoint")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def build_config(args: argparse.Namespace):
+    """Preset ← --config file ← individual flags (later wins)."""
+    from policy.config import load_config_file, preset
+
+    name = args.preset
+    if name == "auto":
+        import torch
+
+        name = "gpu" if args.device != "cpu" and torch.cuda.is_available() else "cpu"
+    cfg = preset(name)
+    if args.config:
+        cfg = cfg.with_overrides(load_config_file(args.config))
+    flags = {"policy": {}, "train": {"device": args.device}}
+    for key, section, value in (("head", "policy", args.head), ("objective", "policy", args.objective),
+                                ("steps", "train", args.steps), ("batch_size", "train", args.batch_size),
+                                ("lr", "train", args.lr), ("threads", "train", args.threads)):
+        if value is not None:
+            flags[section][key] = value
+    if args.cameras is not None:
+        flags["policy"]["cameras"] = [c for c in args.cameras.split(",") if c]
+    if args.time_limit is not None:
+        flags["train"]["time_limit_s"] = args.time_limit * 60.0
+    return cfg.with_overrides(flags)
+
+
+class StderrProgress:
+    """A one-line progress bar on stderr (redrawn in place on a terminal, every 10 % otherwise)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.t0 = time.perf_counter()
+        self._last_decile = -1
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        frac = done / total if total else 0.0
+        elapsed = time.perf_counter() - self.t0
+        eta = elapsed / frac * (1 - frac) if frac > 0 else float("nan")
+        bar = "#" * int(frac * 30)
+        line = f"[{bar:<30}] {done}/{total} {message} {elapsed:.0f}s" + (f" eta {eta:.0f}s" if eta == eta else "")
+        if self.tty:
+            sys.stderr.write("\r" + line[:150].ljust(150) + ("\n" if done >= total else ""))
+        elif int(frac * 10) != self._last_decile:
+            self._last_decile = int(frac * 10)
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+    from functools import partial
+    from pathlib import Path
+
+    from app.cli import print_json
+    from policy.curation_seam import curation_for
+    from policy.selection import EpisodeFilter
+    from policy.trainer import train
+    from recorder.dataset import Dataset
+
+    root = Path(args.dataset)
+    if not (root / "episodes").is_dir():
+        raise ValueError(f"{root} is not a dataset folder (it has no episodes/ folder)")
+    cfg = build_config(args)
+    episode_filter = EpisodeFilter(include_tags=tuple(args.tag), exclude_tags=tuple(args.exclude_tag),
+                                   outcomes=tuple(args.outcome))
+    result = train(partial(Dataset, root), args.out, cfg, curation=curation_for(root), episode_filter=episode_filter,
+                   progress=StderrProgress(), resume=not args.no_resume)
+    if args.json:
+        print_json(asdict(result))
+    else:
+        best = f"{result.best_val_loss:.4f}" if result.best_val_loss is not None else "n/a"
+        print(f"trained {result.steps} steps on {result.episodes} episodes ({result.samples} windows) in "
+              f"{result.seconds:.0f} s on {result.device}: loss {result.train_loss:.4f}, best val {best}; "
+              f"checkpoints in {Path(result.run_dir) / 'checkpoints'}")
+    return 0

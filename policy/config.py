@@ -1,0 +1,234 @@
+"""Policy and training configuration: dataclasses that round-trip through JSON, with presets.
+
+A run's whole configuration is saved as JSON beside (and inside) every checkpoint, so a policy
+can be rebuilt from data alone. ``from_dict`` checks every key and type, so a typo in a
+``--config`` file is a one-line error, not a silently ignored setting.
+
+Presets: ``cpu`` is the project default — a small convolutional encoder and a small U-Net that
+train in minutes and answer in milliseconds on a laptop CPU; ``gpu`` follows Diffusion Policy's
+published setting (ResNet-18-GroupNorm, wide U-Net) for a CUDA machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class PolicyConfig:
+    """What the network is and what it consumes; everything needed to rebuild it for inference."""
+
+    obs_steps: int = 2  # observation history
+    horizon: int = 16  # predicted action chunk length
+    action_steps: int = 8  # executed before re-planning
+    rate_hz: float = 10.0
+    cameras: tuple[str, ...] = ("scene", "wrist")
+    image_size: int = 96  # expected (square) frame size; other sizes are resized
+    crop_size: int = 84  # random crop while training, centre crop at inference
+    image_obs_steps: int = 2  # how many of the newest obs steps include images (≤ obs_steps)
+    lowdim_keys: tuple[str, ...] = ("ee_pose", "gripper")
+    lowdim_dim: int = 10  # filled in from the data at training time
+    encoder: str = "small"  # see policy.encoders.ENCODERS
+    encoder_channels: int = 32  # width of the small encoder (ResNet-18 ignores it)
+    keypoints: int = 32  # spatial-softmax keypoints per camera
+    image_features: int = 64  # per-camera feature size after the encoder
+    color_jitter: float = 0.15  # brightness/contrast/saturation strength while training; 0 = off
+    conditioning: str = "none"  # "none", "task" (a learned embedding per task name) or "goal" (goal image)
+    tasks: tuple[str, ...] = ()  # task vocabulary for task conditioning (filled in from the data)
+    goal_camera: str = "scene"
+    head: str = "unet"  # see policy.heads.HEADS
+    unet_dims: tuple[int, ...] = (64, 128, 256)
+    unet_kernel: int = 5
+    unet_groups: int = 8
+    time_embed_dim: int = 64
+    transformer_dim: int = 128
+    transformer_layers: int = 4
+    transformer_heads: int = 4
+    dropout: float = 0.0
+    objective: str = "ddpm"  # see policy.objectives.OBJECTIVES
+    train_timesteps: int = 100  # DDPM noise levels
+    sample_steps: int = 8  # DDIM / Euler steps at inference
+
+    def validate(self) -> None:
+        if self.obs_steps < 1 or self.horizon < 1:
+            raise ValueError("obs_steps and horizon must be at least 1")
+        if not 1 <= self.action_steps <= self.horizon:
+            raise ValueError(f"action_steps must be in [1, horizon={self.horizon}], got {self.action_steps}")
+        if not 0 <= self.image_obs_steps <= self.obs_steps:
+            raise ValueError(f"image_obs_steps must be in [0, obs_steps={self.obs_steps}]")
+        if self.crop_size > self.image_size:
+            raise ValueError(f"crop_size {self.crop_size} is larger than image_size {self.image_size}")
+        if self.sample_steps < 1:
+            raise ValueError("sample_steps must be at least 1")
+        if self.conditioning not in ("none", "task", "goal"):
+            raise ValueError(f"conditioning must be none, task or goal, got {self.conditioning!r}")
+        if self.rate_hz <= 0:
+            raise ValueError("rate_hz must be positive")
+
+
+@dataclass
+class TrainConfig:
+    """How to train: optimiser, schedule, EMA, validation, checkpoints, data loading."""
+
+    steps: int = 20000
+    batch_size: int = 64
+    lr: float = 1e-4
+    weight_decay: float = 1e-6
+    warmup_steps: int = 500  # capped at a tenth of the run, so short runs still reach full rate
+    ema_power: float = 0.75
+    ema_max_decay: float = 0.9999
+    grad_clip: float = 1.0
+    val_fraction: float = 0.1  # of episodes, held out (at least one when there are two or more)
+    val_every: int = 500
+    val_batches: int = 4
+    save_every: int = 1000
+    log_every: int = 25
+    seed: int = 0
+    device: str = "auto"  # auto, cpu, cuda, cuda:N
+    amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
+    time_limit_s: float = 0.0  # > 0: stop after this long; the LR schedule follows whichever budget ends first
+    cache_images: str = "auto"  # "ram", "lazy", or "auto" (RAM when it fits the cache budget)
+    cache_budget_gb: float = 4.0
+    num_workers: int = 0  # DataLoader workers for lazy (HDF5) loading
+    threads: int = 0  # torch intra-op threads on CPU; 0 = torch's default
+
+    def validate(self) -> None:
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError("steps and batch_size must be at least 1")
+        if self.lr <= 0:
+            raise ValueError("lr must be positive")
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError("val_fraction must be in [0, 1)")
+        if self.cache_images not in ("auto", "ram", "lazy"):
+            raise ValueError(f"cache_images must be auto, ram or lazy, got {self.cache_images!r}")
+
+
+@dataclass
+class RunConfig:
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> None:
+        self.policy.validate()
+        self.train.validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"policy": to_dict(self.policy), "train": to_dict(self.train)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
+        if not isinstance(d, dict):
+            raise ValueError("a run configuration must be a JSON object with 'policy' and 'train'")
+        unknown = set(d) - {"policy", "train"}
+        if unknown:
+            raise ValueError(f"unknown configuration section(s): {', '.join(sorted(unknown))}")
+        cfg = cls(policy=from_dict(PolicyConfig, d.get("policy", {})), train=from_dict(TrainConfig, d.get("train", {})))
+        cfg.validate()
+        return cfg
+
+    def with_overrides(self, d: dict[str, Any]) -> "RunConfig":
+        """This configuration with the keys present in ``d`` (same shape as ``to_dict``) replaced."""
+        merged = self.to_dict()
+        for section, values in d.items():
+            if section not in merged or not isinstance(values, dict):
+                raise ValueError(f"unknown configuration section {section!r}; use 'policy' and 'train'")
+            merged[section].update(values)
+        return RunConfig.from_dict(merged)
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    return {f.name: (list(v) if isinstance(v := getattr(obj, f.name), tuple) else v) for f in dataclasses.fields(obj)}
+
+
+def from_dict(cls: type, d: dict[str, Any]) -> Any:
+    """Build dataclass ``cls`` from ``d``, rejecting unknown keys and values of the wrong type."""
+    if not isinstance(d, dict):
+        raise ValueError(f"{cls.__name__} must be a JSON object")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} key(s): {', '.join(sorted(unknown))}")
+    return cls(**{k: _coerce(cls.__name__, k, hints[k], v) for k, v in d.items()})
+
+
+def _coerce(owner: str, key: str, hint: Any, value: Any) -> Any:
+    origin = typing.get_origin(hint)
+    bad = ValueError(f"{owner}.{key}: expected {_type_name(hint)}, got {value!r}")
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise bad
+        (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
+        return tuple(_coerce(owner, key, item, v) for v in value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise bad
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise bad
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise bad
+        return value
+    raise bad
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", str(hint))
+
+
+def _cpu_preset() -> RunConfig:
+    """Fast on a laptop CPU: small encoder, small U-Net, higher learning rate, few sampling steps."""
+    cfg = RunConfig()
+    cfg.train.lr = 3e-4
+    return cfg
+
+
+def _gpu_preset() -> RunConfig:
+    """Diffusion Policy's published setting, for a CUDA machine."""
+    cfg = RunConfig()
+    cfg.policy.encoder = "resnet18gn"
+    cfg.policy.image_features = 128
+    cfg.policy.unet_dims = (256, 512, 1024)
+    cfg.policy.time_embed_dim = 128
+    cfg.policy.transformer_dim = 256
+    cfg.policy.transformer_layers = 8
+    cfg.policy.sample_steps = 10
+    cfg.train.lr = 1e-4
+    cfg.train.cache_images = "auto"
+    return cfg
+
+
+PRESETS = {"cpu": _cpu_preset, "gpu": _gpu_preset}
+
+
+def preset(name: str) -> RunConfig:
+    try:
+        return PRESETS[name]()
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; known: {', '.join(sorted(PRESETS))}") from None
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """A JSON file of overrides (``{"policy": {...}, "train": {...}}``); one-line errors."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"config file {p} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"config file {p} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {p} must hold a JSON object with 'policy' and/or 'train'")
+    return data

@@ -1,0 +1,142 @@
+"""Small synthetic episode files that follow docs/dataset-format.md, written with h5py, and a
+minimal reader of that contract — for policy tests that must not depend on the recorder's code.
+
+The scene is a bright square on a dark background whose position the "expert" moves towards, so
+actions depend on the images and the low-dim state, and a policy can learn something from them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+HOME_QUAT = np.array([0.0, 1.0, 0.0, 0.0], dtype=np.float32)
+
+
+def _square(size: int, xy: np.ndarray) -> np.ndarray:
+    img = np.full((size, size, 3), 30, np.uint8)
+    c = ((xy + 1) / 2 * (size - 12)).astype(int) + 6
+    img[c[1] - 5:c[1] + 5, c[0] - 5:c[0] + 5] = (230, 40, 40)
+    return img
+
+
+def write_episode(root: str | Path, number: int, length: int = 20, cameras: tuple[str, ...] = ("scene", "wrist"),
+                  image_size: int = 32, task: str = "pick_place", success: bool | None = True, seed: int = 0,
+                  nan_at: int | None = None) -> Path:
+    rng = np.random.default_rng(seed + number)
+    goal = rng.uniform(-0.8, 0.8, 2).astype(np.float32)
+    pos = np.zeros((length, 3), np.float32)
+    p = np.array([0.0, 0.0, 0.2], np.float32)
+    for t in range(length):
+        pos[t] = p
+        p = p + np.array([*(goal - p[:2]) * 0.3, -0.005], np.float32)
+    yaw = rng.uniform(-0.5, 0.5)
+    quat = np.array([0.0, np.cos(yaw / 2), np.sin(yaw / 2), 0.0], np.float32)
+    obs_pose = np.concatenate([pos, np.tile(quat, (length, 1))], 1)
+    act_pose = np.concatenate([np.vstack([pos[1:], pos[-1:]]), np.tile(quat, (length, 1))], 1)
+    grip = (np.arange(length) > length // 2).astype(np.float32)[:, None]
+    if nan_at is not None:
+        obs_pose[nan_at, 0] = np.nan
+    path = Path(root) / "episodes" / f"ep_{number:06d}.h5"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as f:
+        f["time"] = np.arange(length) / 10.0
+        f["action/ee_pose"] = act_pose
+        f["action/gripper"] = grip
+        f["action/source"] = np.zeros(length, np.uint8)
+        f["obs/ee_pose"] = obs_pose
+        f["obs/gripper"] = grip
+        f["obs/ee_wrench"] = np.zeros((length, 6), np.float32)
+        for cam in cameras:
+            frames = np.stack([_square(image_size, goal if cam == "scene" else goal - pos[t, :2])
+                               for t in range(length)])
+            f.create_dataset(f"obs/images/{cam}", data=frames, chunks=(1, image_size, image_size, 3),
+                             compression="gzip", compression_opts=4)
+            f[f"obs/image_time/{cam}"] = np.arange(length) / 10.0
+        attrs = {"format": "demostation-episode", "format_version": 1, "rate_hz": 10.0, "task": task,
+                 "device": "synthetic", "operator": "test", "station": json.dumps({}),
+                 "cameras": json.dumps([{"name": c, "width": image_size, "height": image_size} for c in cameras]),
+                 "software_version": "test", "start_time": f"2025-01-01T00:00:{number:02d}Z", "complete": True,
+                 "sources": json.dumps(["synthetic"]), "events": json.dumps([]), "timing": json.dumps({})}
+        if success is not None:
+            attrs["success"] = success
+        f.attrs.update(attrs)
+    return path
+
+
+def write_dataset(root: str | Path, episodes: int = 4, **kw) -> Path:
+    for i in range(episodes):
+        write_episode(root, i, **kw)
+    return Path(root)
+
+
+class ContractEpisode:
+    """The reader contract's Episode, minimally (only what policy code uses)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.id = path.stem
+        self._f = h5py.File(path, "r")
+        self.attrs = {k: (json.loads(v) if k in ("station", "cameras", "events", "timing", "sources") else v)
+                      for k, v in self._f.attrs.items()}
+        self.task = str(self.attrs["task"])
+        self.rate_hz = float(self.attrs["rate_hz"])
+        self.camera_names = sorted(self._f["obs/images"].keys()) if "obs/images" in self._f else []
+
+    def __len__(self) -> int:
+        return int(self._f["time"].shape[0])
+
+    def action(self) -> np.ndarray:
+        return np.concatenate([self._f["action/ee_pose"][()], self._f["action/gripper"][()]], 1)
+
+    def obs(self, key: str) -> np.ndarray:
+        if f"obs/{key}" not in self._f:
+            raise KeyError(key)
+        return self._f[f"obs/{key}"][()]
+
+    def images(self, camera: str, index) -> np.ndarray:
+        return self._f[f"obs/images/{camera}"][index]
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> "ContractEpisode":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class ContractDataset:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def episode_ids(self) -> list[str]:
+        return sorted(p.stem for p in (self.root / "episodes").glob("ep_*.h5"))
+
+    def open(self, episode_id: str) -> ContractEpisode:
+        return ContractEpisode(self.root / "episodes" / f"{episode_id}.h5")
+
+
+def tiny_run_config(**policy):
+    """A policy small enough to train for a few steps in a test (32 px frames, narrow layers)."""
+    from policy.config import RunConfig
+
+    cfg = RunConfig()
+    p = cfg.policy
+    p.image_size, p.crop_size = 32, 28
+    p.encoder_channels, p.keypoints, p.image_features = 8, 8, 16
+    p.unet_dims, p.time_embed_dim = (16, 32), 16
+    p.transformer_dim, p.transformer_layers, p.transformer_heads = 32, 1, 2
+    p.horizon, p.action_steps = 8, 4
+    p.sample_steps = 3
+    for k, v in policy.items():
+        setattr(p, k, v)
+    t = cfg.train
+    t.steps, t.batch_size, t.lr = 6, 8, 1e-3
+    t.val_every, t.log_every, t.save_every, t.val_batches = 3, 2, 3, 1
+    t.threads = 1
+    return cfg

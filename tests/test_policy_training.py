@@ -1,0 +1,82 @@
+import csv
+import json
+
+import pytest
+import torch
+
+from episode_files import ContractDataset, tiny_run_config, write_dataset
+from policy.checkpoint import read_checkpoint
+from policy.tb_events import crc32c, read_scalars
+from policy.trainer import train
+from recorder.jobs import Cancelled
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("data"), episodes=3, length=12, image_size=32)
+
+
+def test_training_writes_checkpoints_metrics_and_tensorboard(data, tmp_path):
+    run = tmp_path / "run"
+    calls = []
+    result = train(lambda: ContractDataset(data), run, tiny_run_config(),
+                   progress=lambda d, t, m="": calls.append((d, t)))
+    assert result.steps == 6 and result.episodes == 2 and result.val_episodes == 1
+    assert result.best_val_loss is not None and result.device == "cpu"
+    assert calls[-1] == (6, 6)
+    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    assert [int(r["step"]) for r in rows] == [2, 3, 4, 6] and rows[1]["val_loss"]
+    tb = read_scalars(next((run / "tb").glob("events.out.tfevents.*")))
+    assert (6, "train/loss", pytest.approx(float(rows[-1]["loss"]), rel=1e-6)) in tb
+    assert any(tag == "val/loss" for _, tag, _ in tb)
+    best, last = read_checkpoint(run / "checkpoints/best.safetensors"), read_checkpoint(run / "checkpoints/last.safetensors")
+    assert last.step == 6 and last.meta["dataset"]["fingerprint"] == result.dataset_fingerprint
+    assert "optim_groups" in last.meta and "optim_groups" not in best.meta
+    assert last.meta["normalizer"]["action"]["low"] and json.loads((run / "config.json").read_text())["policy"]["horizon"] == 8
+    assert crc32c(b"123456789") == 0xE3069283  # the CRC-32C check value TensorBoard's framing uses
+
+
+def test_resume_continues_and_refuses_other_data(data, tmp_path):
+    run = tmp_path / "run"
+    cfg = tiny_run_config()
+    train(lambda: ContractDataset(data), run, cfg)
+    cfg.train.steps = 9
+    result = train(lambda: ContractDataset(data), run, cfg)
+    assert result.steps == 9
+    assert [int(r["step"]) for r in csv.DictReader(open(run / "metrics.csv"))][-2:] == [8, 9]
+    other = write_dataset(tmp_path / "other", episodes=2, length=12, image_size=32, seed=5)
+    cfg.train.steps = 12
+    with pytest.raises(ValueError, match="other data"):
+        train(lambda: ContractDataset(other), run, cfg)
+    with pytest.raises(ValueError, match="already trained 9"):
+        cfg.train.steps = 9
+        train(lambda: ContractDataset(data), run, cfg)
+
+
+def test_stopping_saves_last_and_raises_cancelled(data, tmp_path):
+    run = tmp_path / "run"
+    seen = {"step": 0}
+    with pytest.raises(Cancelled):
+        train(lambda: ContractDataset(data), run, tiny_run_config(),
+              progress=lambda d, t, m="": seen.update(step=d), should_stop=lambda: seen["step"] >= 2)
+    assert read_checkpoint(run / "checkpoints/last.safetensors").step == 2
+
+
+@pytest.mark.parametrize("head,objective", [("transformer", "flow")])
+def test_other_head_and_objective_train_end_to_end(data, tmp_path, head, objective):
+    result = train(lambda: ContractDataset(data), tmp_path / "run", tiny_run_config(head=head, objective=objective))
+    assert result.steps == 6 and torch.isfinite(torch.tensor(result.train_loss))
+
+
+def test_nothing_to_train_on_is_a_clear_error(tmp_path):
+    (tmp_path / "episodes").mkdir()
+    with pytest.raises(ValueError, match="no episodes to train on"):
+        train(lambda: ContractDataset(tmp_path), tmp_path / "run", tiny_run_config())
