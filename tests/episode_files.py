@@ -1,5 +1,5 @@
-"""Small synthetic episode files that follow docs/dataset-format.md, written with h5py, and a
-minimal reader of that contract — for policy tests that must not depend on the recorder's code.
+"""Small synthetic episode files that follow docs/dataset-format.md, written with h5py (so policy
+tests control every value), read back through the recorder's own reader, `recorder.dataset`.
 
 The scene is a bright square on a dark background whose position the "expert" moves towards, so
 actions depend on the images and the low-dim state, and a policy can learn something from them.
@@ -71,54 +71,6 @@ def write_dataset(root: str | Path, episodes: int = 4, **kw) -> Path:
     for i in range(episodes):
         write_episode(root, i, **kw)
     return Path(root)
-
-
-class ContractEpisode:
-    """The reader contract's Episode, minimally (only what policy code uses)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.id = path.stem
-        self._f = h5py.File(path, "r")
-        self.attrs = {k: (json.loads(v) if k in ("station", "cameras", "events", "timing", "sources") else v)
-                      for k, v in self._f.attrs.items()}
-        self.task = str(self.attrs["task"])
-        self.rate_hz = float(self.attrs["rate_hz"])
-        self.camera_names = sorted(self._f["obs/images"].keys()) if "obs/images" in self._f else []
-
-    def __len__(self) -> int:
-        return int(self._f["time"].shape[0])
-
-    def action(self) -> np.ndarray:
-        return np.concatenate([self._f["action/ee_pose"][()], self._f["action/gripper"][()]], 1)
-
-    def obs(self, key: str) -> np.ndarray:
-        if f"obs/{key}" not in self._f:
-            raise KeyError(key)
-        return self._f[f"obs/{key}"][()]
-
-    def images(self, camera: str, index) -> np.ndarray:
-        return self._f[f"obs/images/{camera}"][index]
-
-    def close(self) -> None:
-        self._f.close()
-
-    def __enter__(self) -> "ContractEpisode":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-class ContractDataset:
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-
-    def episode_ids(self) -> list[str]:
-        return sorted(p.stem for p in (self.root / "episodes").glob("ep_*.h5"))
-
-    def open(self, episode_id: str) -> ContractEpisode:
-        return ContractEpisode(self.root / "episodes" / f"{episode_id}.h5")
 
 
 def tiny_run_config(**policy):

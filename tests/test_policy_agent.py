@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from app.cli import main
-from episode_files import ContractDataset, tiny_run_config, write_dataset
+from episode_files import tiny_run_config, write_dataset
 from policy.agent import PolicyAgent, latency_summary
 from policy.inference import DiffusionPolicyRunner, Observation
 from policy.trainer import train
+from recorder.dataset import Dataset
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +26,7 @@ def one_thread():
 def run_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("agent")
     data = write_dataset(root / "data", episodes=2, length=10, image_size=32)
-    train(lambda: ContractDataset(data), root / "run", tiny_run_config())
+    train(lambda: Dataset(data), root / "run", tiny_run_config())
     return root / "run"
 
 

@@ -7,7 +7,8 @@ import socket
 import torch
 import torch.multiprocessing as mp
 
-from episode_files import ContractDataset, tiny_run_config, write_dataset
+from episode_files import tiny_run_config, write_dataset
+from recorder.dataset import Dataset
 
 
 def _free_port() -> int:
@@ -24,7 +25,7 @@ def _worker(rank: int, world: int, port: int, data: str, out: str) -> None:
 
     cfg = tiny_run_config()
     cfg.train.steps, cfg.train.batch_size = 4, 4
-    result = train(lambda: ContractDataset(data), f"{out}/run", cfg)
+    result = train(lambda: Dataset(data), f"{out}/run", cfg)
     with open(f"{out}/rank{rank}.json", "w") as f:
         json.dump({"digest": result.weights_sha256, "world": result.world_size, "steps": result.steps}, f)
 

@@ -4,10 +4,11 @@ import json
 import pytest
 import torch
 
-from episode_files import ContractDataset, tiny_run_config, write_dataset
+from episode_files import tiny_run_config, write_dataset
 from policy.checkpoint import read_checkpoint
 from policy.tb_events import crc32c, read_scalars
 from policy.trainer import train
+from recorder.dataset import Dataset
 from recorder.jobs import Cancelled
 
 
@@ -27,7 +28,7 @@ def data(tmp_path_factory):
 def test_training_writes_checkpoints_metrics_and_tensorboard(data, tmp_path):
     run = tmp_path / "run"
     calls = []
-    result = train(lambda: ContractDataset(data), run, tiny_run_config(),
+    result = train(lambda: Dataset(data), run, tiny_run_config(),
                    progress=lambda d, t, m="": calls.append((d, t)))
     assert result.steps == 6 and result.episodes == 2 and result.val_episodes == 1
     assert result.best_val_loss is not None and result.device == "cpu"
@@ -47,36 +48,60 @@ def test_training_writes_checkpoints_metrics_and_tensorboard(data, tmp_path):
 def test_resume_continues_and_refuses_other_data(data, tmp_path):
     run = tmp_path / "run"
     cfg = tiny_run_config()
-    train(lambda: ContractDataset(data), run, cfg)
+    train(lambda: Dataset(data), run, cfg)
     cfg.train.steps = 9
-    result = train(lambda: ContractDataset(data), run, cfg)
+    result = train(lambda: Dataset(data), run, cfg)
     assert result.steps == 9
     assert [int(r["step"]) for r in csv.DictReader(open(run / "metrics.csv"))][-2:] == [8, 9]
     other = write_dataset(tmp_path / "other", episodes=2, length=12, image_size=32, seed=5)
     cfg.train.steps = 12
     with pytest.raises(ValueError, match="other data"):
-        train(lambda: ContractDataset(other), run, cfg)
+        train(lambda: Dataset(other), run, cfg)
     with pytest.raises(ValueError, match="already trained 9"):
         cfg.train.steps = 9
-        train(lambda: ContractDataset(data), run, cfg)
+        train(lambda: Dataset(data), run, cfg)
 
 
 def test_stopping_saves_last_and_raises_cancelled(data, tmp_path):
     run = tmp_path / "run"
     seen = {"step": 0}
     with pytest.raises(Cancelled):
-        train(lambda: ContractDataset(data), run, tiny_run_config(),
+        train(lambda: Dataset(data), run, tiny_run_config(),
               progress=lambda d, t, m="": seen.update(step=d), should_stop=lambda: seen["step"] >= 2)
     assert read_checkpoint(run / "checkpoints/last.safetensors").step == 2
 
 
 @pytest.mark.parametrize("head,objective", [("transformer", "flow")])
 def test_other_head_and_objective_train_end_to_end(data, tmp_path, head, objective):
-    result = train(lambda: ContractDataset(data), tmp_path / "run", tiny_run_config(head=head, objective=objective))
+    result = train(lambda: Dataset(data), tmp_path / "run", tiny_run_config(head=head, objective=objective))
     assert result.steps == 6 and torch.isfinite(torch.tensor(result.train_loss))
 
 
 def test_nothing_to_train_on_is_a_clear_error(tmp_path):
     (tmp_path / "episodes").mkdir()
     with pytest.raises(ValueError, match="no episodes to train on"):
-        train(lambda: ContractDataset(tmp_path), tmp_path / "run", tiny_run_config())
+        train(lambda: Dataset(tmp_path), tmp_path / "run", tiny_run_config())
+
+
+def test_train_cli_prints_one_json_object_and_rejects_bad_input(data, tmp_path, capsys):
+    from app.cli import main
+
+    cfg = tiny_run_config().to_dict()
+    cfg["train"].pop("device")
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+    argv = ["train", str(data), "--out", str(tmp_path / "run"), "--config", str(tmp_path / "cfg.json"),
+            "--head", "transformer", "--objective", "flow", "--steps", "4", "--device", "cpu", "--json"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1
+    report = json.loads(out[0])
+    assert report["steps"] == 4 and report["device"] == "cpu"
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["policy"]["head"] == "transformer" and saved["policy"]["objective"] == "flow"
+    for bad in (["train", str(tmp_path / "nope"), "--out", str(tmp_path / "r2")],
+                ["train", str(data), "--out", str(tmp_path / "r3"), "--config", str(tmp_path / "missing.json")],
+                ["train", str(data), "--out", str(tmp_path / "r4"), "--device", "cuda:7"] if not torch.cuda.is_available()
+                else ["train", str(data), "--out", str(tmp_path / "r4"), "--preset", "tiny"]):
+        assert main(bad) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "error" in err[0], err

@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from episode_files import ContractDataset, tiny_run_config, write_dataset, write_episode
+from episode_files import tiny_run_config, write_dataset, write_episode
 from policy.selection import EpisodeFilter, RawEpisodes, SelectedEpisode, fingerprint, select_episodes
 from policy.windows import Windows, batch_stream, kept_segments, split_episodes
+from recorder.dataset import Dataset
 
 
 @pytest.fixture
@@ -37,14 +38,14 @@ class FakeCuration(RawEpisodes):
 
 def windows(root, curation=None, episode_filter=None, cache=True, **policy):
     cfg = tiny_run_config(**policy).policy
-    sel = select_episodes(ContractDataset(root), curation, episode_filter)
-    return Windows(lambda: ContractDataset(root), sel.episodes, cfg, cache_images=cache), sel
+    sel = select_episodes(Dataset(root), curation, episode_filter)
+    return Windows(lambda: Dataset(root), sel.episodes, cfg, cache_images=cache), sel
 
 
 def test_windows_pad_at_the_edges_and_never_cross_episodes(data):
     w, sel = windows(data, obs_steps=2, horizon=8)
     assert len(w) == 36
-    ep0 = ContractDataset(data).open("ep_000000")
+    ep0 = Dataset(data).open("ep_000000")
     first = w[0]
     obs_pose = torch.from_numpy(ep0.obs("ee_pose"))
     assert torch.allclose(first["lowdim"][0, :3], obs_pose[0, :3]) and torch.allclose(first["lowdim"][1, :3], obs_pose[0, :3])
@@ -52,7 +53,7 @@ def test_windows_pad_at_the_edges_and_never_cross_episodes(data):
     act = torch.from_numpy(ep0.action())
     assert torch.allclose(last["action"][:, :3], act[11, :3].expand(8, 3))
     second = w[12]  # first window of episode 1 starts fresh
-    ep1 = ContractDataset(data).open("ep_000001")
+    ep1 = Dataset(data).open("ep_000001")
     assert torch.allclose(second["lowdim"][0, :3], torch.from_numpy(ep1.obs("ee_pose"))[0, :3])
     assert first["images"]["scene"].shape == (2, 32, 32, 3) and first["images"]["scene"].dtype == torch.uint8
     ep0.close()
@@ -72,7 +73,7 @@ def test_trims_deletes_and_filters_are_honoured(data):
     w, sel = windows(data, curation=cur)
     assert [e.id for e in sel] == ["ep_000000", "ep_000002"] and sel.skipped == {"ep_000001": "deleted"}
     assert len(w) == 9 + 12
-    ep0 = ContractDataset(data).open("ep_000000")
+    ep0 = Dataset(data).open("ep_000000")
     assert torch.allclose(w[0]["lowdim"][0, :3], torch.from_numpy(ep0.obs("ee_pose"))[3, :3])  # starts after the trim
     ep0.close()
     _, sel = windows(data, curation=cur, episode_filter=EpisodeFilter(exclude_tags=("recovery",)))
@@ -86,9 +87,9 @@ def test_outcome_filter_uses_curation_then_the_file(tmp_path):
     write_episode(tmp_path, 1, success=False)
     write_episode(tmp_path, 2, success=None)
     only_ok = EpisodeFilter(outcomes=("success",))
-    assert [e.id for e in select_episodes(ContractDataset(tmp_path), None, only_ok)] == ["ep_000000"]
+    assert [e.id for e in select_episodes(Dataset(tmp_path), None, only_ok)] == ["ep_000000"]
     cur = FakeCuration(outcomes={"ep_000000": False, "ep_000002": True})  # the curator's word wins
-    assert [e.id for e in select_episodes(ContractDataset(tmp_path), cur, only_ok)] == ["ep_000002"]
+    assert [e.id for e in select_episodes(Dataset(tmp_path), cur, only_ok)] == ["ep_000002"]
     with pytest.raises(ValueError, match="unknown outcome"):
         EpisodeFilter(outcomes=("great",))
 

@@ -1,0 +1,125 @@
+"""Learning benchmark: record expert demos in the station, train the default policy, evaluate it.
+
+    python bench/learning.py [--task pick_place] [--demos 100] [--minutes 60] [--eval-episodes 50]
+                             [--noise 0.004] [--mistake-prob 0.3] [--pause-prob 0] [--threads 0]
+                             [--preset cpu] [--config FILE] [--out DIR] [--data DIR]
+
+1. Records ``--demos`` episodes with the task's scripted expert (action noise, missed grasps
+   followed by recoveries) through the recorder (`record_station`), on seeds 10000+ — never the
+   evaluation seeds.
+2. Trains the preset policy for ``--minutes`` of wall time (the LR schedule follows the time
+   budget) on them, exactly as `demostation train` does.
+3. Rolls the best checkpoint out on seeds 0 … N−1 (`demostation eval`'s evaluator), and the
+   same seeds with a "hold still" agent as a floor: a policy that learned nothing scores like it.
+
+Prints one JSON object (demos, training, evaluation, baseline, chunk latency, machine load).
+Target (pick_place, 100 demos, default CPU preset, 60 minutes, this 2-core machine): ≥ 90 % success.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+@dataclass
+class HoldStill:
+    """The floor: never moves (what an untrained policy that outputs the current pose would do)."""
+
+    name: str = "hold-still"
+    uses_cameras: bool = False
+
+    def reset(self, station, seed: int) -> None:
+        pass
+
+    def act(self, station):
+        return station.hold()
+
+
+def record(out: Path, task: str, demos: int, noise: float, mistake: float, pause: float) -> dict:
+    from recorder.record import StationRecordingSettings, record_station
+    from recorder.sources import SourceOptions
+
+    report = record_station(StationRecordingSettings(
+        out=str(out), task=task, episodes=demos, seed=10_000, fsync=False,
+        source=SourceOptions(expert_noise=noise, expert_mistake_prob=mistake, expert_pause_prob=pause)))
+    s = report.summary()
+    return {"episodes": s["episodes"], "frames": s["frames"], "expert_success_rate": s["success_rate"],
+            "seconds": s["seconds"], "noise": noise, "mistake_prob": mistake, "pause_prob": pause}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--task", default="pick_place")
+    ap.add_argument("--demos", type=int, default=100)
+    ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--eval-episodes", type=int, default=50)
+    ap.add_argument("--noise", type=float, default=0.004)
+    ap.add_argument("--mistake-prob", type=float, default=0.3)
+    ap.add_argument("--pause-prob", type=float, default=0.0)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--preset", default="cpu")
+    ap.add_argument("--config", help="JSON overrides, as for `demostation train --config`")
+    ap.add_argument("--out", help="keep the dataset and run here (default: a temporary folder)")
+    ap.add_argument("--data", help="train on this dataset instead of recording one")
+    ap.add_argument("--seed", type=int, default=0, help="training seed")
+    args = ap.parse_args()
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    import torch
+
+    from policy.agent import PolicyAgent, latency_summary
+    from policy.config import load_config_file, preset
+    from policy.evaluation import EvalSettings, evaluate
+    from policy.trainer import train
+    from recorder.dataset import Dataset
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = preset(args.preset)
+    if args.config:
+        cfg = cfg.with_overrides(load_config_file(args.config))
+    cfg.train.time_limit_s = args.minutes * 60.0
+    cfg.train.steps = 10_000_000  # the time budget ends the run; the schedule follows it
+    cfg.train.seed = args.seed
+    cfg.train.threads = args.threads
+    result: dict = {"task": args.task, "preset": args.preset, "minutes": args.minutes,
+                    "threads": torch.get_num_threads(), "cores": os.cpu_count(),
+                    "load_avg_1min_start": round(os.getloadavg()[0], 2)}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(args.out) if args.out else Path(tmp)
+        data = Path(args.data) if args.data else root / "data"
+        if not args.data:
+            result["demos"] = record(data, args.task, args.demos, args.noise, args.mistake_prob, args.pause_prob)
+        trained = train(partial(Dataset, data), root / "run", cfg, resume=False)
+        result["train"] = {"steps": trained.steps, "seconds": round(trained.seconds, 1),
+                           "samples_per_s": round(trained.samples_per_s, 1), "final_loss": round(trained.train_loss, 5),
+                           "best_val_loss": trained.best_val_loss, "episodes": trained.episodes,
+                           "val_episodes": trained.val_episodes, "windows": trained.samples}
+        result["load_avg_1min_after_training"] = round(os.getloadavg()[0], 2)
+        settings = EvalSettings(task=args.task, episodes=args.eval_episodes, seed=0)
+        agent = PolicyAgent(str(root / "run"))
+        runner = agent.load()
+        settings.cameras = runner.cameras or settings.cameras
+        t0 = time.perf_counter()
+        report = evaluate(agent, settings)
+        latencies = [ms for r in report.results for ms in r.info.get("chunk_latency_ms", [])]
+        result["eval"] = {"episodes": report.episodes, "success_rate": report.success_rate,
+                          "mean_score": round(report.mean_score, 4), "seconds": round(time.perf_counter() - t0, 1),
+                          "chunk_latency_ms": latency_summary(latencies)}
+        floor = evaluate(HoldStill(), EvalSettings(task=args.task, episodes=args.eval_episodes, seed=0))
+        result["baseline_hold_still"] = {"success_rate": floor.success_rate, "mean_score": round(floor.mean_score, 4)}
+    result["load_avg_1min_end"] = round(os.getloadavg()[0], 2)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
