@@ -178,6 +178,15 @@ class TrainPanel(Panel):
         f.addRow("Batch size", self.batch_spin)
         f.addRow("Device", self.device_combo)
         f.addRow("Time limit", self.time_spin)
+        row = QHBoxLayout()
+        self.config_edit = QLineEdit()
+        self.config_edit.setPlaceholderText("optional JSON overrides (any policy/train setting)")
+        pick = QPushButton("…")
+        pick.setFixedWidth(32)
+        pick.clicked.connect(self._browse_config)
+        row.addWidget(self.config_edit, 1)
+        row.addWidget(pick)
+        f.addRow("Overrides", row)
         col.addWidget(model)
 
         out = QGroupBox("Run")
@@ -204,7 +213,7 @@ class TrainPanel(Panel):
                          preset=self.preset_combo.currentData(), cameras=self.cameras_edit.text().strip(),
                          tags=_split(self.tags_edit.text()), exclude_tags=_split(self.exclude_edit.text()),
                          outcomes=[o for o, c in self.outcome_checks.items() if c.isChecked()],
-                         time_limit_min=self.time_spin.value() or None)
+                         time_limit_min=self.time_spin.value() or None, config_file=self.config_edit.text().strip())
 
     @staticmethod
     def _default_out(dataset: str) -> str:
@@ -302,13 +311,15 @@ class TrainPanel(Panel):
         total = f"/{run.total_steps}" if run.total_steps else ""
         values = (run.run_dir.name, run.state, f"{run.step}{total}", loss, val, _duration(run.elapsed()))
         for c, text in enumerate(values):
-            item = self.table.item(i, c) or QTableWidgetItem()
+            item = self.table.item(i, c)
+            if item is None:
+                item = QTableWidgetItem()
+                self.table.setItem(i, c, item)
             item.setText(text)
             if c == 1:
                 item.setForeground(STATE_LIGHT.get(run.state, theme.TEXT))
             if c == 0:
                 item.setToolTip(str(run.run_dir))
-            self.table.setItem(i, c, item)
 
     def _show_selected(self) -> None:
         run = self.selected_run()
@@ -357,6 +368,11 @@ class TrainPanel(Panel):
         if path:
             self.dataset_edit.setText(path)
 
+    def _browse_config(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Configuration overrides", str(Path.home()), "JSON (*.json)")
+        if path:
+            self.config_edit.setText(path)
+
     def _browse_run(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a training run", str(Path.home()))
         if path:
@@ -376,6 +392,7 @@ class TrainPanel(Panel):
         self.steps_spin.setValue(read(s, "train/steps", 2000))
         self.batch_spin.setValue(read(s, "train/batch_size", 0))
         self.cameras_edit.setText(read(s, "train/cameras", "scene,wrist"))
+        self.config_edit.setText(read(s, "train/config_file", ""))
         self.tags_edit.setText(read(s, "train/tags", ""))
         self.exclude_edit.setText(read(s, "train/exclude_tags", ""))
         for o, c in self.outcome_checks.items():
@@ -391,6 +408,7 @@ class TrainPanel(Panel):
         s.setValue("train/steps", self.steps_spin.value())
         s.setValue("train/batch_size", self.batch_spin.value())
         s.setValue("train/cameras", self.cameras_edit.text().strip())
+        s.setValue("train/config_file", self.config_edit.text().strip())
         s.setValue("train/tags", self.tags_edit.text().strip())
         s.setValue("train/exclude_tags", self.exclude_edit.text().strip())
         for o, c in self.outcome_checks.items():
