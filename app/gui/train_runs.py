@@ -72,6 +72,25 @@ class TrainSpec:
         return args
 
 
+BACKGROUND_NICENESS = 10
+
+
+def lower_priority(proc: QProcess) -> None:
+    """Background work yields the CPU to the live station and the GUI (nice +10 on Unix).
+
+    Training and sweeps would otherwise take every core at the same priority as the recorder's
+    tick thread and the event loop, and the live view would stutter while they run.
+    """
+    if not proc.waitForStarted(5000):
+        return
+    pid = int(proc.processId())
+    if pid > 0 and hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, pid, BACKGROUND_NICENESS)
+        except OSError:
+            pass  # not permitted on this system: the run still works, only less politely
+
+
 class TrainRun(QObject):
     """One run: launched here (with a process) or opened from disk (finished earlier)."""
 
@@ -140,6 +159,7 @@ class TrainRun(QObject):
         self.started_at = time.monotonic()
         self.log.append("$ demostation " + " ".join(self.spec.argv()))
         proc.start(python, argv)
+        lower_priority(proc)
         self._poll.start(500)
         self.changed.emit()
 

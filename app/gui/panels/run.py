@@ -28,7 +28,7 @@ from app.gui.plot_widget import PlotWidget
 from app.gui.policy_run import EXPERT_SOURCE, PolicyRunController, camera_pose, project_points
 from app.gui.settings import read
 from app.gui.status_light import StatusLight
-from app.gui.train_runs import REPO_ROOT
+from app.gui.train_runs import REPO_ROOT, lower_priority
 
 OVERLAY_CAMERA = "scene"
 _PROGRESS = re.compile(r"(\d+)/(\d+)")
@@ -304,6 +304,7 @@ class RunPanel(Panel):
         self.sweep_progress.setRange(0, 0)
         self.sweep_label.setText(f"running: demostation {' '.join(args[2:])}")
         proc.start(sys.executable, args)
+        lower_priority(proc)
 
     def _sweep_stderr(self) -> None:
         text = bytes(self._sweep.readAllStandardError()).decode("utf-8", "replace")
