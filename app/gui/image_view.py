@@ -16,12 +16,16 @@ from app.gui import theme
 
 
 def to_qimage(image: np.ndarray) -> QImage:
-    """(H, W, 3) uint8 RGB → a QImage that owns its pixels."""
+    """(H, W, 3) uint8 RGB → a QImage that owns its pixels, in the 32-bit format Qt paints fastest.
+
+    Scaling a 24-bit image to the widget costs Qt two and a half times as much as a 32-bit one, on
+    every paint; converting once per frame is the cheaper side.
+    """
     image = np.ascontiguousarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 image, got {image.shape} {image.dtype}")
     h, w = image.shape[:2]
-    return QImage(image.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return QImage(image.data, w, h, 3 * w, QImage.Format.Format_RGB888).convertToFormat(QImage.Format.Format_RGB32)
 
 
 class ImageView(QWidget):
@@ -34,10 +38,13 @@ class ImageView(QWidget):
         self._overlay_label = ""
         self._badge = ""
         self._badge_colour = theme.RECORDING
+        self._title_font: QFont | None = None
         self.placeholder = "waiting for frames…"
         self.frames_shown = 0
         self.setMinimumSize(min_size, min_size)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        # It paints every pixel of its rectangle: Qt need not paint what lies beneath, 15 times a second.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
 
     @property
     def title(self) -> str:
@@ -86,9 +93,10 @@ class ImageView(QWidget):
             p.setPen(QColor(150, 150, 150))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
         p.setPen(QColor(235, 235, 235))
-        f = QFont(p.font())
-        f.setBold(True)
-        p.setFont(f)
+        if self._title_font is None:
+            self._title_font = QFont(p.font())
+            self._title_font.setBold(True)
+        p.setFont(self._title_font)
         fm = p.fontMetrics()
         p.fillRect(8, 8, fm.horizontalAdvance(self._title) + 12, fm.height() + 6, QColor(0, 0, 0, 150))
         p.drawText(14, 8 + fm.ascent() + 3, self._title)

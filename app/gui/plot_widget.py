@@ -117,6 +117,7 @@ class PlotWidget(QWidget):
         self.empty_text = "no data yet"
         self.setMinimumSize(200, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)  # fills its whole rectangle
 
     # -- data ------------------------------------------------------------------------------------
     def set_series(self, name: str, x: np.ndarray, y: np.ndarray, colour: QColor | None = None,

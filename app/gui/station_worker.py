@@ -80,7 +80,7 @@ class StationWorker(QThread):
     device_events = Signal(list)  # record/stop/discard/... button presses of the driving device
 
     def __init__(self, task: str = "pick_place", rate_hz: float = 10.0, view_size: int = 320,
-                 view_fps: float = 20.0, image_size: int = 96, cameras: tuple[str, ...] = ("scene", "wrist"),
+                 view_fps: float = 15.0, image_size: int = 96, cameras: tuple[str, ...] = ("scene", "wrist"),
                  perturbations: dict[str, float] | None = None, parent=None) -> None:
         super().__init__(parent)
         self.task = task

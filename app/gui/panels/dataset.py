@@ -51,6 +51,7 @@ class DatasetPanel(Panel):
         self.scans = 0  # background scans completed (tests wait on it)
         self.auto_scan = True  # scan files and compute statistics after each open
         self._rescan = False
+        self._stale = False  # the open dataset got new episodes since it was listed
         self.root: Path | None = None
         self.open_seconds: float | None = None  # how long the last open took (request → table filled)
         self.current_id: str | None = None
@@ -297,8 +298,20 @@ class DatasetPanel(Panel):
         self.catalog_thread.submit(work, done, failed)
 
     def _on_episode_recorded(self, dataset: str, episode_id: str) -> None:
+        """A new episode of the open dataset: list it when the panel is next looked at.
+
+        Not at once: the rescan and statistics read every episode, and the operator is probably
+        recording the next one right now.
+        """
         if self.root is not None and Path(dataset).expanduser().resolve() == self.root.resolve():
-            self.open_dataset(self.root)  # a cheap rescan: only the new file is read
+            self._stale = True
+            if self.isVisible():
+                self.on_shown()
+
+    def on_shown(self) -> None:
+        if self._stale and self.root is not None:
+            self._stale = False
+            self.open_dataset(self.root)
 
     # -- selection & timeline --------------------------------------------------------------------
     def selected_ids(self) -> list[str]:

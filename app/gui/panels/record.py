@@ -108,9 +108,22 @@ class RecordPanel(Panel):
         self._clock = QTimer(self)
         self._clock.timeout.connect(self._tick_clock)
         self._clock.start(100)
+        self._pending_samples: list[dict] = []
+        self._timing_timer = QTimer(self)
+        self._timing_timer.timeout.connect(self._show_samples)
+        self._timing_timer.start(500)
         self.shortcuts: dict[str, list[QShortcut]] = {}
         self._bind_keys()
         self._restore_fields()
+        # Remember the form as it is edited (writing the settings file at Start would stall the GUI
+        # just as the recording begins).
+        for edit in (self.dataset_edit, self.operator_edit, self.task_edit):
+            edit.editingFinished.connect(self._save_fields)
+        for spin in (self.noise_spin, self.pause_spin, self.mistake_spin):
+            spin.editingFinished.connect(self._save_fields)
+        for check in (self.auto_end_check, self.reset_check, self.continuous_check):
+            check.toggled.connect(lambda _: self._save_fields())
+        self.driver_combo.currentIndexChanged.connect(lambda _: self._save_fields())
         self._on_state("idle")
 
     # -- building --------------------------------------------------------------------------------
@@ -287,7 +300,6 @@ class RecordPanel(Panel):
         except ValueError as exc:
             self.ctx.messages.fail(str(exc))
             return False
-        self._save_fields()
         if self.driver_combo.currentData() == "expert":
             self.expert = ScriptedExpert(noise=self.noise_spin.value(), pause_prob=self.pause_spin.value(),
                                          mistake_prob=self.mistake_spin.value())
@@ -326,18 +338,30 @@ class RecordPanel(Panel):
             self.rec_light.set_state("recording", "● REC")
             self.episode_label.setText(self.controller.episode_id or "")
             self.live.set_badge("REC", theme.RECORDING)
+            self._pending_samples = []
             self.timing_plot.clear()
         elif busy:
             self.rec_light.set_state("busy", "starting…" if state == "starting" else "saving…")
             self.live.set_badge("")
         else:
+            self._show_samples()
             self.rec_light.set_state("idle", "READY")
             self.live.set_badge("")
             if self._last_timing:  # keep the last episode's figures visible between episodes
                 self.timing_light.set_state(self.timing_light.state, f"last episode · {self._last_timing}")
 
     def _on_sample(self, s: dict) -> None:
-        self.timing_plot.append("tick error (ms)", s["t"], s["tick_error_ms"])
+        """Every tick's timing; shown twice a second (redrawing at the tick rate costs the GUI more
+        than the figures are worth)."""
+        self._pending_samples.append(s)
+
+    def _show_samples(self) -> None:
+        if not self._pending_samples:
+            return
+        batch, self._pending_samples = self._pending_samples, []
+        for s in batch:
+            self.timing_plot.append("tick error (ms)", s["t"], s["tick_error_ms"])
+        s = batch[-1]
         ok = s["missed"] == 0 and s["max_error_ms"] < 20.0
         warn = s["missed"] == 0 and s["max_error_ms"] < 50.0
         state = "ok" if ok else ("warn" if warn else "error")
