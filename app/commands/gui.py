@@ -1,15 +1,18 @@
-"""`demostation gui`: open the application on the embedded station."""
+"""`demostation gui`: open the application (Station, Record, Dataset, Train, Run) on the embedded station."""
 
 from __future__ import annotations
 
 import argparse
 
 NAME = "gui"
-HELP = "open the Demo Station window on the embedded MuJoCo station"
+HELP = "open the Demo Station application on the embedded MuJoCo station"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", default="pick_place", help="station task (default pick_place)")
+    p.add_argument("--dataset", metavar="DIR", help="open this dataset (default: the last one used)")
+    p.add_argument("--panel", choices=("station", "record", "dataset", "train", "run"),
+                   help="panel to show first (default: the last one used)")
     p.add_argument("--quit-after", type=float, default=0.0, metavar="S",
                    help="close the window after S seconds (for scripted screenshots)")
 
@@ -18,12 +21,21 @@ def run(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.gui.station_window import StationWindow
+    from app.gui.main_window import build_main_window
+    from app.gui.settings import open_settings
+    from app.gui.theme import apply_theme
     from devices.sim.tasks import make_task
 
     make_task(args.task)  # an unknown task is a usage error before any window opens
     app = QApplication.instance() or QApplication(["demostation"])
-    window = StationWindow(args.task)
+    app.setApplicationName("Demo Station")
+    apply_theme(app)
+    settings = open_settings()
+    if args.dataset:
+        settings.setValue("dataset/last", args.dataset)
+    window = build_main_window(settings, task=args.task)
+    if args.panel:
+        window.show_panel(args.panel)
     window.show()
     if args.quit_after > 0:
         QTimer.singleShot(int(args.quit_after * 1000), window.close)

@@ -1,85 +1,326 @@
-"""Runs the embedded station in real time on a worker thread and publishes camera frames.
+"""The embedded station, live: one thread owns it, runs its physics in real time, and serves everyone.
 
-The GUI thread only sends commands (a Cartesian velocity and a gripper state) and paints frames;
-physics and rendering never run on it.
+MuJoCo's model, data and OpenGL contexts belong to one thread (an EGL context made current in one
+thread cannot be used from another, even after that thread ends). So the station lives on this
+`StationWorker` thread for the whole session, and everything else — the GUI, a recording session's
+tick thread, a policy runner — reaches it through `call(fn)`, which runs ``fn(station)`` here and
+returns the result. `app.gui.station_proxy` wraps that in the `Robot` / `Camera` / command-source
+interfaces the recorder and the runtime expect.
+
+The loop works in 10 ms slices: serve calls, keep the physics on the wall clock, render the live
+view (``view_fps``) and, while nothing external drives the robot, run the control tick itself:
+ask the active *agent* (keyboard teleop, a device, the scripted expert, a policy; anything shaped
+like `policy.evaluation.Agent`) for an action at ``rate_hz`` and send it.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
+from collections import deque
+from concurrent.futures import Future
+from typing import Any, Callable, Protocol
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
+from app.gui.teleop_agent import DeviceAgent
 from devices.robot import Action
+from devices.teleop.keyboard import KeyboardDevice
+
+SLICE_S = 0.01  # physics and call-serving granularity
+MAX_CATCH_UP_S = 0.25  # never step more than this at once; beyond it the clock is re-anchored
+
+
+class Agent(Protocol):
+    name: str
+
+    def reset(self, station: object, seed: int) -> None: ...
+
+    def act(self, station: object) -> Action | None: ...
+
+
+class StationUnavailable(RuntimeError):
+    """The station thread is not running (not started yet, stopped, or it failed)."""
+
+
+class TickMeter:
+    """Rate and jitter of a periodic loop over a sliding window of ticks."""
+
+    def __init__(self, period: float, window: int = 50) -> None:
+        self.period = period
+        self._starts: deque[float] = deque(maxlen=window)
+        self._late: deque[float] = deque(maxlen=window)
+        self.missed = 0
+
+    def add(self, wall: float, lateness: float, missed: int = 0) -> None:
+        self._starts.append(wall)
+        self._late.append(lateness)
+        self.missed += missed
+
+    def snapshot(self) -> dict:
+        if len(self._starts) < 2:
+            return {"rate_hz": 0.0, "jitter_ms": 0.0, "max_late_ms": 0.0, "missed": self.missed}
+        periods = np.diff(np.asarray(self._starts))
+        return {
+            "rate_hz": float(1.0 / periods.mean()) if periods.mean() > 0 else 0.0,
+            "jitter_ms": float(np.std(periods) * 1000.0),
+            "max_late_ms": float(max(self._late) * 1000.0),
+            "missed": self.missed,
+        }
 
 
 class StationWorker(QThread):
-    frames = Signal(dict)  # camera name -> (H, W, 3) uint8
-    status = Signal(dict)  # pose, gripper, score, success, rate
-    failed = Signal(str)
+    frames = Signal(dict)  # camera name -> (H, W, 3) uint8 at view size
+    status = Signal(dict)  # see _status()
+    timing = Signal(dict)  # the internal control loop's TickMeter.snapshot()
+    failed = Signal(str)  # one line; the loop keeps running (holding) unless the station itself broke
+    ready = Signal(dict)  # station description once it is up: cameras, task, rate
+    device_events = Signal(list)  # record/stop/discard/... button presses of the driving device
 
-    def __init__(self, task: str = "pick_place", view_size: int = 320, fps: float = 20.0, parent=None) -> None:
+    def __init__(self, task: str = "pick_place", rate_hz: float = 10.0, view_size: int = 320,
+                 view_fps: float = 15.0, image_size: int = 96, cameras: tuple[str, ...] = ("scene", "wrist"),
+                 perturbations: dict[str, float] | None = None, parent=None) -> None:
         super().__init__(parent)
-        self._task = task
-        self._view_size = view_size
-        self._fps = fps
-        self._velocity = np.zeros(4)  # vx, vy, vz (m/s), yaw rate (rad/s)
-        self._gripper = 0.0
-        self._reset_requested = True
+        self.task = task
+        self.rate_hz = float(rate_hz)
+        self.image_size = int(image_size)
+        self.camera_names = tuple(cameras)
+        self.view_size = int(view_size)
+        self._view_period = 1.0 / float(view_fps)
+        self._perturbations = dict(perturbations or {})
+        self._calls: "queue.SimpleQueue[tuple[Callable[[Any], Any], Future]]" = queue.SimpleQueue()
         self._running = True
+        self._alive = threading.Event()
+        self._thread_id: int | None = None
+        self._station = None
+        # The keyboard is a teleop device like any other (devices.teleop.keyboard): the GUI feeds
+        # it key events, the station thread maps its commands at each tick.
+        self.keyboard = KeyboardDevice()
+        self.keyboard.connect()
+        self.keyboard_agent = DeviceAgent(self.keyboard, on_events=self.device_events.emit)
+        self._agent: Agent | None = self.keyboard_agent
+        self._external = 0  # how many external drivers (recording sessions, runners) hold the robot
+        self._seed = 0
+        self._reset_pending: int | None = 0
+        self._anchor: tuple[float, float] | None = None  # (wall, sim) pair the physics follows
+        self._view_renderer = None
+        self._view_model = None
+        self.ticks = 0
+        self.last_status: dict = {}
+        self.view_demand = 0  # live views on screen; nothing is rendered for the view while it is 0
 
-    def set_velocity(self, v: np.ndarray) -> None:
-        self._velocity = np.asarray(v, dtype=float).copy()
+    # -- from any thread -------------------------------------------------------------------------
+    def call(self, fn: Callable[[Any], Any], timeout: float = 5.0) -> Any:
+        """Run ``fn(station)`` on the station thread and return its result (or raise its exception)."""
+        if threading.get_ident() == self._thread_id:
+            return fn(self._station)
+        if not self._alive.is_set():
+            raise StationUnavailable("the station is not running")
+        fut: Future = Future()
+        self._calls.put((fn, fut))
+        try:
+            return fut.result(timeout)
+        except TimeoutError:
+            raise StationUnavailable(f"the station did not answer within {timeout:g} s") from None
 
-    def set_gripper(self, g: float) -> None:
-        self._gripper = float(g)
+    def post(self, fn: Callable[[Any], Any]) -> Future:
+        """Queue ``fn(station)`` without waiting; the future holds its result."""
+        fut: Future = Future()
+        self._calls.put((fn, fut))
+        return fut
 
-    def request_reset(self) -> None:
-        self._reset_requested = True
+    def set_agent(self, agent: Agent | None) -> Future:
+        """Hand control to ``agent`` (None: hold the current pose) without resetting the scene."""
+
+        def swap(station: object) -> None:
+            if agent is not None:
+                agent.reset(station, self._seed)
+            self._agent = agent
+
+        return self.post(swap)
+
+    def request_reset(self, seed: int | None = None) -> None:
+        """Re-randomise the scene (next seed by default); the active agent restarts from it."""
+        self._reset_pending = self._seed + 1 if seed is None else int(seed)
+
+    @property
+    def agent(self) -> Agent | None:
+        return self._agent
+
+    @property
+    def agent_name(self) -> str:
+        return self._agent.name if self._agent is not None else "hold"
+
+    @property
+    def seed(self) -> int:
+        return self._seed
+
+    @property
+    def is_alive(self) -> bool:
+        return self._alive.is_set()
+
+    @property
+    def externally_driven(self) -> bool:
+        return self._external > 0
 
     def stop(self) -> None:
         self._running = False
-        self.wait(3000)
+        self.wait(5000)
+        self.keyboard.disconnect()
 
+    # -- on the station thread (through call) ----------------------------------------------------
+    def acquire_control(self) -> None:
+        """An external loop (recording session, runner) drives the robot now; internal ticks pause."""
+        self._external += 1
+
+    def release_control(self) -> None:
+        self._external = max(0, self._external - 1)
+
+    def do_reset(self, station, seed: int | None = None) -> None:
+        """Reset now (station thread): the scene, the real-time anchor and the agent."""
+        self._seed = self._seed + 1 if seed is None else int(seed)
+        station.reset(self._seed)
+        self._anchor = None
+        if self._agent is not None:
+            self._agent.reset(station, self._seed)
+
+    def run_agent(self, station, agent: Agent | None) -> Action:
+        """One control step of ``agent`` (None: hold): act, send, let it follow what was applied."""
+        action = agent.act(station) if agent is not None else None
+        applied = station.send_action(action) if action is not None else station.hold()
+        follow = getattr(agent, "follow", None)
+        if follow is not None:
+            follow(applied)
+        return applied
+
+    # -- the thread ------------------------------------------------------------------------------
     def run(self) -> None:
+        station = None
+        self._thread_id = threading.get_ident()
         try:
-            self._loop()
-        except Exception as exc:  # reported to the window's status bar, one line
+            from devices.sim.station import make_station
+
+            station = make_station(self.task, image_size=self.image_size, cameras=self.camera_names,
+                                   perturbations=self._perturbations)
+            station.connect()
+            # Create the recording-size renderer now: building an OpenGL context holds the GIL for
+            # ~100 ms, which would otherwise stall the GUI at the start of the first recording.
+            for name in self.camera_names:
+                station.render(name)
+            self._station = station
+            self._alive.set()
+            self._loop(station)
+        except Exception as exc:  # the station itself failed: say so in one line and end
             self.failed.emit(f"station stopped: {type(exc).__name__}: {exc}")
+        finally:
+            self._alive.clear()
+            self._fail_pending_calls()
+            if self._view_renderer is not None:
+                self._view_renderer.close()
+                self._view_renderer = None
+            if station is not None:
+                station.disconnect()
 
-    def _loop(self) -> None:
-        from devices.geometry import quat_mul, yaw_quat
-        from devices.sim.station import make_station
+    def _fail_pending_calls(self) -> None:
+        while True:
+            try:
+                _, fut = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            fut.set_exception(StationUnavailable("the station stopped"))
 
-        station = make_station(self._task, image_size=self._view_size)
-        station.connect()
-        period = 1.0 / self._fps
-        seed = 0
-        next_t = time.perf_counter()
-        target = None
+    def _serve_until(self, station, deadline: float) -> None:
+        while True:
+            remaining = deadline - time.perf_counter()
+            try:
+                fn, fut = self._calls.get(timeout=remaining) if remaining > 0 else self._calls.get_nowait()
+            except queue.Empty:
+                return
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn(station))
+            except BaseException as exc:  # returned to the caller, never fatal here
+                fut.set_exception(exc)
+
+    def _render_views(self, station) -> dict[str, np.ndarray]:
+        import mujoco
+
+        if self._view_renderer is None or self._view_model is not station.model:
+            if self._view_renderer is not None:
+                self._view_renderer.close()
+            self._view_model = station.model
+            self._view_renderer = mujoco.Renderer(station.model, height=self.view_size, width=self.view_size)
+        out = {}
+        for name in self.camera_names:
+            self._view_renderer.update_scene(station.data, camera=name)
+            out[name] = self._view_renderer.render().copy()
+        return out
+
+    def _follow_wall_clock(self, station, now: float) -> None:
+        if self._anchor is None:
+            self._anchor = (now, station.time)
+        wall0, sim0 = self._anchor
+        lag = sim0 + (now - wall0) - station.time
+        if lag > MAX_CATCH_UP_S:  # the thread was starved: do not fast-forward the world
+            self._anchor = (now, station.time)
+            return
+        if lag >= station.model.opt.timestep:
+            station.step(lag)
+
+    def _loop(self, station) -> None:
+        period = 1.0 / self.rate_hz
+        meter = TickMeter(period)
+        self.ready.emit({"task": self.task, "cameras": list(self.camera_names), "rate_hz": self.rate_hz,
+                         "image_size": self.image_size, "view_size": self.view_size})
+        start = time.perf_counter()
+        next_slice = next_control = next_view = start
+        next_status = start
+        applied = station.target
         while self._running:
-            if self._reset_requested:
-                self._reset_requested = False
-                station.reset(seed)
-                seed += 1
-                target = station.get_state().ee_pose.copy()
-            v = self._velocity
-            target[:3] += v[:3] * period
-            if v[3]:
-                target[3:] = quat_mul(yaw_quat(v[3] * period), target[3:])
-            applied = station.send_action(Action(target, self._gripper))
-            target = applied.ee_pose.copy()
-            station.step(period)
-            self.frames.emit({name: station.render(name) for name in station.cameras})
-            st = station.status()
-            state = station.get_state()
-            self.status.emit({"pose": state.ee_pose, "gripper": state.gripper, "score": st.score,
-                              "success": st.success, "time": station.time})
-            next_t += period
-            delay = next_t - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            else:
-                next_t = time.perf_counter()
-        station.disconnect()
+            self._serve_until(station, next_slice)
+            next_slice += SLICE_S
+            now = time.perf_counter()
+            if next_slice < now - SLICE_S:
+                next_slice = now
+            if self._reset_pending is not None:
+                seed, self._reset_pending = self._reset_pending, None
+                self.do_reset(station, seed)
+            if self._external == 0 and now >= next_control:
+                late = now - next_control
+                missed = int(late // period)
+                meter.add(now, late, missed)
+                agent = self._agent
+                try:
+                    applied = self.run_agent(station, agent)
+                except Exception as exc:  # a failing agent must never leave the robot moving
+                    self.failed.emit(f"{agent.name if agent else 'agent'} failed, holding: {type(exc).__name__}: {exc}")
+                    self._agent = None
+                    applied = station.hold()
+                self.ticks += 1
+                next_control += period * (1 + missed)
+            elif self._external:
+                next_control = now
+                applied = station.target
+            self._follow_wall_clock(station, time.perf_counter())
+            now = time.perf_counter()
+            if now >= next_view and self.view_demand > 0:
+                self.frames.emit(self._render_views(station))
+                next_view = max(next_view + self._view_period, now - self._view_period)
+            if now >= next_status:
+                self.last_status = self._status(station, applied)
+                self.status.emit(self.last_status)
+                if self._external == 0:
+                    self.timing.emit(meter.snapshot())
+                next_status = max(next_status + period, now - period)
+
+    def _status(self, station, applied: Action) -> dict:
+        st = station.status()
+        state = station.get_state()
+        return {"pose": state.ee_pose, "gripper": state.gripper, "wrench": state.ee_wrench,
+                "target": applied.ee_pose, "target_gripper": applied.gripper, "score": st.score,
+                "success": st.success, "timed_out": st.timed_out, "done": st.done, "time": station.time,
+                "seed": self._seed, "agent": self.agent_name if not self._external else "external",
+                "external": self._external > 0, "connected": station.is_connected}

@@ -1,0 +1,426 @@
+"""Record panel: who records what, start / stop / discard / next, and how well the ticks keep time.
+
+The same four commands come from the buttons, keyboard shortcuts, a foot pedal (which types a key,
+PageDown by default) and teleop-device buttons: all go through `RecordPanel.command(name)`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
+                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QScrollArea,
+                               QSplitter, QVBoxLayout, QWidget)
+
+from app.gui import theme
+from app.gui.agents import ScriptedExpert
+from app.gui.context import AppContext
+from app.gui.live_view import LiveView
+from app.gui.panels.base import Panel
+from app.gui.plot_widget import PlotWidget
+from app.gui.recording import RecordController, RecordSettings, format_elapsed
+from app.gui.settings import read
+from app.gui.status_light import StatusLight
+from app.gui.teleop_agent import BUTTON_COMMANDS
+
+# command → default keys (a foot pedal usually types PageDown / PageUp or a letter; all rebindable in
+# the settings file under record/keys/<command>, comma separated).
+DEFAULT_KEYS = {
+    "toggle": "Return,Enter",
+    "next": "N,PgDown",
+    "discard": "Delete,PgUp",
+    "fail": "X",
+}
+COMMAND_HELP = {
+    "toggle": "start / stop & keep",
+    "next": "keep and start the next",
+    "discard": "discard this episode",
+    "fail": "stop and keep as a failure",
+}
+DEVICE_BUTTONS_HELP = "Device buttons (SpaceMouse, VR controller) record, stop, discard and mark recoveries too; M marks a recovery."
+
+
+def default_dataset_dir() -> str:
+    return str(Path.home() / "demostation-data" / "dataset")
+
+
+class RecordPanel(Panel):
+    key = "record"
+    title = "Record"
+    icon_name = "record"
+    hint = "Record demonstrations into a dataset. Drive with the keyboard or a device, or let the scripted expert demonstrate."
+    wants_teleop_keys = True
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.controller = RecordController(ctx.station, self)
+        self.expert = ScriptedExpert()
+        self._last_timing = ""
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setSpacing(10)
+        self.build_header(layout)
+        layout.addWidget(self._banner())
+
+        self.live = LiveView(ctx.station, min_size=200)
+        side = QWidget()
+        side_col = QVBoxLayout(side)
+        side_col.setContentsMargins(0, 0, 0, 0)
+        side_col.setSpacing(8)
+        side_col.addWidget(self._session_group())
+        side_col.addWidget(self._driver_group())
+        side_col.addWidget(self._controls_group())
+        side_col.addWidget(self._timing_group())
+        side_col.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setObjectName("SideScroll")
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(360)
+        scroll.setMaximumWidth(460)
+        split = self.remember_splitter("main", QSplitter(Qt.Orientation.Horizontal))
+        left = QWidget()
+        left_col = QVBoxLayout(left)
+        left_col.setContentsMargins(0, 0, 0, 0)
+        left_col.addWidget(self.live, 1)
+        self.recent = QListWidget()
+        self.recent.setMaximumHeight(110)
+        recent_label = QLabel("Episodes recorded in this session")
+        recent_label.setObjectName("Dim")
+        left_col.addWidget(recent_label)
+        left_col.addWidget(self.recent)
+        split.addWidget(left)
+        split.addWidget(scroll)
+        split.setStretchFactor(0, 1)
+        layout.addWidget(split, 1)
+
+        c = self.controller
+        c.state_changed.connect(self._on_state)
+        c.sample.connect(self._on_sample)
+        c.episode_saved.connect(self._on_saved)
+        c.episode_discarded.connect(self._on_discarded)
+        c.failed.connect(lambda msg: ctx.messages.alert("Recording", msg))
+        ctx.station.device_events.connect(self._on_device_events)
+        self._clock = QTimer(self)
+        self._clock.timeout.connect(self._tick_clock)
+        self._clock.start(100)
+        self._pending_samples: list[dict] = []
+        self._timing_timer = QTimer(self)
+        self._timing_timer.timeout.connect(self._show_samples)
+        self._timing_timer.start(500)
+        self.shortcuts: dict[str, list[QShortcut]] = {}
+        self._bind_keys()
+        self._restore_fields()
+        # Remember the form as it is edited (writing the settings file at Start would stall the GUI
+        # just as the recording begins).
+        for edit in (self.dataset_edit, self.operator_edit, self.task_edit):
+            edit.editingFinished.connect(self._save_fields)
+        for spin in (self.noise_spin, self.pause_spin, self.mistake_spin):
+            spin.editingFinished.connect(self._save_fields)
+        for check in (self.auto_end_check, self.reset_check, self.continuous_check):
+            check.toggled.connect(lambda _: self._save_fields())
+        self.driver_combo.currentIndexChanged.connect(lambda _: self._save_fields())
+        self._on_state("idle")
+
+    # -- building --------------------------------------------------------------------------------
+    def _banner(self) -> QFrame:
+        self.banner = QFrame()
+        self.banner.setObjectName("RecordBanner")
+        row = QHBoxLayout(self.banner)
+        row.setContentsMargins(14, 8, 14, 8)
+        self.rec_light = StatusLight("READY", "idle")
+        f = self.rec_light.label.font()
+        f.setPointSizeF(f.pointSizeF() + 4)
+        f.setBold(True)
+        self.rec_light.label.setFont(f)
+        row.addWidget(self.rec_light)
+        row.addStretch(1)
+        self.episode_label = QLabel("no episode")
+        self.episode_label.setObjectName("Dim")
+        row.addWidget(self.episode_label)
+        row.addSpacing(24)
+        self.elapsed_label = QLabel("00:00.0")
+        self.elapsed_label.setObjectName("BigTime")
+        row.addWidget(self.elapsed_label)
+        row.addSpacing(24)
+        self.count_label = QLabel("0 kept")
+        self.count_label.setObjectName("BigNumber")
+        row.addWidget(self.count_label)
+        return self.banner
+
+    def _session_group(self) -> QGroupBox:
+        box = QGroupBox("Session")
+        form = QFormLayout(box)
+        row = QHBoxLayout()
+        self.dataset_edit = QLineEdit()
+        self.dataset_edit.setPlaceholderText("folder of the dataset (created if missing)")
+        browse = QPushButton("…")
+        browse.setFixedWidth(32)
+        browse.setToolTip("Choose the dataset folder")
+        browse.clicked.connect(self._browse)
+        row.addWidget(self.dataset_edit, 1)
+        row.addWidget(browse)
+        form.addRow("Dataset", row)
+        self.operator_edit = QLineEdit()
+        self.operator_edit.setPlaceholderText("who is demonstrating")
+        form.addRow("Operator", self.operator_edit)
+        self.task_edit = QLineEdit(self.ctx.task)
+        self.task_edit.setToolTip("Stored as the episode's task; the station runs " + self.ctx.task)
+        form.addRow("Task", self.task_edit)
+        return box
+
+    def _driver_group(self) -> QGroupBox:
+        box = QGroupBox("Who demonstrates")
+        form = QFormLayout(box)
+        self.driver_combo = QComboBox()
+        self.driver_combo.addItem("Operator (connected input device)", "operator")
+        self.driver_combo.addItem("Scripted expert", "expert")
+        self.driver_combo.currentIndexChanged.connect(self._driver_changed)
+        form.addRow(self.driver_combo)
+        self.noise_spin = QDoubleSpinBox()
+        self.noise_spin.setRange(0.0, 0.02)
+        self.noise_spin.setSingleStep(0.001)
+        self.noise_spin.setDecimals(3)
+        self.noise_spin.setSuffix(" m")
+        self.pause_spin = QDoubleSpinBox()
+        self.pause_spin.setRange(0.0, 1.0)
+        self.pause_spin.setSingleStep(0.1)
+        self.mistake_spin = QDoubleSpinBox()
+        self.mistake_spin.setRange(0.0, 1.0)
+        self.mistake_spin.setSingleStep(0.1)
+        form.addRow("Expert noise", self.noise_spin)
+        form.addRow("Pause chance", self.pause_spin)
+        form.addRow("Mistake chance", self.mistake_spin)
+        self.auto_end_check = QCheckBox("End when the task succeeds or times out")
+        self.auto_end_check.setChecked(True)
+        self.reset_check = QCheckBox("New scene at each start")
+        self.reset_check.setChecked(True)
+        self.continuous_check = QCheckBox("Start the next episode automatically")
+        form.addRow(self.auto_end_check)
+        form.addRow(self.reset_check)
+        form.addRow(self.continuous_check)
+        return box
+
+    def _controls_group(self) -> QGroupBox:
+        box = QGroupBox("Episode")
+        grid = QGridLayout(box)
+        self.start_button = QPushButton("● Start")
+        self.start_button.setProperty("role", "primary")
+        self.stop_button = QPushButton("■ Stop && keep")
+        self.next_button = QPushButton("Next »")
+        self.discard_button = QPushButton("✕ Discard")
+        self.discard_button.setProperty("role", "danger")
+        self.fail_button = QPushButton("Keep as failure")
+        self.start_button.clicked.connect(lambda: self.command("start"))
+        self.stop_button.clicked.connect(lambda: self.command("stop"))
+        self.next_button.clicked.connect(lambda: self.command("next"))
+        self.discard_button.clicked.connect(lambda: self.command("discard"))
+        self.fail_button.clicked.connect(lambda: self.command("fail"))
+        grid.addWidget(self.start_button, 0, 0)
+        grid.addWidget(self.stop_button, 0, 1)
+        grid.addWidget(self.next_button, 1, 0)
+        grid.addWidget(self.fail_button, 1, 1)
+        grid.addWidget(self.discard_button, 2, 0, 1, 2)
+        self.keys_label = QLabel("")
+        self.keys_label.setObjectName("Dim")
+        self.keys_label.setWordWrap(True)
+        grid.addWidget(self.keys_label, 3, 0, 1, 2)
+        return box
+
+    def _timing_group(self) -> QGroupBox:
+        box = QGroupBox("Tick timing")
+        col = QVBoxLayout(box)
+        self.timing_light = StatusLight("not recording", "idle")
+        col.addWidget(self.timing_light)
+        self.timing_plot = PlotWidget("", x_label="", y_label="")
+        self.timing_plot.empty_text = "tick error (ms) appears while recording"
+        self.timing_plot.setMinimumHeight(90)
+        self.timing_plot.setMaximumHeight(120)
+        col.addWidget(self.timing_plot)
+        return box
+
+    # -- keys ------------------------------------------------------------------------------------
+    def _bind_keys(self) -> None:
+        lines = []
+        for command, default in DEFAULT_KEYS.items():
+            keys = read(self.ctx.settings, f"record/keys/{command}", default)
+            seqs = [QKeySequence(k.strip()) for k in str(keys).split(",") if k.strip()]
+            self.shortcuts[command] = []
+            for seq in seqs:
+                sc = QShortcut(seq, self)
+                sc.setContext(Qt.ShortcutContext.WindowShortcut)
+                sc.activated.connect(lambda c=command: self.command(c))
+                self.shortcuts[command].append(sc)
+            names = " / ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in seqs)
+            lines.append(f"{names}: {COMMAND_HELP[command]}")
+        self.keys_label.setText("\n".join(lines + [DEVICE_BUTTONS_HELP]))
+
+    def command(self, name: str) -> bool:
+        """One entry point for buttons, shortcuts, pedals and device buttons."""
+        c = self.controller
+        if name == "toggle":
+            name = "stop" if c.recording else "start"
+        if name == "start":
+            return self.start_recording()
+        if name == "stop":
+            return c.stop()
+        if name == "fail":
+            return c.stop(success=False)
+        if name == "next":
+            return c.next() if c.recording else self.start_recording()
+        if name == "discard":
+            return c.discard()
+        if name == "mark":
+            return c.mark("recovery")
+        raise ValueError(f"unknown record command {name!r}")
+
+    def _on_device_events(self, events: list) -> None:
+        """Buttons of the driving device (SpaceMouse, VR controller, keyboard's M…) → the same commands."""
+        for event in events:
+            name = BUTTON_COMMANDS.get(event)
+            if name is not None and (self.isVisible() or self.controller.recording):
+                self.command(name)
+
+    # -- actions ---------------------------------------------------------------------------------
+    def record_settings(self) -> RecordSettings:
+        dataset = self.dataset_edit.text().strip()
+        if not dataset:
+            raise ValueError("choose a dataset folder first")
+        return RecordSettings(dataset=Path(dataset).expanduser(), operator=self.operator_edit.text().strip(),
+                              task=self.task_edit.text().strip() or self.ctx.task,
+                              auto_end=self.auto_end_check.isChecked(), reset_scene=self.reset_check.isChecked())
+
+    def start_recording(self) -> bool:
+        try:
+            settings = self.record_settings()
+        except ValueError as exc:
+            self.ctx.messages.fail(str(exc))
+            return False
+        if self.driver_combo.currentData() == "expert":
+            self.expert = ScriptedExpert(noise=self.noise_spin.value(), pause_prob=self.pause_spin.value(),
+                                         mistake_prob=self.mistake_spin.value())
+            self.ctx.station.set_agent(self.expert)
+        elif self.ctx.station.agent is None or self.ctx.station.agent is self.expert:
+            self.ctx.station.set_agent(self.ctx.station.keyboard_agent)
+        return self.controller.start(settings)
+
+    def _driver_changed(self) -> None:
+        expert = self.driver_combo.currentData() == "expert"
+        for w in (self.noise_spin, self.pause_spin, self.mistake_spin):
+            w.setEnabled(expert)
+        if not expert and self.ctx.station.agent is self.expert and not self.controller.recording:
+            self.ctx.station.set_agent(self.ctx.station.keyboard_agent)
+
+    def _browse(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Dataset folder", self.dataset_edit.text() or str(Path.home()))
+        if path:
+            self.dataset_edit.setText(path)
+
+    # -- controller events -----------------------------------------------------------------------
+    def _on_state(self, state: str) -> None:
+        recording = state == "recording"
+        busy = state in ("starting", "stopping")
+        self.start_button.setEnabled(state == "idle")
+        self.stop_button.setEnabled(recording)
+        self.fail_button.setEnabled(recording)
+        self.discard_button.setEnabled(recording)
+        self.next_button.setEnabled(recording or state == "idle")
+        for w in (self.dataset_edit, self.operator_edit, self.task_edit, self.driver_combo):
+            w.setEnabled(state == "idle")
+        self.banner.setProperty("recording", "true" if recording else "false")
+        self.banner.style().unpolish(self.banner)
+        self.banner.style().polish(self.banner)
+        if recording:
+            self.rec_light.set_state("recording", "● REC")
+            self.episode_label.setText(self.controller.episode_id or "")
+            self.live.set_badge("REC", theme.RECORDING)
+            self._pending_samples = []
+            self.timing_plot.clear()
+        elif busy:
+            self.rec_light.set_state("busy", "starting…" if state == "starting" else "saving…")
+            self.live.set_badge("")
+        else:
+            self._show_samples()
+            self.rec_light.set_state("idle", "READY")
+            self.live.set_badge("")
+            if self._last_timing:  # keep the last episode's figures visible between episodes
+                self.timing_light.set_state(self.timing_light.state, f"last episode · {self._last_timing}")
+
+    def _on_sample(self, s: dict) -> None:
+        """Every tick's timing; shown twice a second (redrawing at the tick rate costs the GUI more
+        than the figures are worth)."""
+        self._pending_samples.append(s)
+
+    def _show_samples(self) -> None:
+        if not self._pending_samples:
+            return
+        batch, self._pending_samples = self._pending_samples, []
+        for s in batch:
+            self.timing_plot.append("tick error (ms)", s["t"], s["tick_error_ms"])
+        s = batch[-1]
+        ok = s["missed"] == 0 and s["max_error_ms"] < 20.0
+        warn = s["missed"] == 0 and s["max_error_ms"] < 50.0
+        state = "ok" if ok else ("warn" if warn else "error")
+        self._last_timing = (f"{s['rate_hz']:.1f} Hz · jitter {s['jitter_ms']:.1f} ms · "
+                             f"max {s['max_error_ms']:.0f} ms · {s['missed']} missed")
+        self.timing_light.set_state(state, self._last_timing)
+
+    def _on_saved(self, info: dict) -> None:
+        outcome = {True: "success", False: "failure", None: "no outcome"}[info["success"]]
+        self.recent.insertItem(0, f"{info['id']}  ·  {info['duration_s']:.1f} s  ·  {outcome}")
+        self._update_count()
+        self.ctx.messages.say(f"saved {info['id']} ({info['frames']} samples, {outcome})")
+        self.ctx.bus.episode_recorded.emit(self.dataset_edit.text().strip(), info["id"])
+        if self.continuous_check.isChecked() and self.controller.state == "idle":
+            QTimer.singleShot(300, self.start_recording)
+
+    def _on_discarded(self, episode: str) -> None:
+        self.recent.insertItem(0, f"{episode}  ·  discarded")
+        self._update_count()
+        self.ctx.messages.say(f"discarded {episode}")
+
+    def _update_count(self) -> None:
+        n = self.controller.counts
+        extra = f" · {n.discarded} discarded" if n.discarded else ""
+        self.count_label.setText(f"{n.kept} kept{extra}")
+
+    def _tick_clock(self) -> None:
+        if self.controller.recording:
+            self.elapsed_label.setText(format_elapsed(self.controller.elapsed()))
+
+    # -- persistence -----------------------------------------------------------------------------
+    def _restore_fields(self) -> None:
+        s = self.ctx.settings
+        self.dataset_edit.setText(read(s, "record/dataset", read(s, "dataset/last", default_dataset_dir())))
+        self.operator_edit.setText(read(s, "record/operator", ""))
+        self.driver_combo.setCurrentIndex(max(0, self.driver_combo.findData(read(s, "record/driver", "operator"))))
+        self.noise_spin.setValue(read(s, "record/expert_noise", 0.0))
+        self.pause_spin.setValue(read(s, "record/expert_pause", 0.0))
+        self.mistake_spin.setValue(read(s, "record/expert_mistake", 0.0))
+        self.auto_end_check.setChecked(read(s, "record/auto_end", True))
+        self.reset_check.setChecked(read(s, "record/reset_scene", True))
+        self.continuous_check.setChecked(read(s, "record/continuous", False))
+        self._driver_changed()
+
+    def _save_fields(self) -> None:
+        s = self.ctx.settings
+        s.setValue("record/dataset", self.dataset_edit.text().strip())
+        s.setValue("record/operator", self.operator_edit.text().strip())
+        s.setValue("record/driver", self.driver_combo.currentData())
+        s.setValue("record/expert_noise", self.noise_spin.value())
+        s.setValue("record/expert_pause", self.pause_spin.value())
+        s.setValue("record/expert_mistake", self.mistake_spin.value())
+        s.setValue("record/auto_end", self.auto_end_check.isChecked())
+        s.setValue("record/reset_scene", self.reset_check.isChecked())
+        s.setValue("record/continuous", self.continuous_check.isChecked())
+
+    def save_state(self) -> None:
+        super().save_state()
+        self._save_fields()
+
+    def shutdown(self) -> None:
+        self.controller.shutdown()

@@ -1,0 +1,374 @@
+"""Run panel: a policy driving the live station, honestly shown — its plan drawn over the scene
+camera, the safety controller's interventions, an emergency stop, a take-over, a success counter —
+and the robustness sweep (success against perturbation severity) with its plot.
+
+The predicted chunk is drawn by projecting its 3-D tool-point waypoints through the scene camera's
+MuJoCo pose and intrinsics (`app.gui.policy_run.project_points`) onto the live scene view.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QProcess, QProcessEnvironment, Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QVBoxLayout,
+                               QWidget)
+
+from app.gui import theme
+from app.gui.context import AppContext
+from app.gui.live_view import LiveView
+from app.gui.panels.base import Panel
+from app.gui.plot_widget import PlotWidget
+from app.gui.policy_run import EXPERT_SOURCE, PolicyRunController, camera_pose, project_points
+from app.gui.settings import read
+from app.gui.status_light import StatusLight
+from app.gui.train_runs import REPO_ROOT, lower_priority
+
+OVERLAY_CAMERA = "scene"
+_PROGRESS = re.compile(r"(\d+)/(\d+)")
+
+
+class RunPanel(Panel):
+    key = "run"
+    title = "Run"
+    icon_name = "run"
+    hint = ("Run a policy in the station. Its predicted chunk is drawn on the scene camera (projected with the "
+            "camera's pose and intrinsics). Esc or the red button stops the robot at once.")
+    wants_teleop_keys = True
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.controller = PolicyRunController(ctx.station, self)
+        self.controller.teleop_device = ctx.station.keyboard
+        self._camera = None
+        self._sweep: QProcess | None = None
+        self._sweep_out: Path | None = None
+        self._sweep_stdout = b""
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setSpacing(10)
+        self.build_header(layout)
+        layout.addLayout(self._source_bar())
+
+        self.live = LiveView(ctx.station, min_size=200)
+        side = QWidget()
+        side_col = QVBoxLayout(side)
+        side_col.setContentsMargins(0, 0, 0, 0)
+        side_col.addWidget(self._control_group())
+        side_col.addWidget(self._counter_group())
+        side_col.addWidget(self._sweep_group())
+        side_col.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setObjectName("SideScroll")
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(360)
+        scroll.setMaximumWidth(460)
+        split = self.remember_splitter("main", QSplitter(Qt.Orientation.Horizontal))
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.live)
+        self.sweep_plot = PlotWidget("robustness sweep: success rate against severity", x_label="severity")
+        self.sweep_plot.set_x_range(0.0, 1.0)
+        self.sweep_plot.set_y_range(-0.05, 1.05)
+        self.sweep_plot.empty_text = "run a sweep to see how success falls with each perturbation"
+        left.addWidget(self.sweep_plot)
+        left.setStretchFactor(0, 3)
+        left.setStretchFactor(1, 1)
+        self.remember_splitter("left", left)
+        split.addWidget(left)
+        split.addWidget(scroll)
+        split.setStretchFactor(0, 1)
+        layout.addWidget(split, 1)
+
+        c = self.controller
+        c.state_changed.connect(self._on_state)
+        c.chunk.connect(self._on_chunk)
+        c.episode_done.connect(self._on_episode)
+        c.failed.connect(lambda msg: ctx.messages.alert("Run", msg))
+        ctx.bus.checkpoint_ready.connect(self.add_source)
+        ctx.station.status.connect(self._on_status)
+        esc = QShortcut(QKeySequence("Escape"), self)
+        esc.setContext(Qt.ShortcutContext.WindowShortcut)
+        esc.activated.connect(self.emergency_stop)
+        self._restore()
+        self._on_state("idle")
+
+    # -- building --------------------------------------------------------------------------------
+    def _source_bar(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Policy"))
+        self.source_combo = QComboBox()
+        self.source_combo.setMinimumWidth(360)
+        self.source_combo.addItem("Scripted expert (served as chunks, privileged)", EXPERT_SOURCE)
+        row.addWidget(self.source_combo, 1)
+        browse = QPushButton("Checkpoint…")
+        browse.setToolTip("Choose a training run folder or a .safetensors checkpoint")
+        browse.clicked.connect(self._browse)
+        row.addWidget(browse)
+        return row
+
+    def _control_group(self) -> QGroupBox:
+        box = QGroupBox("Control")
+        grid = QGridLayout(box)
+        self.start_button = QPushButton("▶ Run")
+        self.start_button.setProperty("role", "primary")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("■ Stop")
+        self.stop_button.clicked.connect(self.controller.stop)
+        self.estop_button = QPushButton("EMERGENCY STOP")
+        self.estop_button.setProperty("role", "estop")
+        self.estop_button.setToolTip("Hold the robot where it is, now (Esc). Latched until released.")
+        self.estop_button.clicked.connect(self.emergency_stop)
+        self.release_button = QPushButton("Release e-stop")
+        self.release_button.clicked.connect(self.release_estop)
+        self.takeover_button = QPushButton("Take over")
+        self.takeover_button.setCheckable(True)
+        self.takeover_button.setToolTip("Drive with the keyboard (or the connected device) instead of the policy; "
+                                        "press again to hand back")
+        self.takeover_button.toggled.connect(self.controller.set_take_over)
+        self.continuous_check = QCheckBox("Next episode automatically")
+        self.continuous_check.setChecked(True)
+        self.continuous_check.toggled.connect(lambda on: setattr(self.controller, "continuous", on))
+        grid.addWidget(self.start_button, 0, 0)
+        grid.addWidget(self.stop_button, 0, 1)
+        grid.addWidget(self.estop_button, 1, 0, 1, 2)
+        grid.addWidget(self.release_button, 2, 0)
+        grid.addWidget(self.takeover_button, 2, 1)
+        grid.addWidget(self.continuous_check, 3, 0, 1, 2)
+        self.run_light = StatusLight("idle", "idle")
+        grid.addWidget(self.run_light, 4, 0, 1, 2)
+        self.safety_label = QLabel("")
+        self.safety_label.setObjectName("Dim")
+        self.safety_label.setWordWrap(True)
+        grid.addWidget(self.safety_label, 5, 0, 1, 2)
+        return box
+
+    def _counter_group(self) -> QGroupBox:
+        box = QGroupBox("Episodes")
+        form = QFormLayout(box)
+        self.counter_label = QLabel("0 / 0")
+        self.counter_label.setObjectName("BigNumber")
+        form.addRow("Successes", self.counter_label)
+        self.episode_label = QLabel("—")
+        form.addRow("This episode", self.episode_label)
+        self.history_label = QLabel("")
+        self.history_label.setObjectName("Dim")
+        self.history_label.setWordWrap(True)
+        form.addRow(self.history_label)
+        return box
+
+    def _sweep_group(self) -> QGroupBox:
+        box = QGroupBox("Robustness sweep")
+        form = QFormLayout(box)
+        self.sweep_episodes = QSpinBox()
+        self.sweep_episodes.setRange(1, 1000)
+        self.sweep_episodes.setValue(5)
+        form.addRow("Episodes per point", self.sweep_episodes)
+        self.sweep_workers = QSpinBox()
+        self.sweep_workers.setRange(1, 64)
+        self.sweep_workers.setValue(1)
+        form.addRow("Worker processes", self.sweep_workers)
+        row = QHBoxLayout()
+        self.sweep_button = QPushButton("Run sweep")
+        self.sweep_button.clicked.connect(self.toggle_sweep)
+        self.sweep_progress = QProgressBar()
+        row.addWidget(self.sweep_button)
+        row.addWidget(self.sweep_progress, 1)
+        form.addRow(row)
+        self.sweep_label = QLabel("every perturbation at three severities, same seeds (demostation eval --sweep)")
+        self.sweep_label.setObjectName("Dim")
+        self.sweep_label.setWordWrap(True)
+        form.addRow(self.sweep_label)
+        return box
+
+    # -- sources ---------------------------------------------------------------------------------
+    def add_source(self, path: str, select: bool = True) -> None:
+        idx = self.source_combo.findData(path)
+        if idx < 0:
+            self.source_combo.addItem(f"{Path(path).name}  ({path})", path)
+            idx = self.source_combo.count() - 1
+            self._remember_sources()
+        if select:
+            self.source_combo.setCurrentIndex(idx)
+
+    def _browse(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Training run", str(Path.home()))
+        if path:
+            self.add_source(path)
+
+    def source(self) -> str:
+        return str(self.source_combo.currentData())
+
+    # -- running ---------------------------------------------------------------------------------
+    def start(self) -> bool:
+        self.ctx.settings.setValue("run/source", self.source())
+        self.takeover_button.setChecked(False)
+        return self.controller.start(self.source())
+
+    def emergency_stop(self) -> None:
+        self.controller.estop()
+        self.live.set_badge("E-STOP", theme.BAD)
+        self.ctx.messages.fail("EMERGENCY STOP: the robot holds its pose (Release e-stop to go on)")
+        self._on_state(self.controller.state)
+
+    def release_estop(self) -> None:
+        self.controller.release_estop()
+        self.live.set_badge("POLICY" if self.controller.state == "running" else "", theme.ACCENT)
+        self.ctx.messages.say("e-stop released")
+        self._on_state(self.controller.state)
+
+    def _on_state(self, state: str) -> None:
+        running = state == "running"
+        self.start_button.setEnabled(state == "idle")
+        self.stop_button.setEnabled(running)
+        self.takeover_button.setEnabled(running)
+        self.release_button.setEnabled(self.controller.estopped)
+        self.source_combo.setEnabled(state == "idle")
+        colours = {"idle": "idle", "loading": "busy", "running": "ok", "stopping": "busy"}
+        text = {"idle": "idle", "loading": "loading the policy…", "running": f"running {self.controller.policy.name}"
+                if self.controller.policy else "running", "stopping": "stopping…"}[state]
+        if self.controller.estopped:
+            self.run_light.set_state("error", "E-STOP — holding")
+        else:
+            self.run_light.set_state(colours[state], text)
+        if running and not self.controller.estopped:
+            self.live.set_badge("POLICY", theme.ACCENT)
+            self._camera = self.ctx.station.call(lambda s: camera_pose(s, OVERLAY_CAMERA))
+        elif state == "idle":
+            self.live.set_badge("" if not self.controller.estopped else "E-STOP", theme.BAD)
+            self.live.views[OVERLAY_CAMERA].set_overlay(None)
+
+    def _on_chunk(self, times: np.ndarray, values: np.ndarray) -> None:
+        view = self.live.views.get(OVERLAY_CAMERA)
+        if view is None or self._camera is None or len(values) == 0:
+            return
+        size = self.ctx.station.view_size
+        pixels = project_points(values[:, :3], self._camera, size, size)
+        active = self.controller.active_source
+        colour = theme.OK if active == "policy" else theme.WARN
+        label = f"plan: {len(values)} waypoints" if active == "policy" else "operator in control"
+        view.set_overlay(pixels, colour, label)
+        self.live.set_badge("POLICY" if active == "policy" else "OPERATOR", theme.ACCENT if active == "policy" else theme.WARN)
+        ms = self.controller.predict_ms()
+        inter = self.controller.interventions()
+        inter_text = ", ".join(f"{k} {v}" for k, v in inter.items() if v) or "none"
+        self.safety_label.setText(f"inference {ms:.0f} ms · safety interventions: {inter_text}" if ms is not None
+                                  else f"safety interventions: {inter_text}")
+
+    def _on_status(self, s: dict) -> None:
+        if self.controller.state == "running" and self.isVisible():
+            state = "success" if s["success"] else f"score {s['score']:.2f}"
+            self.episode_label.setText(f"seed {s['seed']} · {s['time']:.1f} s · {state}")
+
+    def _on_episode(self, outcome) -> None:
+        st = self.controller.stats
+        self.counter_label.setText(f"{st.successes} / {len(st.episodes)}")
+        marks = " ".join(("✓" if e.success else "✗") + ("*" if e.took_over else "") for e in st.episodes[-20:])
+        self.history_label.setText(f"{100 * st.rate:.0f} % success · last: {marks}" +
+                                   ("  (* = operator took over)" if any(e.took_over for e in st.episodes) else ""))
+        self.ctx.messages.say(f"episode seed {outcome.seed}: {'success' if outcome.success else 'failure'} "
+                              f"(score {outcome.score:.2f}, {outcome.seconds:.1f} s)")
+
+    # -- sweep -----------------------------------------------------------------------------------
+    def toggle_sweep(self) -> None:
+        if self._sweep is not None:
+            self._sweep.kill()
+            return
+        source = self.source()
+        out = (Path(source) / "sweep") if source != EXPERT_SOURCE else \
+            Path(read(self.ctx.settings, "dataset/last", str(Path.home()))).expanduser().parent / "sweep-expert"
+        self._sweep_out = out
+        args = ["-m", "app", "eval", "expert-chunks" if source == EXPERT_SOURCE else source, "--task", self.ctx.task,
+                "--sweep", "--episodes", str(self.sweep_episodes.value()), "--workers", str(self.sweep_workers.value()),
+                "--out", str(out), "--json"]
+        proc = QProcess(self)
+        proc.setWorkingDirectory(str(REPO_ROOT))
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONUNBUFFERED", "1")
+        proc.setProcessEnvironment(env)
+        proc.readyReadStandardError.connect(self._sweep_stderr)
+        proc.readyReadStandardOutput.connect(lambda: setattr(self, "_sweep_stdout", self._sweep_stdout +
+                                                             bytes(proc.readAllStandardOutput())))
+        proc.finished.connect(self._sweep_finished)
+        self._sweep, self._sweep_stdout = proc, b""
+        self._sweep_errors: list[str] = []
+        self.sweep_button.setText("Cancel sweep")
+        self.sweep_progress.setRange(0, 0)
+        self.sweep_label.setText(f"running: demostation {' '.join(args[2:])}")
+        proc.start(sys.executable, args)
+        lower_priority(proc)
+
+    def _sweep_stderr(self) -> None:
+        text = bytes(self._sweep.readAllStandardError()).decode("utf-8", "replace")
+        for line in text.replace("\r", "\n").splitlines():
+            m = _PROGRESS.search(line)
+            if m:
+                done, total = int(m.group(1)), int(m.group(2))
+                self.sweep_progress.setRange(0, max(1, total))
+                self.sweep_progress.setValue(done)
+            elif line.strip():
+                self._sweep_errors.append(line.strip())
+
+    def _sweep_finished(self, code: int, status) -> None:
+        proc, self._sweep = self._sweep, None
+        self.sweep_button.setText("Run sweep")
+        self.sweep_progress.setRange(0, 1)
+        self.sweep_progress.setValue(1 if code == 0 else 0)
+        if code != 0:
+            msg = self._sweep_errors[-1] if self._sweep_errors else f"exit status {code}"
+            self.sweep_label.setText(f"sweep stopped: {msg}")
+            if status == QProcess.ExitStatus.NormalExit:
+                self.ctx.messages.alert("Robustness sweep", msg)
+            return
+        path = self._sweep_out / "sweep.json" if self._sweep_out else None
+        try:
+            report = json.loads(path.read_text()) if path and path.exists() else json.loads(
+                self._sweep_stdout.decode().strip().splitlines()[-1])
+        except (OSError, ValueError, IndexError) as exc:
+            self.ctx.messages.fail(f"sweep finished but its report cannot be read: {exc}")
+            return
+        self.show_sweep(report)
+        self.sweep_label.setText(f"report: {self._sweep_out}")
+
+    def show_sweep(self, report: dict) -> None:
+        """Success against severity, one line per perturbation, starting from the shared baseline."""
+        if "cells" not in report and "sweep" in report:
+            report = report["sweep"]
+        base = float(report["baseline"]["success_rate"])
+        self.sweep_plot.clear()
+        self.sweep_plot.set_x_range(0.0, 1.0)
+        self.sweep_plot.set_y_range(-0.05, 1.05)
+        names = sorted({c["perturbation"] for c in report["cells"]})
+        for k, name in enumerate(names):
+            cells = sorted((c for c in report["cells"] if c["perturbation"] == name), key=lambda c: c["severity"])
+            xs = [0.0] + [float(c["severity"]) for c in cells]
+            ys = [base] + [float(c["success_rate"]) for c in cells]
+            self.sweep_plot.set_series(name, xs, ys, theme.SERIES[k % len(theme.SERIES)], style="line+points")
+        self.sweep_plot.title = (f"robustness sweep: {report.get('policy', '')} on {report.get('task', '')}, "
+                                 f"{report.get('episodes_per_cell', '?')} episodes per point")
+
+    # -- persistence -----------------------------------------------------------------------------
+    def _remember_sources(self) -> None:
+        paths = [self.source_combo.itemData(i) for i in range(self.source_combo.count())]
+        self.ctx.settings.setValue("run/sources", [p for p in paths if p != EXPERT_SOURCE][-20:])
+
+    def _restore(self) -> None:
+        for path in read(self.ctx.settings, "run/sources", []):
+            if Path(path).exists():
+                self.add_source(path, select=False)
+        idx = self.source_combo.findData(read(self.ctx.settings, "run/source", EXPERT_SOURCE))
+        self.source_combo.setCurrentIndex(max(0, idx))
+
+    def shutdown(self) -> None:
+        if self._sweep is not None:
+            self._sweep.kill()
+            self._sweep.waitForFinished(3000)
+        self.controller.shutdown()

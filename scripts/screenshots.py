@@ -1,0 +1,149 @@
+"""Render every panel of the main window to PNG for review: `python scripts/screenshots.py OUT_DIR`.
+
+It walks the loop the way an operator would — the live station, a recording in progress, the
+recorded dataset with an episode on the timeline, a training run, a policy run — and grabs each
+panel at that moment. Run it under a real X server (scripts/screenshots.sh starts Xvfb) or with
+QT_QPA_PLATFORM=offscreen. Settings and data live in a temporary folder, so a user's configuration
+is never read or changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def wait(app, seconds: float, until=None) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        if until is not None and until():
+            return True
+        time.sleep(0.01)
+    return until is None
+
+
+class Driver:
+    def __init__(self, app, window, out: Path, work: Path) -> None:
+        self.app, self.window, self.out, self.work = app, window, out, work
+        self.written: list[str] = []
+
+    def grab(self, name: str) -> None:
+        path = self.out / f"{name}.png"
+        self.window.grab().save(str(path))
+        self.written.append(str(path))
+
+    def show(self, key: str, settle: float = 0.8) -> bool:
+        if key not in self.window.panels:
+            return False
+        self.window.show_panel(key)
+        wait(self.app, settle)
+        return True
+
+    def station(self) -> None:
+        if self.show("station", 1.5):
+            self.grab("station")
+
+    def record(self) -> None:
+        if not self.show("record"):
+            return
+        panel = self.window.panels["record"]
+        panel.dataset_edit.setText(str(self.work / "dataset"))
+        panel.operator_edit.setText("ada")
+        panel.driver_combo.setCurrentIndex(panel.driver_combo.findData("expert"))
+        panel.pause_spin.setValue(0.5)
+        panel.auto_end_check.setChecked(False)
+        c = panel.controller
+        for i in range(2):
+            panel.command("start")
+            wait(self.app, 15, until=lambda: c.state == "recording")
+            wait(self.app, 4.0 if i == 0 else 6.0)
+            if i == 1:
+                self.grab("record")
+            panel.command("stop")
+            wait(self.app, 20, until=lambda: c.state == "idle")
+
+    def dataset(self) -> None:
+        if not self.show("dataset"):
+            return
+        panel = self.window.panels["dataset"]
+        panel.path_edit.setText(str(self.work / "dataset"))
+        panel.open_from_field()
+        wait(self.app, 30, until=lambda: panel.scans >= 1)
+        ids = [r.id for r in panel.model.rows()]
+        if ids:
+            panel.select_ids([ids[-1]])
+            wait(self.app, 10, until=lambda: panel.timeline.episode is not None)
+            panel.tag_edit.setText("clean grasp")
+            panel.tag_selected()
+            wait(self.app, 1.0)
+            panel.timeline.seek(panel.timeline.episode.duration * 0.6)
+        wait(self.app, 0.8)
+        self.grab("dataset")
+        panel.tabs.setCurrentIndex(1)
+        wait(self.app, 0.5)
+        self.grab("dataset_statistics")
+        panel.tabs.setCurrentIndex(0)
+
+
+    def train(self) -> None:
+        if not self.show("train"):
+            return
+        panel = self.window.panels["train"]
+        panel.dataset_edit.setText(str(self.work / "dataset"))
+        panel.steps_spin.setValue(60)
+        panel.batch_spin.setValue(8)
+        panel.out_edit.setText(str(self.work / "runs" / "first"))
+        run = panel.start_training()
+        if run is not None:
+            wait(self.app, 240, until=lambda: not run.is_running())
+        wait(self.app, 0.5)
+        self.grab("train")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--size", default="1440x900")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="demostation-shots-"))
+    os.environ["DEMOSTATION_CONFIG_DIR"] = str(work / "config")
+
+    from PySide6.QtWidgets import QApplication
+
+    from app.gui.main_window import build_main_window
+    from app.gui.settings import open_settings
+    from app.gui.theme import apply_theme
+
+    app = QApplication.instance() or QApplication(["demostation-screenshots"])
+    apply_theme(app)
+    w, h = (int(v) for v in args.size.split("x"))
+    window = build_main_window(open_settings(work / "config" / "gui.ini"))
+    window.resize(w, h)
+    window.show()
+    wait(app, 30, until=lambda: window.ctx.station.ticks > 5)
+    driver = Driver(app, window, args.out, work)
+    for step in (driver.station, driver.record, driver.dataset, driver.train):
+        step()
+    window.close()
+    # Tear the window down while the interpreter is whole (PySide6 objects left to the final
+    # garbage collection can crash at exit).
+    window.deleteLater()
+    wait(app, 0.2)
+    del window, driver.window
+    import gc
+
+    gc.collect()
+    print("\n".join(driver.written))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Dataset panel: opening fast, the timeline, and every curation edit (with undo)."""
+
+import pytest
+
+pytest.importorskip("curation.workspace")
+pytest.importorskip("curation.stats")
+
+from synthetic_dataset import write_dataset, write_episode, write_known_dataset  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+
+def _panels():
+    from app.gui.panels.dataset import DatasetPanel
+
+    return [DatasetPanel]
+
+
+def _open(w, qtbot, root):
+    panel = w.panels["dataset"]
+    panel.path_edit.setText(str(root))
+    panel.open_from_field()
+    qtbot.waitUntil(lambda: panel.open_seconds is not None and panel.root is not None, timeout=30000)
+    return panel
+
+
+def test_a_dataset_of_500_episodes_opens_in_under_two_seconds(make_window, qtbot, tmp_path):
+    """The table is listed from the catalog; no episode file is opened on the way (a dataset the
+    catalog has seen before: the recorder's episodes are added to it as they are recorded)."""
+    root = write_known_dataset(tmp_path / "big", 500)
+    w = make_window(panels=_panels(), start_station=False)
+    w.panels["dataset"].auto_scan = False  # the background scan of 500 files is the bench's business
+    panel = _open(w, qtbot, root)
+    assert panel.model.rowCount() == 500
+    assert panel.open_seconds < 2.0, f"opening 500 episodes took {panel.open_seconds:.2f} s"
+    assert "500 episodes" in panel.summary_label.text()
+    assert "50.0 min" in panel.summary_label.text()  # 500 × 6 s, from the catalog
+
+def test_new_files_appear_after_the_background_scan(make_window, qtbot, tmp_path):
+    root = write_dataset(tmp_path / "ds", 3, samples=20, image=4)
+    w = make_window(panels=_panels(), start_station=False)
+    panel = _open(w, qtbot, root)
+    assert panel.model.rowCount() == 0  # nothing known yet: the scan reads the files
+    qtbot.waitUntil(lambda: panel.scans == 1, timeout=30000)
+    assert panel.model.rowCount() == 3
+    write_episode(root, 3, samples=20, image=4)
+    (root / "episodes" / "ep_000099.h5").write_bytes(b"not hdf5")
+    panel.open_dataset(root)
+    qtbot.waitUntil(lambda: panel.scans == 2, timeout=30000)
+    assert panel.model.rowCount() == 4
+    assert "ep_000099" in panel.stats_view.toPlainText()  # the unreadable file is reported, not fatal
+
+
+def test_curation_edits_reach_the_table_and_the_timeline_and_undo(make_window, qtbot, tmp_path):
+    root = tmp_path / "ds"
+    write_episode(root, 0, samples=80, pause=(20, 45))
+    write_episode(root, 1, samples=50, success=False)
+    write_episode(root, 2, samples=50, device="keyboard")
+    w = make_window(panels=_panels(), start_station=False)
+    panel = _open(w, qtbot, root)
+    model = panel.model
+    qtbot.waitUntil(lambda: panel.scans == 1, timeout=30000)
+    assert [r.id for r in model.rows()] == ["ep_000000", "ep_000001", "ep_000002"]
+    qtbot.waitUntil(lambda: model.row_by_id("ep_000000").pause_fraction is not None, timeout=20000)
+    assert model.row_by_id("ep_000000").pause_fraction > 0.2
+    assert model.row_by_id("ep_000001").pause_fraction == 0.0
+    assert "pause fraction" in panel.stats_view.toPlainText() or "episodes" in panel.stats_view.toPlainText()
+
+    # the timeline shows the first episode's frames, traces and its detected pause
+    panel.select_ids(["ep_000000"])
+    qtbot.waitUntil(lambda: panel.timeline.episode is not None and panel.timeline.episode.id == "ep_000000",
+                    timeout=10000)
+    tl = panel.timeline
+    assert set(tl.views) == {"scene", "wrist"} and all(v.has_image() for v in tl.views.values())
+    assert len(tl.episode.pauses) == 1 and 1.0 < tl.episode.pauses[0][0] < 2.6 and 3.5 < tl.episode.pauses[0][1] < 5.0
+    assert any(s.label == "pause" for s in tl.action_plot.spans())
+    tl.seek(5.0)
+    assert "5.0" in tl.time_label.text()
+
+    def wait_row(eid, pred):
+        qtbot.waitUntil(lambda: pred(model.row_by_id(eid)), timeout=10000)
+
+    # outcome and tag over two episodes
+    panel.select_ids(["ep_000001", "ep_000002"])
+    panel.set_outcome("success")
+    wait_row("ep_000001", lambda r: r.outcome == "success" and r.outcome_source == "curator")
+    panel.tag_edit.setText("good grasp")
+    panel.tag_selected()
+    wait_row("ep_000002", lambda r: "good grasp" in r.tags)
+    assert "good grasp" in model.row_by_id("ep_000001").tags
+
+    # detect and trim the pause of episode 0, then trim and tag a range by hand
+    panel.select_ids(["ep_000000"])
+    qtbot.waitUntil(lambda: tl.episode.id == "ep_000000", timeout=5000)
+    panel.detect_pauses()
+    qtbot.waitUntil(lambda: any(t["status"] == "proposed" for t in tl.episode.trims), timeout=15000)
+    panel.apply_trims()
+    wait_row("ep_000000", lambda r: r.kept_duration < r.duration - 1.5)
+    assert any(t["status"] == "applied" for t in tl.episode.trims)
+    tl._on_range(6.0, 7.0)
+    panel.tag_edit.setText("recovery")
+    panel.tag_range()
+    wait_row("ep_000000", lambda r: any(t[0] == "recovery" for t in r.range_tags))
+    assert ("recovery", 6.0, 7.0) in tl.episode.range_tags
+
+    # delete, undo, delete, restore
+    panel.delete_selected()
+    wait_row("ep_000000", lambda r: r.deleted)
+    assert panel.proxy.rowCount() == 2  # deleted episodes are hidden
+    panel.undo()
+    wait_row("ep_000000", lambda r: not r.deleted)
+    panel.deleted_check.setChecked(True)
+    panel.select_ids(["ep_000000"])
+    panel.delete_selected()
+    wait_row("ep_000000", lambda r: r.deleted)
+    panel.select_ids(["ep_000000"])
+    panel.restore_selected()
+    wait_row("ep_000000", lambda r: not r.deleted)
+    # undo takes back the restore, then the delete
+    panel.undo()
+    wait_row("ep_000000", lambda r: r.deleted)
+
+
+def test_opening_a_folder_that_is_not_a_dataset_says_so(make_window, qtbot, tmp_path):
+    w = make_window(panels=_panels(), start_station=False)
+    panel = w.panels["dataset"]
+    panel.path_edit.setText(str(tmp_path / "missing"))
+    panel.open_from_field()
+    qtbot.waitUntil(lambda: any(s == "error" for s, _ in w.ctx.messages.history), timeout=10000)
+    assert "does not exist" in w.ctx.messages.history[-1][1]
+    assert panel.root is None

@@ -1,0 +1,98 @@
+"""Run panel: the chunk projection, and a policy (the expert served as chunks) driving the live station
+with e-stop, take-over and the episode counter."""
+
+import numpy as np
+import pytest
+
+from app.gui.policy_run import CameraPose, camera_pose, project_points
+
+pytestmark = pytest.mark.gui
+
+
+def test_projection_conventions():
+    cam = CameraPose(position=np.zeros(3), rotation=np.eye(3), fovy_deg=90.0)  # looks along -z, y up
+    px = project_points(np.array([[0, 0, -1], [0.5, 0, -1], [0, 0.5, -1], [0, 0, 1]]), cam, 101, 101)
+    assert np.allclose(px[0], [50, 50])
+    assert px[1, 0] > 50 and np.isclose(px[1, 1], 50)  # right of centre
+    assert px[2, 1] < 50  # up in the world is up in the image (smaller row)
+    assert np.isnan(px[3]).all()  # behind the camera
+
+
+def test_the_cube_projects_onto_red_pixels_of_the_scene_render():
+    """The projection matches MuJoCo's own rendering: the cube's centre lands on the red cube."""
+    from devices.sim.station import make_station
+
+    st = make_station("pick_place", image_size=160)
+    st.connect()
+    try:
+        st.reset(3)
+        image = st.render("scene")
+        cube = st.task_state()["cube_pos"] if "cube_pos" in st.task_state() else next(
+            v for k, v in st.task_state().items() if "pos" in k)
+        u, v = project_points(np.asarray(cube)[None, :3], camera_pose(st, "scene"), 160, 160)[0]
+        r, g, b = image[int(round(v)), int(round(u))].astype(int)
+        assert r > 100 and r > 2 * g and r > 2 * b, (u, v, (r, g, b))
+    finally:
+        st.disconnect()
+
+
+def _panels():
+    from app.gui.panels.run import RunPanel
+    from app.gui.panels.station import StationPanel
+
+    return [StationPanel, RunPanel]
+
+
+def test_a_policy_runs_in_the_station_with_overlay_estop_and_take_over(make_window, qtbot):
+    w = make_window(panels=_panels())
+    w.show_panel("run")
+    panel = w.panels["run"]
+    c = panel.controller
+    qtbot.waitUntil(lambda: w.ctx.station.is_alive, timeout=15000)
+    assert panel.source() == "expert"
+    assert panel.start()
+    qtbot.waitUntil(lambda: c.state == "running", timeout=20000)
+    scene = panel.live.views["scene"]
+    qtbot.waitUntil(lambda: scene._overlay is not None and np.isfinite(scene._overlay).any(), timeout=10000)
+    assert scene._overlay.shape[1] == 2 and len(scene._overlay) >= 8
+    assert w.ctx.station.externally_driven
+
+    # emergency stop: the arm holds still
+    panel.emergency_stop()
+    assert c.estopped and panel.run_light.state == "error"
+    qtbot.wait(400)
+    p0 = np.array(w.ctx.station.last_status["pose"][:3])
+    qtbot.wait(600)
+    assert np.linalg.norm(np.array(w.ctx.station.last_status["pose"][:3]) - p0) < 0.01
+    panel.release_estop()
+    assert not c.estopped
+
+    # take over with the keyboard, then hand back
+    panel.takeover_button.setChecked(True)
+    qtbot.waitUntil(lambda: c.active_source == "teleop", timeout=3000)
+    panel.takeover_button.setChecked(False)
+    qtbot.waitUntil(lambda: c.active_source == "policy", timeout=3000)
+
+    # the expert finishes the task: the counter counts it
+    qtbot.waitUntil(lambda: len(c.stats.episodes) >= 1, timeout=40000)
+    assert c.stats.episodes[0].took_over
+    assert panel.counter_label.text().endswith("/ 1") or "/ " in panel.counter_label.text()
+    c.continuous = False
+    qtbot.waitUntil(lambda: c.state == "running", timeout=20000)
+    assert c.stop()
+    qtbot.waitUntil(lambda: c.state == "idle", timeout=20000)
+    assert not w.ctx.station.externally_driven
+
+
+def test_the_sweep_plot_draws_one_line_per_perturbation(make_window, qtbot):
+    w = make_window(panels=_panels(), start_station=False)
+    panel = w.panels["run"]
+    report = {"task": "pick_place", "policy": "expert", "episodes_per_cell": 2,
+              "baseline": {"perturbation": "none", "severity": 0.0, "success_rate": 1.0},
+              "cells": [{"perturbation": p, "severity": s, "success_rate": r}
+                        for p, rates in (("lighting", (1.0, 0.5, 0.0)), ("camera_pose", (1.0, 1.0, 0.5)))
+                        for s, r in zip((0.25, 0.5, 1.0), rates)]}
+    panel.show_sweep(report)
+    assert sorted(panel.sweep_plot.series_names()) == ["camera_pose", "lighting"]
+    s = panel.sweep_plot.series("lighting")
+    assert list(s.x) == [0.0, 0.25, 0.5, 1.0] and list(s.y) == [1.0, 1.0, 0.5, 0.0]

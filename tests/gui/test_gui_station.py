@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+pytestmark = pytest.mark.gui
+
+
+def test_station_panel_shows_every_camera_and_moves_with_the_keyboard(make_window, qtbot):
+    w = make_window()
+    panel = w.panels["station"]
+    with qtbot.waitSignal(w.ctx.station.frames, timeout=15000) as blocker:
+        pass
+    frames = blocker.args[0]
+    assert set(frames) == {"scene", "wrist"}
+    assert all(f.ndim == 3 and f.std() > 1 for f in frames.values())
+    qtbot.waitUntil(lambda: all(v.has_image() for v in panel.live.views.values()), timeout=5000)
+    poses = []
+    w.ctx.station.status.connect(lambda s: poses.append(np.array(s["pose"][:3])))
+    qtbot.waitUntil(lambda: len(poses) > 2, timeout=5000)
+    start = poses[-1].copy()
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=2000)
+    qtbot.keyPress(panel.live, Qt.Key.Key_R)  # up
+    qtbot.wait(700)
+    qtbot.keyRelease(panel.live, Qt.Key.Key_R)
+    qtbot.wait(200)
+    assert poses[-1][2] > start[2] + 0.02
+    # robot status reaches the panel, the device list shows the keyboard connected
+    qtbot.waitUntil(lambda: panel.pose_label.text().startswith("("), timeout=3000)
+    assert panel.device_combo.currentText() == "Keyboard"
+    qtbot.waitUntil(lambda: panel.device_light.state == "ok", timeout=3000)
+    qtbot.waitUntil(lambda: "Hz" in panel.rate_label.text(), timeout=3000)
+    qtbot.waitUntil(lambda: panel.camera_lights["scene"].state == "ok", timeout=3000)
+
+
+def test_typing_in_a_text_field_never_moves_the_robot(make_window, qtbot):
+    from PySide6.QtWidgets import QLineEdit
+
+    w = make_window()
+    field = QLineEdit(w.panels["station"])
+    field.show()
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus, timeout=2000)
+    qtbot.keyPress(field, Qt.Key.Key_R)
+    qtbot.wait(50)
+    assert not w.teleop_keys._held
+    assert not np.any(w.ctx.station.keyboard.read_command().twist)
+    assert field.text() == "r"
+
+
+def test_disconnecting_the_keyboard_holds_the_robot(make_window, qtbot):
+    w = make_window()
+    panel = w.panels["station"]
+    qtbot.waitUntil(lambda: w.ctx.station.ticks > 0, timeout=15000)
+    panel.disconnect_selected()
+    qtbot.waitUntil(lambda: w.ctx.station.agent_name == "hold", timeout=3000)
+    assert panel.device_light.state == "idle"
+    panel.connect_selected()
+    qtbot.waitUntil(lambda: w.ctx.station.agent_name == "keyboard", timeout=3000)
+
+
+def test_a_recorded_spacemouse_stream_drives_the_station(make_window, qtbot):
+    """The device picker lists the demo stream; connecting it replays real HID reports through the
+    SpaceMouse parser and the mapper into the live station."""
+    w = make_window()
+    panel = w.panels["station"]
+    qtbot.waitUntil(lambda: w.ctx.station.ticks > 0, timeout=15000)
+    names = [panel.device_combo.itemText(i) for i in range(panel.device_combo.count())]
+    assert names[0] == "Keyboard" and "SpaceMouse demo (recorded stream)" in names
+    panel.device_combo.setCurrentIndex(names.index("SpaceMouse demo (recorded stream)"))
+    qtbot.waitUntil(lambda: "pose" in w.ctx.station.last_status, timeout=5000)
+    start = np.array(w.ctx.station.last_status["pose"][:3])
+    panel.connect_selected()
+    qtbot.waitUntil(lambda: w.ctx.station.agent_name == "replay", timeout=10000)
+    qtbot.waitUntil(lambda: panel.device_light.state == "ok", timeout=5000)
+    qtbot.waitUntil(lambda: np.linalg.norm(np.array(w.ctx.station.last_status["pose"][:3]) - start) > 0.02,
+                    timeout=10000)
+    panel.disconnect_selected()
+    qtbot.waitUntil(lambda: w.ctx.station.agent_name == "hold", timeout=3000)
+    assert panel.device_light.state == "idle"
