@@ -25,8 +25,9 @@ Who ticks the controller is never this module's business. Two ways to use it:
   `ControlArbiter` during a take-over); the path only reads what the controller applied.
 
 `DirectPath` sends each tick's command straight to ``robot.send_action`` and records what the
-robot returned. It exists for robots whose own driver already runs the safety filter at ≥100 Hz and
-for tests of the recorder alone; nothing in the product records through it.
+robot returned. It is the session's default, for robots whose own driver already runs the safety
+filter at ≥100 Hz and for tests of the recorder alone. `demostation record`, device recording and
+take-over recording use `SafetyPath`; `bench/recorder.py` (tick timing only) still goes direct.
 """
 
 from __future__ import annotations
