@@ -11,7 +11,7 @@ from recorder.control import SafetyPath
 from recorder.dataset import Dataset
 from recorder.record import StationRecordingSettings, record_station
 from recorder.session import RecordingSession, SessionSettings
-from recorder.sources import Command, ExpertSource
+from recorder.sources import Command
 from recorder.station import StationClock, StationEnd, station_limits
 from recorder.validate import validate_dataset
 

@@ -99,7 +99,7 @@ def test_take_over_records_a_recovery_episode_from_where_the_policy_left(run):
 
 
 def test_on_release_the_policy_drives_again(run):
-    out, arbiter, recorder, log = run
+    _, _, _, log = run
     after = [(t, side, v) for t, side, v in log if t >= HAND_BACK]
     assert all(side == POLICY for _, side, _ in after)
     released = after[0][2]
