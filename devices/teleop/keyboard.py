@@ -59,6 +59,7 @@ class KeyEventTransport(Transport):
     """Key events handed over by the GUI thread, read by the device's reader thread."""
 
     reconnectable = True
+    window_input = True  # the GUI hands over its key events; a terminal session has none
 
     def __init__(self, clock=time.monotonic) -> None:
         self._queue: queue.SimpleQueue[tuple[str, bool, float]] = queue.SimpleQueue()
