@@ -21,6 +21,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--expert-noise", type=float, default=0.0)
     p.add_argument("--device", default="cpu", help="policy device: cpu (default), cuda or auto")
     p.add_argument("--sample-steps", type=int, help="policy denoising steps (default: the checkpoint's)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads for the policy (default 1: batch-1 inference gains little from more, "
+                        "and loses badly when the cores are shared)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -60,14 +63,16 @@ def run(args: argparse.Namespace) -> int:
 
 def _policy_agent(args: argparse.Namespace, settings) -> object:
     """A trained policy from a run directory or checkpoint file; the station renders its cameras."""
+    from pathlib import Path
+
     from app.errors import UsageError
     from policy.agent import PolicyAgent
 
-    from pathlib import Path
-
     if not Path(args.source).exists():
         raise UsageError(f"no policy at {args.source!r}: give `expert`, a training run directory or a checkpoint file")
-    agent = PolicyAgent(args.source, device=args.device, sample_steps=args.sample_steps)
+    if args.threads < 1:
+        raise UsageError("--threads must be at least 1")
+    agent = PolicyAgent(args.source, device=args.device, sample_steps=args.sample_steps, threads=args.threads)
     runner = agent.load()  # a bad checkpoint fails here, with one line, before any rollout
     if runner.cameras:
         settings.cameras = runner.cameras
