@@ -79,7 +79,7 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 1e-4
     weight_decay: float = 1e-6
-    warmup_steps: int = 500  # capped at a tenth of the run, so short runs still reach full rate
+    warmup_steps: int = 500  # linear, by steps; capped at a tenth of the steps, so short runs still reach full rate
     ema_power: float = 0.75
     ema_max_decay: float = 0.9999
     grad_clip: float = 1.0
