@@ -35,6 +35,7 @@ class PolicyAgent:
     device: str = "cpu"
     sample_steps: int | None = None
     action_steps: int | None = None
+    threads: int = 0  # torch threads in the process that runs the policy (0: leave torch's setting)
     name: str = ""
     uses_cameras: bool = True
     _runner: DiffusionPolicyRunner | None = field(default=None, repr=False)
@@ -44,6 +45,10 @@ class PolicyAgent:
 
     def load(self) -> DiffusionPolicyRunner:
         if self._runner is None:
+            if self.threads > 0:  # here, not in __init__: load runs in each evaluation worker
+                import torch
+
+                torch.set_num_threads(self.threads)
             self._runner = DiffusionPolicyRunner.from_checkpoint(self.source, self.device, self.sample_steps)
             self.uses_cameras = bool(self._runner.cameras)
         return self._runner

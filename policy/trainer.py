@@ -35,7 +35,7 @@ from policy.device import pick_device
 from policy.distributed import DistInfo, any_rank, dist_info, init_distributed
 from policy.ema import EMA
 from policy.model import DiffusionPolicy
-from policy.schedule import warmup_cosine, warmup_fraction
+from policy.schedule import lr_factor, warmup_steps
 from policy.selection import CurationView, EpisodeFilter, fingerprint, select_episodes
 from policy.tb_events import ScalarWriter
 from policy.windows import DatasetFactory, Windows, batch_stream, image_bytes, move_batch, split_episodes
@@ -203,7 +203,7 @@ def _train(open_dataset: DatasetFactory, run_dir: Path, config: RunConfig, curat
     dataset_meta = {"fingerprint": data_fp, "episodes": len(train_eps), "val_episodes": len(val_eps),
                     "samples": len(train_windows), "val_ids": [e.id for e in val_eps],
                     "filter": (episode_filter or EpisodeFilter()).as_dict(), "skipped": len(selection.skipped)}
-    warm = warmup_fraction(tc.warmup_steps, tc.steps)
+    warm = warmup_steps(tc.warmup_steps, tc.steps)
 
     def fraction_done(step: int, elapsed: float) -> float:
         f = step / tc.steps
@@ -238,7 +238,7 @@ def _train(open_dataset: DatasetFactory, run_dir: Path, config: RunConfig, curat
                     raise Cancelled(f"training stopped at step {step}; resume by running it again")
                 stopped_by = "time limit"
                 break
-            lr = tc.lr * warmup_cosine(fraction_done(step, elapsed), warm)
+            lr = tc.lr * lr_factor(step, fraction_done(step, elapsed), warm)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             batch = move_batch(next(stream), device)

@@ -126,3 +126,13 @@ def test_preprocess_crops_and_resizes():
     expected = frames[:, 6:90, 6:90].permute(0, 3, 1, 2).float() / 255 * 2 - 1
     assert torch.allclose(evaluation, expected)  # the centre crop, untouched
     assert pre(torch.randint(0, 255, (1, 64, 64, 3), dtype=torch.uint8), train=False).shape == (1, 3, 84, 84)
+
+
+def test_learning_rate_warms_up_by_steps_then_decays_to_zero():
+    from policy.schedule import lr_factor, warmup_steps
+
+    assert warmup_steps(500, 100_000) == 500 and warmup_steps(500, 200) == 20
+    assert lr_factor(0, 0.0, 500) == pytest.approx(1 / 500)
+    assert lr_factor(499, 0.001, 500) == pytest.approx(1.0, abs=1e-4)
+    assert lr_factor(100, 0.9, 500) < lr_factor(600, 0.5, 500) < 1.0  # a time-limited run near its end
+    assert lr_factor(10_000, 1.0, 500) == pytest.approx(0.0)
