@@ -146,10 +146,8 @@ class DatasetPanel(Panel):
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for i, w in enumerate((88, 84, 110, 66, 58, 58, 70)):
-            self.table.setColumnWidth(i, w)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)  # tags take what is left
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         col.addWidget(self.table, 1)
         col.addWidget(self._edit_box())

@@ -71,9 +71,9 @@ class RecordPanel(Panel):
         side_col.setContentsMargins(0, 0, 0, 0)
         side_col.setSpacing(8)
         side_col.addWidget(self._session_group())
-        side_col.addWidget(self._driver_group())
         side_col.addWidget(self._controls_group())
         side_col.addWidget(self._timing_group())
+        side_col.addWidget(self._driver_group())
         side_col.addStretch(1)
         scroll = QScrollArea()
         scroll.setObjectName("SideScroll")
@@ -159,7 +159,7 @@ class RecordPanel(Panel):
         self.dataset_edit = QLineEdit()
         self.dataset_edit.setPlaceholderText("folder of the dataset (created if missing)")
         browse = QPushButton("…")
-        browse.setFixedWidth(32)
+        browse.setProperty("role", "tool")
         browse.setToolTip("Choose the dataset folder")
         browse.clicked.connect(self._browse)
         row.addWidget(self.dataset_edit, 1)
@@ -335,7 +335,7 @@ class RecordPanel(Panel):
         self.banner.style().unpolish(self.banner)
         self.banner.style().polish(self.banner)
         if recording:
-            self.rec_light.set_state("recording", "● REC")
+            self.rec_light.set_state("recording", "RECORDING")
             self.episode_label.setText(self.controller.episode_id or "")
             self.live.set_badge("REC", theme.RECORDING)
             self._pending_samples = []
