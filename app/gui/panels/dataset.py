@@ -77,7 +77,7 @@ class DatasetPanel(Panel):
         split.addWidget(right)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
-        split.setSizes([560, 700])
+        split.setSizes([640, 640])
         layout.addWidget(split, 1)
         self.remember_splitter("timeline", self.timeline.splitter)
 
@@ -147,7 +147,9 @@ class DatasetPanel(Panel):
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)  # tags take what is left
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)  # tags: wide enough to read
+        header.setStretchLastSection(False)
+        self.table.setColumnWidth(2, 130)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         col.addWidget(self.table, 1)
         col.addWidget(self._edit_box())
