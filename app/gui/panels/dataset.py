@@ -52,6 +52,7 @@ class DatasetPanel(Panel):
         self.auto_scan = True  # scan files and compute statistics after each open
         self._rescan = False
         self._stale = False  # the open dataset got new episodes since it was listed
+        self._tried_last = False
         self.root: Path | None = None
         self.open_seconds: float | None = None  # how long the last open took (request → table filled)
         self.current_id: str | None = None
@@ -312,6 +313,12 @@ class DatasetPanel(Panel):
         if self._stale and self.root is not None:
             self._stale = False
             self.open_dataset(self.root)
+        elif self.root is None and not self._tried_last:
+            # The first look at the panel opens the last dataset (listing it is cheap).
+            self._tried_last = True
+            last = Path(self.path_edit.text().strip()).expanduser() if self.path_edit.text().strip() else None
+            if last is not None and (last / "episodes").is_dir():
+                self.open_dataset(last)
 
     # -- selection & timeline --------------------------------------------------------------------
     def selected_ids(self) -> list[str]:
