@@ -55,7 +55,8 @@ class RecordPanel(Panel):
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
-        self.controller = RecordController(ctx.station, self)
+        self.controller = RecordController(ctx.station, self,
+                                           extra_cameras=ctx.cameras.connected if ctx.cameras is not None else None)
         self.expert = ScriptedExpert()
         self._last_timing = ""
 
@@ -105,6 +106,9 @@ class RecordPanel(Panel):
         c.episode_discarded.connect(self._on_discarded)
         c.failed.connect(lambda msg: ctx.messages.alert("Recording", msg))
         ctx.station.device_events.connect(self._on_device_events)
+        if ctx.cameras is not None:  # the lab's own cameras are watched (and recorded) here too
+            ctx.cameras.frame.connect(self.live.show_external)
+            ctx.cameras.changed.connect(lambda: self.live.drop_external(set(ctx.cameras.connected())))
         self._clock = QTimer(self)
         self._clock.timeout.connect(self._tick_clock)
         self._clock.start(100)
