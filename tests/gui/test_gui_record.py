@@ -40,7 +40,9 @@ def test_record_next_and_discard_with_the_expert(make_window, qtbot, tmp_path):
     # a device button (here as the station worker reports it) marks a recovery in this episode
     w.ctx.station.device_events.emit(["mark_recovery"])
     assert c.marks == 1
-    # the pedal's key: keep this one and start the next
+    # the pedal's key: keep this one and start the next (shortcuts need the window to be active)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=3000)
     qtbot.keyClick(w, Qt.Key.Key_PageDown)
     qtbot.waitUntil(lambda: c.counts.kept == 1 and c.state == "recording", timeout=15000)
     qtbot.wait(1200)
