@@ -257,7 +257,8 @@ class RunPanel(Panel):
             view.set_overlay(pixels, theme.DIM, "E-STOP: holding (the plan is not executed)")
             self.live.set_badge("E-STOP", theme.BAD)
         elif active == "policy":
-            view.set_overlay(pixels, theme.OK, f"plan: {len(values)} waypoints")
+            n = len(values)
+            view.set_overlay(pixels, theme.OK, f"plan: {n} waypoint{'' if n == 1 else 's'} ahead")
             self.live.set_badge("POLICY", theme.ACCENT)
         else:
             view.set_overlay(pixels, theme.WARN, "operator in control")
