@@ -60,8 +60,9 @@ def test_no_stall_over_50ms_while_recording_and_training(make_window, qtbot, tmp
     marks["idle"] = time.time()
     after.stop()
     out, _ = control.communicate(timeout=30)
-    run.stop()
+    run.stop()  # the Train panel's Stop: the run ends and is listed as stopped
     qtbot.waitUntil(lambda: not run.is_running(), timeout=30000)
+    assert run.state == "stopped" and train.table.item(0, 1).text() == "stopped"
 
     ctrl = json.loads(out.strip().splitlines()[-1])
     own, machine = attribute_gaps(hb.long_gaps(50.0), [tuple(g) for g in ctrl["long_gaps"]])
