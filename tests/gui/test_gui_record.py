@@ -32,7 +32,7 @@ def test_record_next_and_discard_with_the_expert(make_window, qtbot, tmp_path):
     samples = []
     c.sample.connect(samples.append)
 
-    assert panel.command("start")
+    assert panel.command("start"), (c.state, c.busy, w.ctx.messages.history[-3:])
     qtbot.waitUntil(lambda: c.state == "recording", timeout=10000)
     assert panel.rec_light.state == "recording" and panel.banner.property("recording") == "true"
     qtbot.waitUntil(lambda: len(samples) >= 12, timeout=10000)
