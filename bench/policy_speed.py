@@ -107,7 +107,7 @@ def throughput(cfg, data: Path, steps: int) -> dict:
 
     loader = {"ram": rate(batch_stream(cached, bs, 0), 50)}
     for workers in (0, 2):
-        loader[f"hdf5_workers{workers}"] = rate(batch_stream(lazy, bs, 0, num_workers=workers), 3)
+        loader[f"hdf5_workers{workers}"] = rate(batch_stream(lazy, bs, 0, num_workers=workers), 8)
     model = DiffusionPolicy(pc)
     model.normalizer.fit("action", cached.action)
     model.normalizer.fit("lowdim", cached.lowdim)

@@ -137,6 +137,7 @@ class EpisodeFacts:
     file_size: int
     file_mtime: float
     duration: float  # seconds: last tick time plus one period (missed ticks included)
+    tags: tuple[str, ...] = ()  # the episode file's own ``tags`` attribute (e.g. a take-over's "recovery")
 
 
 @dataclass(frozen=True)
@@ -344,7 +345,9 @@ class Catalog:
         """Record (or refresh) facts about the readable episodes; returns ids seen for the first time.
 
         A new episode's outcome is pre-filled from the station's own success check (attr
-        ``success``): success, failure, or unknown when the station did not judge it.
+        ``success``): success, failure, or unknown when the station did not judge it. Its ``tags``
+        attribute (the recorder tags an operator's take-over from a policy ``recovery``) becomes
+        whole-episode tags, once, when the episode is first seen; from then on they are curation's.
         """
         new: list[str] = []
         with self._transaction() as conn:
@@ -356,6 +359,9 @@ class Catalog:
                     conn.execute("INSERT INTO episodes (samples, rate_hz, duration, task, device, complete, "
                                  "station_success, file_size, file_mtime, id, first_seen) "
                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*values, f.id, _now()))
+                    for tag in dict.fromkeys(f.tags):
+                        conn.execute("INSERT INTO tags (episode_id, tag, start, end, created_at) "
+                                     "VALUES (?, ?, NULL, NULL, ?)", (f.id, tag, _now()))
                     new.append(f.id)
                 elif (row[0], row[1]) != (f.file_size, f.file_mtime):
                     conn.execute("UPDATE episodes SET samples = ?, rate_hz = ?, duration = ?, task = ?, device = ?, "
@@ -626,6 +632,8 @@ class Catalog:
                                              (source_id,)).fetchone()
             conn.execute("UPDATE episode_state SET outcome = ?, outcome_source = ?, deleted_at = ? WHERE episode_id = ?",
                          (rec.outcome, rec.outcome_source, src_state[0] if src_state else None, episode_id))
+            # The source's tags are authoritative (they include the file's own, unless a curator removed them).
+            conn.execute("DELETE FROM tags WHERE episode_id = ?", (episode_id,))
             for t in rec.tags:
                 conn.execute("INSERT INTO tags (episode_id, tag, start, end, created_at) VALUES (?, ?, ?, ?, ?)",
                              (episode_id, t.tag, t.start, t.end, _now()))

@@ -2,8 +2,10 @@
 
 Actions are already in one representation (end-effector pose + gripper) whatever the device, so
 merging is about the observations: every episode must carry the same cameras, under the same names,
-at the same image size. Names can be mapped (``--camera-map front=scene``); anything still different
-is a clear error before a single file is written.
+at the same image size and mount — the camera layout, compared with the project's one check
+(`devices.cameras.layout.check_compatible`, the same one a policy is checked with before it runs).
+Names can be mapped (``--camera-map front=scene``); anything still different is a clear error
+before a single file is written.
 
 The sources are never modified. Each episode lands in ``OUT/episodes`` under a new id: hard-linked
 when nothing changes (episode files are immutable, so sharing the bytes is safe and costs no
@@ -24,6 +26,8 @@ from pathlib import Path
 import h5py
 
 from curation.source import READ_ERRORS
+from devices.camera import CameraInfo
+from devices.cameras.layout import MOUNTS, CameraLayout, check_compatible
 from curation.workspace import Workspace, open_workspace
 from recorder.jobs import Progress, ShouldStop, check_stop, never_stop, no_progress
 
@@ -49,6 +53,14 @@ class _Planned:
     cameras: dict[str, str]  # source camera name → merged name
     shapes: dict[str, tuple[int, ...]]  # merged name → image shape
     task: str
+    mounts: dict[str, str | None]  # merged name → mount from the episode's `cameras` attribute (None: unknown)
+
+    def layout(self, comparable_mounts: set[str]) -> CameraLayout:
+        """The episode's camera layout after mapping; a mount is compared only where every episode knows it."""
+        return CameraLayout(tuple(
+            CameraInfo(name, width=int(shape[1]), height=int(shape[0]),
+                       mount=self.mounts[name] if name in comparable_mounts else "scene")  # type: ignore[arg-type]
+            for name, shape in sorted(self.shapes.items())))
 
 
 @dataclass
@@ -74,6 +86,8 @@ def _plan(sources: list[Workspace], camera_map: dict[str, str], report: MergeRep
                 with ws.dataset.open(eid) as ep:
                     names = {c: camera_map.get(c, c) for c in ep.camera_names}
                     shapes = {names[c]: tuple(ep.images(c, slice(0, 0)).shape[1:]) for c in ep.camera_names}
+                    stored = {d.get("name"): d.get("mount") for d in ep.cameras if isinstance(d, dict)}
+                    mounts = {names[c]: stored.get(c) if stored.get(c) in MOUNTS else None for c in ep.camera_names}
                     task = ep.task
             except READ_ERRORS as exc:
                 report.problems.append(f"{ws.root}/{eid}: skipped ({type(exc).__name__}: {exc})")
@@ -81,27 +95,34 @@ def _plan(sources: list[Workspace], camera_map: dict[str, str], report: MergeRep
             if len(set(names.values())) != len(names):
                 raise ValueError(f"--camera-map gives two cameras of {ws.root}/{eid} the same name: {names}")
             seen_names.update(names)
-            planned.append(_Planned(ws, eid, names, shapes, task))
+            planned.append(_Planned(ws, eid, names, shapes, task, mounts))
     if not planned:
         raise ValueError("the source datasets have no readable episodes to merge")
     unused = sorted(set(camera_map) - seen_names)
     if unused:
         raise ValueError(f"--camera-map names camera(s) no source has: {', '.join(unused)}")
     ref = planned[0]
+    all_names = {n for p in planned for n in p.shapes}
+    comparable = {n for n in all_names if all(p.mounts.get(n) is not None for p in planned if n in p.mounts)}
+    ref_layout = ref.layout(comparable)
     for p in planned[1:]:
         if p.task != ref.task:
             raise ValueError(f"datasets record different tasks: {ref.source.root}/{ref.episode_id} is {ref.task!r}, "
                              f"{p.source.root}/{p.episode_id} is {p.task!r}; merge one task at a time")
+        problems = check_compatible(ref_layout, p.layout(comparable))
+        if not problems:
+            continue
+        here, there = f"{ref.source.root}/{ref.episode_id}", f"{p.source.root}/{p.episode_id}"
         if set(p.shapes) != set(ref.shapes):
-            raise ValueError(
-                f"camera sets differ: {ref.source.root}/{ref.episode_id} has {sorted(ref.shapes) or 'none'}, "
-                f"{p.source.root}/{p.episode_id} has {sorted(p.shapes) or 'none'} (after mapping); "
-                "map names with --camera-map OLD=NEW")
-        bad = [c for c in p.shapes if p.shapes[c] != ref.shapes[c]]
+            raise ValueError(f"camera sets differ: {here} has {sorted(ref.shapes) or 'none'}, {there} has "
+                             f"{sorted(p.shapes) or 'none'} (after mapping); map names with --camera-map OLD=NEW")
+        bad = [c for c in sorted(p.shapes) if p.shapes[c] != ref.shapes[c]]
         if bad:
             c = bad[0]
-            raise ValueError(f"camera {c!r} has images of {ref.shapes[c]} in {ref.source.root}/{ref.episode_id} "
-                             f"but {p.shapes[c]} in {p.source.root}/{p.episode_id}; record at one image size")
+            raise ValueError(f"camera {c!r} has images of {ref.shapes[c]} in {here} but {p.shapes[c]} in {there}; "
+                             "record at one image size")
+        raise ValueError(f"camera layouts differ between {here} and {there}: {'; '.join(problems)}; "
+                         "a policy trained on one viewpoint fails on another: merge datasets with the same mounts")
     report.cameras = sorted(ref.shapes)
     return planned
 

@@ -100,4 +100,14 @@ def _read_facts(dataset: Dataset, eid: str, stamp: tuple[int, float]) -> Episode
         return EpisodeFacts(id=eid, samples=len(time), rate_hz=float(ep.rate_hz), task=str(ep.task),
                             device=str(ep.device), complete=bool(ep.complete),
                             station_success=None if success is None else bool(success),
-                            file_size=stamp[0], file_mtime=stamp[1], duration=episode_duration(time, ep.rate_hz))
+                            file_size=stamp[0], file_mtime=stamp[1], duration=episode_duration(time, ep.rate_hz),
+                            tags=_file_tags(ep.attrs.get("tags")))
+
+
+def _file_tags(value: object) -> tuple[str, ...]:
+    """The episode's ``tags`` attribute as tag names (a malformed one is ignored, never fatal)."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        return ()
+    return tuple(str(t).strip() for t in value if isinstance(t, str) and t.strip())

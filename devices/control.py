@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Protocol, runtime_checkable
@@ -135,6 +136,9 @@ class SafetyController:
         self.rate_hz = float(rate_hz)
         self.dt = 1.0 / self.rate_hz
         self.last_applied: Action | None = None
+        # Why the last tick held instead of following a setpoint ("" when it followed one): lets a
+        # recorder name the device of every sample honestly ("hold" while the filter held the arm).
+        self.last_hold_reason = ""
         self.listeners: list[Callable[[float, Action], None]] = []
 
     @property
@@ -164,6 +168,7 @@ class SafetyController:
             self.reset()
         target, reason = self._ask(now)
         command = self.filter.step(target, self.dt, reason)
+        self.last_hold_reason = reason
         self.last_applied = self.robot.send_action(command)
         for listener in self.listeners:
             listener(now, self.last_applied)
@@ -179,3 +184,131 @@ class SafetyController:
         if isinstance(sp, NoSetpoint):
             return None, sp.reason
         return sp, ""
+
+
+class StepTargetSource:
+    """Targets decided once per period (a 10 Hz expert, agent or recorder tick) as smooth setpoints.
+
+    ``set(action, now, due)``: from ``now`` move from where the setpoint is at ``now`` to ``action``,
+    reaching it at ``due`` (one period later), then hold it. Interpolating between the 10 Hz
+    decisions is what lets a ≥100 Hz controller execute them without a step every 100 ms — the
+    same thing the policy's action buffer does for a chunk. A target not renewed within
+    ``max_hold_s`` after it was due is stale (the deciding loop stopped: the controller holds);
+    `clear` means "no command" (the controller brakes to a hold). Thread-safe: a recorder thread
+    sets, a control thread reads.
+    """
+
+    def __init__(self, max_hold_s: float = 0.3) -> None:
+        self.max_hold_s = float(max_hold_s)
+        self._lock = threading.Lock()
+        self._start: list[float] | None = None
+        self._target: list[float] | None = None
+        self._t0 = 0.0
+        self._due = 0.0
+
+    def set(self, action: Action, now: float, due: float, current: Action | None = None) -> None:
+        """Head for ``action`` from ``now``, arriving at ``due``. ``current`` (the command being
+        executed) is the starting point when there is no earlier target to continue from."""
+        target = [float(x) for x in action.as_vector()]
+        with self._lock:
+            start = self._value(now) if self._target is not None else None
+            if start is None:
+                start = [float(x) for x in current.as_vector()] if current is not None else target
+            self._start, self._target = start, target
+            self._t0, self._due = float(now), max(float(due), float(now))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._start = self._target = None
+
+    def setpoint(self, now: float) -> Setpoint:
+        with self._lock:
+            if self._target is None:
+                return NoSetpoint("empty")
+            if now - self._due > self.max_hold_s:
+                return NoSetpoint("stale")
+            v = self._value(now)
+        return Action(np.array(v[:7]), v[7])
+
+    def _value(self, now: float) -> list[float]:
+        assert self._start is not None and self._target is not None
+        span = self._due - self._t0
+        s = 1.0 if span <= 0 else min(max((now - self._t0) / span, 0.0), 1.0)
+        if s >= 1.0:
+            return list(self._target)
+        return interpolate_pose_one(self._start, self._target, s)
+
+
+class ControlLoop:
+    """A `SafetyController` ticked on a wall clock by its own thread (live robots, real-time recording).
+
+    Ticks run on absolute deadlines ``start + k / rate`` (never drifting); a tick that wakes late is
+    counted, not repeated. ``before_tick(now)`` runs on the control thread first (e.g. a take-over
+    button's state). The thread has a stop event; an exception in it stops the loop — the robot
+    keeps its last, filtered command — and is re-raised by `stop`. In simulated time nothing runs
+    in a thread: the clock that steps the physics ticks the controller (`recorder.station.StationClock`).
+    """
+
+    def __init__(self, controller: SafetyController, clock: Callable[[], float] = time.monotonic,
+                 before_tick: Callable[[float], None] | None = None) -> None:
+        self.controller = controller
+        self._clock = clock
+        self._before_tick = before_tick
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.ticks = 0
+        self.late_ticks = 0
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the control loop is already running")
+        if not self.controller.filter.is_ready:
+            self.controller.reset()
+        self._stop.clear()
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name="safety-control", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop ticking (the robot holds its last command); re-raise the loop's error, if any."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+
+    def __enter__(self) -> "ControlLoop":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        dt = self.controller.dt
+        t0 = self._clock()
+        k = 0
+        try:
+            while not self._stop.is_set():
+                now = self._clock()
+                if self._before_tick is not None:
+                    self._before_tick(now)
+                self.controller.tick(now)
+                self.ticks += 1
+                k += 1
+                delay = t0 + k * dt - self._clock()
+                if delay > 0:
+                    self._stop.wait(delay)
+                else:
+                    self.late_ticks += 1
+                    if delay < -dt:  # skip the deadlines already passed instead of bursting
+                        k += int(-delay // dt)
+        except BaseException as exc:  # surfaced by stop()
+            self._error = exc

@@ -9,12 +9,13 @@ the sweep share one pool of worker processes.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from devices.userfiles import atomic_path, write_text_atomic
 
 from policy.evaluation import (EvalSettings, EpisodeResult, latency_label, percentiles, run_jobs, total_interventions,
                                validate_settings, with_perturbations)
@@ -128,18 +129,13 @@ def plot_sweep(report: SweepReport, path: Path) -> None:
     fig.savefig(path, format="png")
 
 
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def write_sweep(report: SweepReport, out_dir: str | Path) -> dict[str, Path]:
     """Write sweep.json, sweep.md and sweep.png into ``out_dir`` (created); returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "sweep.json", "markdown": out / "sweep.md", "plot": out / "sweep.png"}
-    _atomic_write(paths["json"], lambda p: p.write_text(json.dumps(report.summary(), indent=2) + "\n"))
-    _atomic_write(paths["markdown"], lambda p: p.write_text(sweep_markdown(report)))
-    _atomic_write(paths["plot"], lambda p: plot_sweep(report, p))
+    write_text_atomic(paths["json"], json.dumps(report.summary(), indent=2) + "\n")
+    write_text_atomic(paths["markdown"], sweep_markdown(report))
+    with atomic_path(paths["plot"]) as tmp:
+        plot_sweep(report, tmp)
     return paths

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from policy.checkpoint import (CheckpointError, optimizer_tensors, read_checkpoint, restore_optimizer,
+from policy.checkpoint import (optimizer_tensors, read_checkpoint, restore_optimizer,
                                save_checkpoint)
 from policy.config import RunConfig
 from policy.device import pick_device

@@ -278,28 +278,48 @@ def split_episodes(episodes: list[SelectedEpisode], val_fraction: float,
     return [episodes[i] for i in train], [episodes[i] for i in val]
 
 
+class EpochShards(torch.utils.data.Sampler):
+    """Sample indices of one rank for successive epochs: a fresh permutation each time it is
+    iterated, sharded by rank with equal shard sizes (so every DistributedDataParallel rank takes
+    the same number of steps), repeated to fill one batch when the dataset is tiny."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, rank: int = 0, world: int = 1) -> None:
+        self.n, self.batch_size, self.seed, self.rank, self.world = n, batch_size, seed, rank, world
+        self.epoch = 0
+
+    def indices(self) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        perm = torch.randperm(self.n, generator=g)
+        usable = self.n - self.n % self.world if self.n >= self.world else self.n
+        shard = perm[:usable][self.rank::self.world] if usable else perm
+        if len(shard) < self.batch_size:
+            shard = shard.repeat(self.batch_size // max(1, len(shard)) + 1)[:self.batch_size]
+        return shard[:len(shard) - len(shard) % self.batch_size]
+
+    def __iter__(self):
+        shard = self.indices()
+        self.epoch += 1
+        return iter(shard.tolist())
+
+    def __len__(self) -> int:
+        return len(self.indices())
+
+
 def batch_stream(windows: Windows, batch_size: int, seed: int, rank: int = 0, world: int = 1,
                  num_workers: int = 0) -> Iterator[dict]:
-    """Endless batches: a fresh permutation each epoch, sharded by rank (equal shard sizes, so
-    every DistributedDataParallel rank takes the same number of steps)."""
-    epoch = 0
-    while True:
-        g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-        perm = torch.randperm(len(windows), generator=g)
-        usable = len(perm) - len(perm) % world if len(perm) >= world else len(perm)
-        shard = perm[:usable][rank::world] if usable else perm
-        if len(shard) < batch_size:  # tiny dataset: repeat the shard to fill one batch
-            shard = shard.repeat(batch_size // max(1, len(shard)) + 1)[:batch_size]
-        n_batches = len(shard) // batch_size
-        if windows.cached:
-            for b in range(n_batches):
+    """Endless batches, epoch after epoch (see `EpochShards`). RAM-cached windows are gathered
+    in this process; lazy ones are read by DataLoader workers that live as long as the stream."""
+    sampler = EpochShards(len(windows), batch_size, seed, rank, world)
+    if windows.cached:
+        while True:
+            shard = sampler.indices()
+            sampler.epoch += 1
+            for b in range(len(shard) // batch_size):
                 yield windows.batch(shard[b * batch_size:(b + 1) * batch_size])
-        else:
-            loader = torch.utils.data.DataLoader(windows, batch_size=batch_size, sampler=shard[:n_batches * batch_size].tolist(),
-                                                 num_workers=num_workers, drop_last=True,
-                                                 persistent_workers=False)
-            yield from loader
-        epoch += 1
+    loader = torch.utils.data.DataLoader(windows, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
+                                         drop_last=True, persistent_workers=num_workers > 0)
+    while True:
+        yield from loader
 
 
 def move_batch(batch: dict, device: torch.device) -> dict:

@@ -179,9 +179,22 @@ class Ticker:
 
     def wait(self) -> Tick:
         """Sleep until the next deadline; skip (and count) deadlines that have already passed."""
-        index = self._next
-        self.clock.sleep_until(self.deadline(index))
+        self.clock.sleep_until(self.deadline(self._next))
+        return self._take(self.clock.now())
+
+    def poll(self, tolerance: float = 1e-6) -> Tick | None:
+        """The next tick if its deadline has come, else None (never sleeps).
+
+        For loops that own the clock themselves — a simulated-time runtime stepping the physics
+        every 10 ms — and record a sample whenever a deadline has passed.
+        """
         now = self.clock.now()
+        if now < self.deadline(self._next) - tolerance:
+            return None
+        return self._take(now)
+
+    def _take(self, now: float) -> Tick:
+        index = self._next
         missed = 0
         late_by = now - self.deadline(index)
         if late_by >= self.period:

@@ -1,19 +1,35 @@
-"""Headless recording from the embedded station: N seeded episodes, faster than real time.
+"""Headless recording from the embedded station: seeded episodes, through the safety controller.
 
-The same `RecordingSession` loop as live recording, on the station's simulated clock
-(`StationClock`): each tick steps the physics by one period instead of sleeping. Follows the
-long-work contract of `recorder.jobs` (progress, should_stop, `Cancelled`), so the GUI can run a
-batch on a worker and the command line runs it directly.
+The same `RecordingSession` loop as live recording. Every command goes through the station's
+`SafetyController` (`recorder.control.SafetyPath`, limits from `station_limits`), so the recorded
+action is the filtered command that reached the robot.
+
+* The scripted expert, and a replayed device stream (``replay:FILE``), run on the station's
+  simulated clock (`StationClock`): time advances in 10 ms control periods (the controller ticks at
+  each) and faster than real time. N seeded episodes are recorded, each ending a tail after success
+  or at the task's time limit.
+* A live teleop device (``spacemouse``, ``openxr``, ``haptic``, ...) runs on the wall clock: the
+  station is paced in real time (`RealTimeStation`), a `ControlLoop` thread ticks the controller
+  at 100 Hz and the device's pump feeds it.
+
+With a teleop device the device's buttons drive the session (`recorder.buttons.SessionButtons`):
+recording starts with the first episode (from a reset with ``seed``); stop / record-toggle ends it
+(kept), discard throws it away, mark-recovery marks a ``recovery`` event, and a record press while
+idle starts the next episode where the arm is (no reset). The first episode also ends a tail after
+the task succeeds or at its time limit; a replay's end ends the last one. At most ``episodes`` are kept.
+
+Follows the long-work contract of `recorder.jobs` (progress, should_stop, `Cancelled`).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Callable
 
 from recorder.jobs import Cancelled, Progress, ShouldStop, never_stop, no_progress
-from recorder.session import EpisodeSummary, RecordingSession, SessionSettings
+from recorder.session import EpisodeEnd, EpisodeSummary, RecordingSession, SessionSettings
 from recorder.sources import SourceOptions, make_source
 
 
@@ -33,6 +49,7 @@ class StationRecordingSettings:
     source: SourceOptions = field(default_factory=SourceOptions)
     image_codec: str = ""
     fsync: bool = True
+    control_hz: float = 100.0  # the safety controller's rate
 
     def check(self) -> None:
         """ValueError (one line) for settings that cannot work."""
@@ -46,6 +63,8 @@ class StationRecordingSettings:
             raise ValueError(f"the tail after success must be >= 0 s, got {self.tail_s}")
         if len(set(self.cameras)) != len(self.cameras):
             raise ValueError(f"--cameras lists a camera twice: {','.join(self.cameras)}")
+        if not self.control_hz >= 100:
+            raise ValueError(f"the safety controller runs at 100 Hz or faster, got {self.control_hz}")
 
 
 @dataclass
@@ -55,60 +74,181 @@ class RecordReport:
     device: str
     episodes: list[EpisodeSummary]
     seconds: float
+    discarded: int = 0
+    problem: str = ""  # why a replayed stream stopped early ("" when it did not)
 
     def summary(self) -> dict:
         eps = [{"id": e.episode_id, "frames": e.frames, "duration_s": e.duration_s, "success": e.success,
                 "score": e.score, "seed": e.seed, "complete": e.complete, "events": len(e.events),
-                "missed_ticks": e.timing.get("missed_ticks", 0)} for e in self.episodes]
+                "missed_ticks": e.timing.get("missed_ticks", 0),
+                "paused_s": e.timing.get("paused_s", 0.0),
+                "safety_interventions": e.timing.get("safety_interventions", {})} for e in self.episodes]
         n = len(self.episodes)
-        return {"dataset": self.dataset, "task": self.task, "device": self.device, "episodes": n,
-                "frames": sum(e.frames for e in self.episodes),
-                "success_rate": (sum(bool(e.success) for e in self.episodes) / n) if n else 0.0,
-                "seconds": round(self.seconds, 3), "recorded": eps}
+        out = {"dataset": self.dataset, "task": self.task, "device": self.device, "episodes": n,
+               "frames": sum(e.frames for e in self.episodes),
+               "success_rate": (sum(bool(e.success) for e in self.episodes) / n) if n else 0.0,
+               "seconds": round(self.seconds, 3), "discarded": self.discarded, "recorded": eps}
+        if self.problem:
+            out["problem"] = self.problem
+        return out
+
+
+class _FirstOf:
+    """Ends when any of ``ends`` says so; the outcome is the first one's (the station's)."""
+
+    def __init__(self, *ends: EpisodeEnd) -> None:
+        self.ends = ends
+
+    def begin(self) -> None:
+        for e in self.ends:
+            e.begin()
+
+    def should_end(self, t: float) -> bool:
+        return any(e.should_end(t) for e in self.ends)
+
+    def outcome(self):
+        return self.ends[0].outcome()
+
+
+class _SourceFinished:
+    """Ends when a replayed stream has nothing more to give."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+
+    def begin(self) -> None:
+        pass
+
+    def should_end(self, t: float) -> bool:
+        return bool(getattr(self.source, "finished", False))
+
+    def outcome(self):
+        return None, None
 
 
 def record_station(settings: StationRecordingSettings, progress: Progress = no_progress,
-                   should_stop: ShouldStop = never_stop) -> RecordReport:
-    """Record ``settings.episodes`` episodes (seeds seed, seed+1, ...) into ``settings.out``."""
+                   should_stop: ShouldStop = never_stop,
+                   notice: Callable[[str], None] | None = None) -> RecordReport:
+    """Record into ``settings.out``: the expert's episodes (seeds seed, seed+1, ...) or a device's.
+
+    ``notice`` gets one line whenever recording pauses or resumes (a device lost and back).
+    """
+    from devices.control import ControlLoop, SafetyController
     from devices.sim.station import make_station
     from devices.sim.tasks import make_task
+    from recorder.clock import MonotonicClock
+    from recorder.control import SafetyPath
     from recorder.format import DEFAULT_IMAGE_CODEC, image_codec
-    from recorder.station import StationClock, StationEnd, station_camera_names, station_description
+    from recorder.station import (RealTimeStation, StationClock, StationEnd, station_camera_names,
+                                  station_description, station_limits)
 
     settings.check()
     make_task(settings.task)  # unknown task → ValueError before anything is created
     image_codec(settings.image_codec or DEFAULT_IMAGE_CODEC)
-    opts = SourceOptions(**{**asdict(settings.source), "rate_hz": settings.rate_hz})
+    opts = replace(settings.source, rate_hz=settings.rate_hz)
     source = make_source(settings.device, opts)
     out = Path(settings.out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"--out {out} is a file; give a dataset folder")
     station = make_station(settings.task, image_size=settings.image_size, cameras=tuple(settings.cameras),
                            perturbations=settings.perturbations or None)
+    realtime = bool(getattr(source, "realtime", False))
     t0 = time.perf_counter()
     summaries: list[EpisodeSummary] = []
+    loop: ControlLoop | None = None
+    report = RecordReport(str(out), settings.task, settings.device, summaries, 0.0)
     try:
         station.connect()
         known = station_camera_names(station)
         unknown = [c for c in settings.cameras if c not in known]
         if unknown:
             raise ValueError(f"unknown camera {', '.join(unknown)}; the station has {', '.join(known)}")
+        limits = station_limits(station)
+        if realtime:
+            wall = MonotonicClock()
+            robot = RealTimeStation(station, wall)
+            clock = wall
+            controller = SafetyController(robot, limits=limits, rate_hz=settings.control_hz)
+            cameras = robot.cameras
+        else:
+            robot = station
+            controller = SafetyController(station, limits=limits, rate_hz=settings.control_hz)
+            clock = StationClock(station, controller)
+            cameras = station.cameras
+        open_source = getattr(source, "open", None)
+        if callable(open_source):
+            open_source(robot, clock.now)  # a missing device fails here, before anything is recorded
         session = RecordingSession(
-            out, station, station.cameras, source, clock=StationClock(station),
+            out, robot, cameras, source, clock=clock, control=SafetyPath(controller),
             settings=SessionSettings(rate_hz=settings.rate_hz, task=settings.task, operator=settings.operator,
                                      station=station_description(station),
                                      image_codec=settings.image_codec or DEFAULT_IMAGE_CODEC,
                                      fsync=settings.fsync,
                                      # a safety net beyond the task's own limit (which StationEnd applies)
                                      max_duration_s=float(station.task.time_limit_s) + settings.tail_s + 5.0))
-        for i in range(settings.episodes):
-            if should_stop():
-                raise Cancelled(f"stopped after {len(summaries)} episodes")
-            end = StationEnd(station, tail_s=settings.tail_s)
-            summary = session.record_episode(seed=settings.seed + i, end=end, reset=True, should_stop=should_stop)
-            summaries.append(summary)
-            progress(i + 1, settings.episodes, f"{summary.episode_id}: {summary.frames} frames, "
-                                               f"{'success' if summary.success else 'failure'}")
+        session.on_notice = notice
+        if realtime:
+            # The first episode's reset happens before the control thread runs: one loop owns the robot.
+            robot.reset(settings.seed)
+            controller.reset()
+            loop = ControlLoop(controller, clock.now)
+            loop.start()
+        if hasattr(source, "on_button"):
+            report.discarded = _record_by_buttons(session, source, settings, station, clock, summaries, progress,
+                                                  should_stop, reset_first=not realtime)
+            report.problem = getattr(source, "problem", "")
+        else:
+            for i in range(settings.episodes):
+                if should_stop():
+                    raise Cancelled(f"stopped after {len(summaries)} episodes")
+                end = StationEnd(station, tail_s=settings.tail_s)
+                summary = session.record_episode(seed=settings.seed + i, end=end, reset=True,
+                                                 should_stop=should_stop)
+                summaries.append(summary)
+                progress(i + 1, settings.episodes, f"{summary.episode_id}: {summary.frames} frames, "
+                                                   f"{'success' if summary.success else 'failure'}")
     finally:
-        station.disconnect()
-    return RecordReport(str(out), settings.task, settings.device, summaries, time.perf_counter() - t0)
+        try:
+            if loop is not None:
+                loop.stop()
+        finally:
+            close = getattr(source, "close", None)
+            if callable(close):
+                close()
+            station.disconnect()
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _record_by_buttons(session: RecordingSession, source: Any, settings: StationRecordingSettings, station: Any,
+                       clock: Any, summaries: list[EpisodeSummary], progress: Progress, should_stop: ShouldStop,
+                       reset_first: bool) -> int:
+    """Episodes delimited by the device's buttons (see the module docstring); returns how many were discarded."""
+    from recorder.buttons import SessionButtons
+    from recorder.station import StationEnd
+
+    buttons = SessionButtons(session, device=source.name)
+    source.on_button = buttons.handle
+    period = 1.0 / settings.rate_hz
+    discarded = 0
+    first = True
+    while len(summaries) < settings.episodes:
+        if not first:
+            while not buttons.take_start_request():  # idle: the operator still drives the arm
+                if source.finished or should_stop():
+                    return discarded
+                clock.sleep_until(clock.now() + period)
+        end = _FirstOf(StationEnd(station, tail_s=settings.tail_s, end_on_task=first), _SourceFinished(source))
+        summary = session.record_episode(seed=settings.seed if first else None, end=end,
+                                         reset=reset_first and first, should_stop=should_stop)
+        first = False
+        if summary is None:
+            discarded += 1
+            progress(len(summaries), settings.episodes, "episode discarded on the device")
+        else:
+            summaries.append(summary)
+            progress(len(summaries), settings.episodes,
+                     f"{summary.episode_id}: {summary.frames} frames, {'success' if summary.success else 'failure'}")
+        if source.finished or should_stop():
+            break
+    return discarded

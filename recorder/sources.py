@@ -1,12 +1,18 @@
 """Command sources: whatever decides the robot's next target at each tick (a device, an expert, a policy).
 
 The recorder does not care who commands the robot: each tick it asks its `CommandSource` for a
-`Command`, sends the action to the robot, and stores what the robot actually applied together with
-the name of the device that produced it. So a scripted expert, a teleoperation device and a policy
-record identical episodes, and a source that mixes several (an operator taking over from a policy)
-records which one produced every sample.
+`Command`, hands it down the path to the robot (`recorder.control`: through the safety controller),
+and stores what the robot actually applied together with the name of the device that produced it.
+So a scripted expert, a teleoperation device and a policy record identical episodes, and a source
+that mixes several (an operator taking over from a policy) records which one produced every sample.
 
-Sources registered by name in `SOURCES` can be built from the command line (``--device NAME``).
+Two kinds of source: a *step* source decides a target once per tick (the expert, an agent, a
+mailbox), which the controller reaches one period later; a *streaming* source also has
+``setpoint(now)`` (a `devices.control.SetpointSource`) and is read by the controller at every
+control tick (a teleop device, `recorder.teleop.TeleopSource`) — its per-tick `Command` only names
+the device and says whether it is paused.
+
+Sources registered by name in `SOURCES` can be built from the command line (``--device NAME[:ARG]``).
 """
 
 from __future__ import annotations
@@ -24,10 +30,15 @@ HOLD_DEVICE = "hold"  # the device name recorded when no source command was avai
 
 @dataclass(frozen=True)
 class Command:
-    """One tick's command: an action (None = hold the current pose) and the device that produced it."""
+    """One tick's command: an action (None = hold the current pose) and the device that produced it.
+
+    ``paused`` (a one-line reason) means the source cannot command now — its device is lost or
+    failed: the robot holds and the recorder stores no sample until the source is back.
+    """
 
     action: Action | None
     device: str
+    paused: str = ""
 
 
 class CommandSource(Protocol):
@@ -168,26 +179,47 @@ class MailboxSource:
 
 @dataclass(frozen=True)
 class SourceOptions:
-    """What the command line knows about a source (the expert's knobs today)."""
+    """What the command line knows about a source: the expert's knobs, teleop device options."""
 
     rate_hz: float = 10.0
     expert_noise: float = 0.0
     expert_pause_prob: float = 0.0
     expert_mistake_prob: float = 0.0
+    # Passed to `devices.teleop.make_device` (e.g. ``hid_api`` or ``store`` in tests, ``camera``).
+    device_options: dict = field(default_factory=dict)
 
 
-def _make_expert(opts: SourceOptions) -> CommandSource:
+def _make_expert(spec: str, opts: SourceOptions) -> CommandSource:
+    if spec != "expert":
+        raise ValueError(f"the expert takes no argument, got {spec!r}")
     return ExpertSource(noise=opts.expert_noise, pause_prob=opts.expert_pause_prob,
                         mistake_prob=opts.expert_mistake_prob, rate_hz=opts.rate_hz)
 
 
-SOURCES: dict[str, Callable[[SourceOptions], CommandSource]] = {"expert": _make_expert}
+def _make_teleop(spec: str, opts: SourceOptions) -> CommandSource:
+    from recorder.teleop import TeleopSource
+
+    return TeleopSource.from_spec(spec, **opts.device_options)
 
 
-def make_source(name: str, opts: SourceOptions) -> CommandSource:
+def _teleop_kinds() -> tuple[str, ...]:
+    from devices.teleop.registry import DEVICE_KINDS
+
+    return (*DEVICE_KINDS, "replay")
+
+
+# By the spec's kind (the part before ':'): every teleop device kind and replay:FILE go to the
+# teleop source, which asks `devices.teleop`'s own registry for the device.
+SOURCES: dict[str, Callable[[str, SourceOptions], CommandSource]] = {
+    "expert": _make_expert, **{kind: _make_teleop for kind in _teleop_kinds()}}
+
+
+def make_source(spec: str, opts: SourceOptions) -> CommandSource:
+    """The source named by ``spec`` (``expert``, ``spacemouse``, ``replay:FILE``, ...)."""
+    kind = str(spec).partition(":")[0].strip().lower()
     try:
-        factory = SOURCES[name]
+        factory = SOURCES[kind]
     except KeyError:
-        raise ValueError(f"unknown device {name!r} for headless recording; known: {', '.join(sorted(SOURCES))}") \
-            from None
-    return factory(opts)
+        raise ValueError(f"unknown device {spec!r} for recording; known: {', '.join(sorted(SOURCES))} "
+                         "(replay:FILE replays a recorded device stream)") from None
+    return factory(spec, opts)

@@ -2,20 +2,26 @@
 
 - `StationClock`: the station's simulated time as the recorder's clock; sleeping to a deadline
   steps the physics, so headless recording runs as fast as the machine can simulate and render,
-  and every tick error is zero by construction.
+  and every tick error is zero by construction. Given the safety controller, it ticks it every
+  control period on the way (10 ms at 100 Hz), exactly as a real control loop would.
 - `StationEnd`: an episode ends a short tail after the task succeeds, or at its time limit.
 - `RealTimeStation`: the station paced by a real clock (physics catches up with the clock before
   every read or command; frames are stamped with the real capture time), for live recording
-  and for the recorder benchmark, where tick errors must be measured against real time.
+  and for the recorder benchmark, where tick errors must be measured against real time. A lock
+  serialises the physics between the recorder thread and the control thread.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from devices.camera import Camera, CameraInfo, Frame
+from devices.control import SafetyController
 from devices.robot import Action, Robot, RobotState
+from devices.safety import SafetyLimits
 from recorder.clock import Clock
 
 if TYPE_CHECKING:
@@ -23,33 +29,77 @@ if TYPE_CHECKING:
 
 
 class StationClock:
-    """Simulated seconds since the station's last reset; `sleep_until` steps the physics."""
+    """Simulated seconds since the station's last reset; `sleep_until` steps the physics.
+
+    With a ``controller``, time advances in control periods: the physics is stepped to each
+    control instant ``k / controller.rate_hz`` and the controller ticks there (its command then
+    holds for the next period), so a recorder tick at t sees the command the controller applied
+    at t. ``before_tick(now)`` runs just before each control tick (a take-over button, a policy
+    runtime's schedule). Without a controller the physics is stepped in one go.
+    """
 
     realtime = False
 
-    def __init__(self, station: "SimStation") -> None:
+    def __init__(self, station: "SimStation", controller: SafetyController | None = None,
+                 before_tick: Callable[[float], None] | None = None) -> None:
         self.station = station
+        self.controller = controller
+        self.before_tick = before_tick
 
     def now(self) -> float:
         return self.station.time
 
     def sleep_until(self, t: float) -> None:
-        dt = t - self.station.time
-        if dt > 1e-9:
-            self.station.step(dt)
+        station = self.station
+        if self.controller is None:
+            dt = t - station.time
+            if dt > 1e-9:
+                station.step(dt)
+            return
+        period = self.controller.dt
+        half_step = 0.5 / station.config.physics_hz  # physics time moves in whole steps
+        while True:
+            now = station.time
+            k = math.floor((now + half_step) / period) + 1  # the next control instant after now
+            tick_at = k * period
+            if tick_at > t + 1e-9:
+                break
+            station.step(tick_at - now)
+            self._tick(tick_at)
+        rest = t - station.time
+        if rest > 1e-9:
+            station.step(rest)
+
+    def _tick(self, now: float) -> None:
+        if self.before_tick is not None:
+            self.before_tick(now)
+        self.controller.tick(now)
+
+
+def station_limits(station: "SimStation", base: SafetyLimits | None = None) -> SafetyLimits:
+    """Safety limits with the station's own workspace box (what every recording path uses)."""
+    ws = station.config.workspace
+    return (base or SafetyLimits()).with_workspace(ws.low, ws.high)
 
 
 @dataclass
 class StationEnd:
-    """End ``tail_s`` after the task first succeeds (so the demo shows the settled result), or on timeout."""
+    """End ``tail_s`` after the task first succeeds (so the demo shows the settled result), or on timeout.
+
+    ``end_on_task=False`` only reports the outcome (an episode that did not start from a reset: the
+    task's clock and success belong to an earlier one, so they must not end it).
+    """
 
     station: object
     tail_s: float = 1.0
+    end_on_task: bool = True
 
     def begin(self) -> None:
         self._success_at: float | None = None
 
     def should_end(self, t: float) -> bool:
+        if not self.end_on_task:
+            return False
         status = self.station.status()
         if status.success and self._success_at is None:
             self._success_at = t
@@ -67,7 +117,7 @@ def station_description(station: "SimStation") -> dict:
     task = station.task
     return {
         "robot": station.name,
-        "task": getattr(type(task), "name", ""),  # the registered name (the class attribute)
+        "task": task.name,
         "time_limit_s": float(getattr(task, "time_limit_s", float("nan"))),
         "config": asdict(station.config),
         "perturbations": dict(station.perturbations),
@@ -93,6 +143,8 @@ class RealTimeStation(Robot):
         self._origin = clock.now()
         self.physics_cpu_s = 0.0  # thread CPU spent in physics and rendering (the benchmark subtracts it)
         self.cameras: dict[str, Camera] = {n: _RealTimeCamera(self, n) for n in station.cameras}
+        # The recorder thread (states, frames) and a control thread (commands) share one MuJoCo model.
+        self.lock = threading.RLock()
 
     @property
     def task(self):
@@ -108,11 +160,12 @@ class RealTimeStation(Robot):
     def catch_up(self) -> None:
         import time
 
-        c0 = time.thread_time()
-        lag = (self.clock.now() - self._origin) - self.sim_station.time
-        if lag >= 1.0 / self.sim_station.config.physics_hz:
-            self.sim_station.step(lag)
-        self.physics_cpu_s += time.thread_time() - c0
+        with self.lock:
+            c0 = time.thread_time()
+            lag = (self.clock.now() - self._origin) - self.sim_station.time
+            if lag >= 1.0 / self.sim_station.config.physics_hz:
+                self.sim_station.step(lag)
+            self.physics_cpu_s += time.thread_time() - c0
 
     @property
     def features(self) -> dict[str, tuple[int, ...]]:
@@ -130,35 +183,44 @@ class RealTimeStation(Robot):
         return self.sim_station.is_connected
 
     def get_state(self) -> RobotState:
-        self.catch_up()
-        return replace(self.sim_station.get_state(), time=self.clock.now())
+        with self.lock:
+            self.catch_up()
+            return replace(self.sim_station.get_state(), time=self.clock.now())
 
     def send_action(self, action: Action) -> Action:
-        self.catch_up()
-        return self.sim_station.send_action(action)
+        with self.lock:
+            self.catch_up()
+            return self.sim_station.send_action(action)
 
     def hold(self) -> Action:
-        self.catch_up()
-        return self.sim_station.hold()
+        with self.lock:
+            self.catch_up()
+            return self.sim_station.hold()
 
     def reset(self, seed: int | None = None) -> RobotState:
         import time
 
-        c0 = time.thread_time()
-        self.sim_station.reset(seed)
-        self.physics_cpu_s += time.thread_time() - c0
-        self._origin = self.clock.now()
-        return replace(self.sim_station.get_state(), time=self.clock.now())
+        with self.lock:
+            c0 = time.thread_time()
+            self.sim_station.reset(seed)
+            self.physics_cpu_s += time.thread_time() - c0
+            self._origin = self.clock.now()
+            return replace(self.sim_station.get_state(), time=self.clock.now())
+
+    @property
+    def config(self):
+        return self.sim_station.config
 
     def render(self, camera: str) -> Frame:
         import time
 
-        self.catch_up()
-        captured = self.clock.now()  # the physics state being rendered is the one at this time
-        c0 = time.thread_time()
-        image = self.sim_station.render(camera)
-        self.physics_cpu_s += time.thread_time() - c0
-        return Frame(image=image, timestamp=captured, index=0)
+        with self.lock:
+            self.catch_up()
+            captured = self.clock.now()  # the physics state being rendered is the one at this time
+            c0 = time.thread_time()
+            image = self.sim_station.render(camera)
+            self.physics_cpu_s += time.thread_time() - c0
+            return Frame(image=image, timestamp=captured, index=0)
 
 
 class _RealTimeCamera(Camera):

@@ -150,7 +150,10 @@ def _check_time(ep: Episode, bad) -> bool:
         bad("attribute", f"rate_hz is {rate}")
         return True
     if n >= 3:
-        measured = (n - 1) / (t[-1] - t[0])
+        # Time the recorder spent paused (a teleop device lost) stores no samples: not a rate error.
+        paused = float((ep.timing or {}).get("paused_s", 0.0) or 0.0)
+        span = t[-1] - t[0] - paused
+        measured = (n - 1) / span if span > 0 else float("inf")
         if abs(measured - rate) > RATE_TOLERANCE * rate:
             bad("rate", f"measured rate {measured:.3f} Hz is more than {RATE_TOLERANCE:.0%} off the recorded "
                         f"rate_hz {rate:g}")

@@ -5,7 +5,7 @@ from episode_files import tiny_run_config
 from policy.config import RunConfig, preset
 from policy.heads import make_head
 from policy.model import DiffusionPolicy
-from policy.objectives import DDPM, FlowMatching, make_objective
+from policy.objectives import DDPM, make_objective
 
 
 @pytest.fixture(autouse=True)
@@ -97,3 +97,32 @@ def test_config_round_trips_and_rejects_typos():
         RunConfig.from_dict({"policy": {"action_steps": 40}})
     with pytest.raises(ValueError, match="unknown head"):
         DiffusionPolicy(tiny_run_config(head="lstm").policy)
+
+
+@pytest.mark.parametrize("name", ["small", "resnet18gn"])
+def test_encoders_pool_keypoints_into_features(name):
+    from policy.encoders import SpatialSoftmax, make_encoder
+
+    enc = make_encoder(name, out_features=24, channels=8, keypoints=6)
+    assert enc(torch.randn(2, 3, 84, 84)).shape == (2, 24)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in enc.modules())  # GroupNorm only
+    pool = SpatialSoftmax(1, 1)
+    torch.nn.init.ones_(pool.proj.weight)
+    torch.nn.init.zeros_(pool.proj.bias)
+    img = torch.full((1, 1, 5, 5), -50.0)
+    img[0, 0, 4, 0] = 50.0  # a bright spot at the bottom-left corner
+    assert torch.allclose(pool(img), torch.tensor([[-1.0, 1.0]]), atol=1e-3)  # (x, y) of the spot
+
+
+def test_preprocess_crops_and_resizes():
+    from policy.encoders import ImagePreprocess
+
+    pre = ImagePreprocess(96, 84, jitter=0.2)
+    frames = torch.randint(0, 255, (3, 96, 96, 3), dtype=torch.uint8)
+    train = pre(frames, train=True, generator=torch.Generator().manual_seed(0))
+    evaluation = pre(frames, train=False)
+    assert train.shape == evaluation.shape == (3, 3, 84, 84)
+    assert evaluation.min() >= -1 and evaluation.max() <= 1
+    expected = frames[:, 6:90, 6:90].permute(0, 3, 1, 2).float() / 255 * 2 - 1
+    assert torch.allclose(evaluation, expected)  # the centre crop, untouched
+    assert pre(torch.randint(0, 255, (1, 64, 64, 3), dtype=torch.uint8), train=False).shape == (1, 3, 84, 84)

@@ -140,3 +140,36 @@ def test_a_runtime_manifest_the_loader_cannot_use_is_still_one_line(monkeypatch,
     with pytest.raises(DeviceUnavailable) as err:
         OpenXRAdapter("left").open()
     assert "OpenXR" in str(err.value) and "\n" not in str(err.value)
+
+
+# -- mouse (part of the keyboard device) ---------------------------------------------------------------
+
+def test_mouse_drag_is_a_virtual_joystick_and_release_stops():
+    with make_device("keyboard") as kb:
+        r = kb.mouse_options.radius_px
+        kb.mouse_drag("left", r / 2, -2 * r)  # right and up the screen (away), beyond full deflection
+        assert wait_until(lambda: np.abs(kb.read_latest().twist).sum() > 0)
+        np.testing.assert_allclose(kb.read_latest().twist, [0.5, 1.0, 0, 0, 0, 0])
+        kb.mouse_drag("right", r, r / 4)  # turn and go down
+        assert wait_until(lambda: kb.read_latest().twist[5] != 0)
+        np.testing.assert_allclose(kb.read_latest().twist, [0, 0, -0.25, 0, 0, -1.0])
+        kb.key_down("r")  # keys and mouse add up, then clip
+        assert wait_until(lambda: kb.read_latest().twist[2] == 0.75)
+        kb.mouse_release()
+        assert wait_until(lambda: kb.read_latest().twist[5] == 0)
+        np.testing.assert_allclose(kb.read_latest().twist, [0, 0, 1.0, 0, 0, 0])
+        with pytest.raises(ValueError):
+            kb.mouse_drag("middle", 1, 1)
+
+
+def test_mouse_drag_moves_the_mapped_target():
+    with make_device("keyboard") as kb:
+        mapper = TeleopMapper(kb.settings.mapper)
+        mapper.reset(HOME)
+        kb.mouse_drag("left", kb.mouse_options.radius_px, 0)
+        assert wait_until(lambda: kb.read_latest().twist[0] == 1.0)
+        t0 = kb.read_latest().time
+        first = mapper.update(kb.read_command(), now=t0)
+        later = mapper.update(kb.read_command(), now=t0 + 0.5)
+        moved = later.action.ee_pose[:3] - first.action.ee_pose[:3]
+        assert np.linalg.norm(moved) > 0.01

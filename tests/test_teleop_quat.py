@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from devices.geometry import matrix_to_quat, quat_mul, quat_normalize, quat_to_matrix, quat_to_rotvec, rotvec_to_quat
+from devices.geometry import matrix_to_quat, quat_mul, quat_normalize, quat_to_matrix, quat_to_rotvec
 from devices.teleop.frames import OPERATOR_FROM_DHD, OPERATOR_FROM_Y_UP, pose_to_matrix, rotate_pose, transform_to_operator_pose
 from devices.teleop.quat import matrix_to_q, q_mul, q_normalize, q_to_rotvec, rotvec_to_q
 

@@ -59,11 +59,11 @@ def test_keyboard_vr_and_haptic_streams_replay(tmp_path):
     _, commands = replay_commands(tmp_path / "kb.jsonl")
     np.testing.assert_allclose(commands[-1].twist, [1, 0, 0, 0, 0, 0])
 
-    source = ScriptedXr([XrSample(xr_pose([0, 0.1 * k, 1]), trigger=0.1 * k, squeeze=1.0) for k in range(4)],
-                        hand="left")
+    source = ScriptedXr([], hand="left")  # serves nothing until the recording has started
     vr = VRControllerDevice(OpenXRTransport(source, rate_hz=500.0))
     with vr:
         vr.start_recording(tmp_path / "vr.jsonl")
+        source.samples.extend(XrSample(xr_pose([0, 0.1 * k, 1]), trigger=0.1 * k, squeeze=1.0) for k in range(4))
         assert wait_until(lambda: source.index > len(source.samples))  # the last sample fully handled
         vr.stop_recording()
     replay, commands = replay_commands(tmp_path / "vr.jsonl")
@@ -193,3 +193,32 @@ def test_a_malformed_report_inside_a_recording_is_skipped_as_it_was_live(tmp_pat
     dev, commands = replay_commands(stream)
     assert len(commands) == len(lines) - 1  # a command for every good report, none for the bad one
     assert dev.malformed_reports == 1 and "malformed" in commands[-1].message
+
+
+def test_mouse_drags_record_and_replay(tmp_path):
+    kb = KeyboardDevice()
+    with kb:
+        kb.start_recording(tmp_path / "mouse.jsonl")
+        kb.mouse_drag("left", 75, 0)
+        kb.mouse_drag("left", 150, 0)
+        assert wait_until(lambda: kb.read_latest().twist[0] == 1.0)
+        kb.stop_recording()
+    _, commands = replay_commands(tmp_path / "mouse.jsonl")
+    np.testing.assert_allclose(commands[-1].twist, [1, 0, 0, 0, 0, 0])
+    assert len(commands) >= 2
+
+
+def test_a_malformed_mouse_event_fails_in_one_line(tmp_path):
+    kb = KeyboardDevice()
+    with kb:
+        kb.start_recording(tmp_path / "mouse.jsonl")
+        kb.mouse_drag("left", 10, 0)
+        assert wait_until(lambda: kb.read_latest().twist[0] != 0)
+        kb.stop_recording()
+    lines = (tmp_path / "mouse.jsonl").read_text().splitlines()
+    bad = json.loads(lines[-1])
+    bad["d"] = {"button": "left", "dx": "far"}
+    # a bad line followed by a good one (a bad LAST line reads as a recording cut short by a crash)
+    (tmp_path / "mouse.jsonl").write_text("\n".join(lines[:-1] + [json.dumps(bad), lines[-1]]) + "\n")
+    with pytest.raises(Exception, match=f"mouse.jsonl line {len(lines)}.*numeric dx"):
+        list(make_device(f"replay:{tmp_path / 'mouse.jsonl'}", realtime=False).run_offline())

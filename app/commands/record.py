@@ -1,4 +1,9 @@
-"""`demostation record`: record demonstrations headlessly from the embedded station."""
+"""`demostation record`: record demonstrations from the embedded station, through its safety controller.
+
+``--device expert`` (default) and ``replay:FILE`` record headlessly in simulated time; a live teleop
+device (``spacemouse``, ``openxr``, ``haptic``, ...) records in real time, its buttons driving the
+episodes. See docs/recording.md.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,16 @@ import argparse
 import sys
 
 NAME = "record"
-HELP = "record demonstrations from the embedded station into a dataset (headless, faster than real time)"
+HELP = "record demonstrations from the embedded station into a dataset (expert or teleop device)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="dataset folder (created; episodes are appended)")
     p.add_argument("--task", default="pick_place", help="station task (default pick_place)")
-    p.add_argument("--device", default="expert", help="command source (default `expert`, the scripted expert)")
+    p.add_argument("--device", default="expert", metavar="SPEC",
+                   help="command source: expert (default, the scripted expert), a teleop device "
+                        "(keyboard, spacemouse[:VID:PID], openxr[:left|right], haptic[:SDK], handheld[:...]) "
+                        "or replay:FILE (a recorded device stream, in simulated time)")
     p.add_argument("--episodes", type=int, default=1, help="number of episodes (default 1)")
     p.add_argument("--rate", type=float, default=10.0, help="recording rate in Hz (default 10)")
     p.add_argument("--cameras", default="scene,wrist", help="comma-separated camera names ('' for none)")
@@ -30,7 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from app.cli import print_json
-    from app.errors import JobError
+    from app.errors import JobError, UsageError
+    from devices.teleop import DeviceUnavailable
     from policy.evaluation import parse_perturbations
     from recorder.errors import RecordingError
     from recorder.record import StationRecordingSettings, record_station
@@ -48,11 +57,21 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
 
+    def notice(line: str) -> None:  # a device lost / back: always visible, one line
+        print(f"demostation record: {line}", file=sys.stderr, flush=True)
+
     try:
-        report = record_station(settings, progress=progress)
+        report = record_station(settings, progress=progress, notice=notice)
+    except DeviceUnavailable as exc:  # no SpaceMouse plugged in, no OpenXR runtime, ...: bad input
+        raise UsageError(str(exc)) from None
     except RecordingError as exc:
         raise JobError(str(exc)) from exc
     summary = report.summary()
+    if report.problem:  # a corrupt replay: what was recorded is kept, the input is reported
+        if args.json:
+            print_json(summary)
+        raise UsageError(f"{report.problem} (recorded {summary['episodes']} episode(s) before it into "
+                         f"{summary['dataset']})")
     if args.json:
         print_json(summary)
     else:

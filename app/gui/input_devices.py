@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from app.gui.station_worker import StationWorker
 from app.gui.teleop_agent import DeviceAgent

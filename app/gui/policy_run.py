@@ -13,7 +13,6 @@ builds the network; stopping joins threads), never on the GUI thread.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +25,11 @@ from app.gui.jobs import JobRunner, describe_error
 from app.gui.station_proxy import StationRobot, station_cameras
 from app.gui.station_worker import StationWorker
 from devices.control import LatestTargetSource, SafetyController
-from devices.robot import Action
 from devices.teleop.pump import TeleopPump
 from policy.runtime.realtime import RealtimeRunner
 from policy.runtime.rollout import station_limits
 from policy.runtime.runner import ChunkRunner, RuntimeSettings
-from policy.runtime.takeover import POLICY, TELEOP, ControlArbiter
+from policy.runtime.takeover import POLICY, ControlArbiter
 
 EXPERT_SOURCE = "expert"
 

@@ -18,12 +18,11 @@ the file is read, so a typo fails at load with its camera's name instead of at r
 from __future__ import annotations
 
 import json
-import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from devices.cameras.layout import MOUNTS
+from devices.userfiles import config_dir, write_text_atomic
 
 CONFIG_FORMAT = "demostation-cameras"
 CONFIG_VERSION = 1
@@ -84,20 +83,6 @@ def _kind_names() -> list[str]:
     return sorted(CAMERA_KINDS)
 
 
-def config_dir() -> Path:
-    """Where Demo Station keeps user settings: ``$DEMOSTATION_CONFIG_DIR`` or the platform's config dir."""
-    env = os.environ.get("DEMOSTATION_CONFIG_DIR")
-    if env:
-        return Path(env).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "demostation"
-
-
 def default_config_path() -> Path:
     return config_dir() / CONFIG_FILE_NAME
 
@@ -141,11 +126,8 @@ def load_camera_configs(path: str | Path | None = None) -> list[CameraConfig]:
 def save_camera_configs(configs: list[CameraConfig], path: str | Path | None = None) -> Path:
     """Write atomically (temp file + rename): a crash never leaves half a config."""
     target = Path(path) if path is not None else default_config_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
     data = {"format": CONFIG_FORMAT, "version": CONFIG_VERSION, "cameras": [c.to_dict() for c in configs]}
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
+    write_text_atomic(target, json.dumps(data, indent=2) + "\n")
     return target
 
 

@@ -161,3 +161,29 @@ def _info_from_dict(item: object, position: int) -> CameraInfo:
     if not isinstance(data.get("extra", {}), dict):
         raise ValueError(f"camera #{position}: extra must be an object")
     return CameraInfo(**data)
+
+
+class CameraLayoutMismatch(ValueError):
+    """A policy cannot run with these cameras; the message lists every problem on one line."""
+
+
+def check_policy_cameras(policy_layout: CameraLayout, station_layout: CameraLayout) -> list[str]:
+    """Check, before a policy runs, that the station shows it the cameras it was trained with.
+
+    ``policy_layout`` is the layout stored with the policy (its training episodes' ``cameras``
+    attribute); ``station_layout`` the cameras the station or robot offers now. The policy only
+    reads the cameras it knows, so extra station cameras are fine; a missing camera, another
+    image size or another mount (a wrist view where a scene view was trained) is not: raises
+    `CameraLayoutMismatch` (a ValueError, one line). Returns the warnings worth showing — another
+    unit (serial) or different intrinsics — which do not stop the policy.
+    """
+    used = CameraLayout(tuple(c for c in station_layout.cameras if policy_layout.get(c.name) is not None))
+    comparison = compare_layouts(policy_layout, used)
+    if comparison.problems:
+        raise CameraLayoutMismatch(f"the policy cannot run with these cameras: {'; '.join(comparison.problems)} "
+                                   f"(trained with {_describe(policy_layout)}, the station has {_describe(station_layout)})")
+    return list(comparison.warnings)
+
+
+def _describe(layout: CameraLayout) -> str:
+    return ", ".join(f"{c.name} {c.width}x{c.height} {c.mount}" for c in layout.cameras) or "no cameras"

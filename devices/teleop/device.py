@@ -41,6 +41,7 @@ class Transport(ABC):
     """The outermost edge of a device: opens it, reads raw events, closes it."""
 
     reconnectable: bool = True  # a replayed file is not: at its end there is nothing to re-open
+    window_input: bool = False  # its events come from an application window (keys): none without one
 
     @abstractmethod
     def open(self) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from devices.robot import Action
+from devices.teleop.command import TeleopCommand
 from devices.teleop.device import TeleopDevice
 from devices.teleop.mapper import TeleopMapper, TeleopTarget
 
@@ -41,6 +42,7 @@ class TeleopPump:
         self._clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._map_lock = threading.Lock()  # the mapper is re-seeded from other threads (`reseed`)
         self.last: TeleopTarget | None = None
         self.error: str = ""
 
@@ -68,13 +70,21 @@ class TeleopPump:
 
     def step(self) -> TeleopTarget:
         """One device → mapper → sink pass (what the thread runs; callable directly in tests)."""
-        command = self.device.read_command()
-        pose = np.asarray(self._robot_pose(), dtype=float) if self.mapper.needs_robot_pose else None
-        out = self.mapper.update(command, robot_pose=pose)
+        return self.handle(self.device.read_command(), self._clock())
+
+    def handle(self, command: TeleopCommand, now: float) -> TeleopTarget:
+        """Map one command at time ``now`` (the pump's clock) and hand the result on.
+
+        The thread calls it with the device's latest command; a replay in simulated time calls it
+        with each replayed command at its own (episode-clock) time — the same mapping either way.
+        """
+        with self._map_lock:
+            pose = np.asarray(self._robot_pose(), dtype=float) if self.mapper.needs_robot_pose else None
+            out = self.mapper.update(command, robot_pose=pose, now=now)
         if out.hold:
             self.sink.mark_lost()
         else:
-            self.sink.push(out.action, self._clock())
+            self.sink.push(out.action, now)
         if out.events and self._on_events is not None:
             self._on_events(out)
         if self._wrench is not None:
@@ -83,6 +93,12 @@ class TeleopPump:
                 feed(np.asarray(self._wrench(), dtype=float))
         self.last = out
         return out
+
+    def reseed(self, pose: np.ndarray, gripper: float = 0.0) -> None:
+        """Restart the target at ``pose`` (e.g. the command being executed when an operator takes
+        over from a policy), so the device moves the arm on from there; safe while the thread runs."""
+        with self._map_lock:
+            self.mapper.reset(np.asarray(pose, dtype=float), gripper)
 
     def _run(self) -> None:
         seen = -1

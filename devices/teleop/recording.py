@@ -57,6 +57,19 @@ def _decode_key(d: Any) -> tuple[str, bool]:
     return d["key"], d["down"]
 
 
+def _encode_mouse(data: tuple[str, float, float]) -> dict[str, Any]:
+    return {"button": str(data[0]), "dx": float(data[1]), "dy": float(data[2])}
+
+
+def _decode_mouse(d: Any) -> tuple[str, float, float]:
+    if not isinstance(d, dict) or not isinstance(d.get("button"), str):
+        raise MalformedInput(f"a mouse event is {{button, dx, dy}}, got {d!r}")
+    try:
+        return d["button"], float(d["dx"]), float(d["dy"])
+    except (KeyError, TypeError, ValueError):
+        raise MalformedInput(f"a mouse event needs numeric dx and dy, got {d!r}") from None
+
+
 def _encode_image(image: np.ndarray) -> dict[str, Any]:
     import cv2
 
@@ -84,6 +97,7 @@ def _decode_image(d: Any) -> np.ndarray:
 CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "hid": (_encode_hid, _decode_hid),
     "key": (_encode_key, _decode_key),
+    "mouse": (_encode_mouse, _decode_mouse),
     "image": (_encode_image, _decode_image),
     "xr": (lambda s: s.to_json(), XrSample.from_json),
     "haptic": (lambda s: s.to_json(), HapticState.from_json),

@@ -8,6 +8,7 @@ very parsing and mapping code the live device uses.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
@@ -139,7 +140,8 @@ def make_device(spec: str, *, realtime: bool = True, **options: Any) -> TeleopDe
 
         if not arg:
             raise ValueError("replay needs a file: replay:PATH/TO/stream.jsonl")
-        transport = ReplayTransport(arg, realtime=realtime)
+        # The device's clock (if given) is also the replay's: recorded times land on that clock.
+        transport = ReplayTransport(arg, realtime=realtime, clock=options.get("clock", time.monotonic))
         recorded = DEVICE_KINDS.get(transport.header["device"])
         if recorded is None:
             raise ValueError(f"{arg} records an unknown device {transport.header['device']!r}")

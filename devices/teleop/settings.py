@@ -19,8 +19,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import sys
 import types
 import typing
 from dataclasses import dataclass, field
@@ -31,26 +29,12 @@ from typing import Any
 import numpy as np
 
 from devices.teleop.command import ButtonAction
+from devices.userfiles import config_dir, write_text_atomic
 from devices.teleop.frames import STATION_BASE_FROM_OPERATOR, check_rotation
 
 SETTINGS_FORMAT = "demostation-teleop-settings"
 SETTINGS_VERSION = 1
-CONFIG_DIR_ENV = "DEMOSTATION_CONFIG_DIR"
 SETTINGS_FILE_NAME = "teleop-devices.json"
-
-
-def config_dir() -> Path:
-    """Where Demo Station keeps user settings: ``$DEMOSTATION_CONFIG_DIR`` or the platform's config dir."""
-    env = os.environ.get(CONFIG_DIR_ENV)
-    if env:
-        return Path(env).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "demostation"
 
 
 class ClutchMode(StrEnum):
@@ -263,16 +247,3 @@ class SettingsStore:
         return devices
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a whole file or nothing: temporary file in the same folder, fsync, ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

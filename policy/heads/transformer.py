@@ -23,7 +23,8 @@ class TransformerHead(nn.Module):
         self.obs_in = nn.Linear(token_dim, dim)
         self.memory_pos = nn.Parameter(torch.zeros(1, n_tokens + 1, dim))
         self.time = time_mlp(dim)
-        layer = nn.TransformerDecoderLayer(dim, heads, dim_feedforward=4 * dim, dropout=dropout, activation="gelu",
+        # ReLU, not GELU: erf-based GELU costs as much as the feed-forward matmuls on a CPU.
+        layer = nn.TransformerDecoderLayer(dim, heads, dim_feedforward=4 * dim, dropout=dropout, activation="relu",
                                            batch_first=True, norm_first=True)
         self.decoder = nn.TransformerDecoder(layer, layers)
         self.out = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, action_dim))

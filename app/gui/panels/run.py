@@ -324,7 +324,7 @@ class RunPanel(Panel):
                 self._sweep_errors.append(line.strip())
 
     def _sweep_finished(self, code: int, status) -> None:
-        proc, self._sweep = self._sweep, None
+        self._sweep = None
         self.sweep_button.setText("Run sweep")
         self.sweep_progress.setRange(0, 1)
         self.sweep_progress.setValue(1 if code == 0 else 0)

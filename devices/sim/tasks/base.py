@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, ClassVar
 
 import numpy as np
 
@@ -37,7 +37,7 @@ class Task(ABC):
     object_rgba: tuple[float, float, float, float] = (0.85, 0.15, 0.12, 1.0)
     params: dict = field(default_factory=dict)
 
-    name: str = "task"
+    name: ClassVar[str] = "task"  # set by @register_task; a class attribute, not a field
 
     @abstractmethod
     def scene_spec(self, rng: np.random.Generator) -> SceneSpec:
