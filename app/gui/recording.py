@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.gui.jobs import JobRunner, describe_error
-from app.gui.station_proxy import LiveAgentSource, StationRobot, station_cameras
+from app.gui.station_proxy import LiveAgentSource, StationPath, StationRobot, station_cameras
 from app.gui.station_worker import StationWorker
 from recorder.clock import MonotonicClock
 from recorder.format import software_version
@@ -207,7 +207,8 @@ class RecordController(QObject):
                                            station=robot.description(), max_duration_s=settings.max_duration_s,
                                            metadata={"recorded_with": "demostation gui"})
         session = RecordingSession(settings.dataset, robot, cameras, LiveAgentSource(self.worker), clock=clock,
-                                   settings=session_settings, on_sample=self._on_sample_thread)
+                                   settings=session_settings, on_sample=self._on_sample_thread,
+                                   control=StationPath(self.worker))
         session.on_episode_end = self._on_episode_end_thread
         self._session, self._session_key = session, key
         return session

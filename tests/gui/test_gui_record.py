@@ -69,6 +69,8 @@ def test_record_next_and_discard_with_the_expert(make_window, qtbot, tmp_path):
         assert abs(np.median(dt) - 0.1) < 0.01
         # the recorded action is the command the robot received: it moves like the expert does
         assert np.ptp(f["action/ee_pose"][:, :3], axis=0).max() > 0.01
+        # recorded through the station's safety controller (the product path), at 100 Hz
+        assert json.loads(f.attrs["timing"])["control_hz"] == 100.0
         events = json.loads(f.attrs["events"])
         assert [e["kind"] for e in events if e["kind"] == "recovery"] == ["recovery"]
     assert panel.recent.count() == 3
