@@ -10,6 +10,7 @@ is never read or changed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -96,15 +97,47 @@ class Driver:
         if not self.show("train"):
             return
         panel = self.window.panels["train"]
+        # A small network, so the screenshots take a minute, not an hour (the form's own defaults
+        # are the project's CPU preset).
+        small = self.work / "small_policy.json"
+        small.write_text(json.dumps({"policy": {"encoder_channels": 8, "keypoints": 8, "image_features": 16,
+                                                "unet_dims": [16, 32], "time_embed_dim": 16, "sample_steps": 4},
+                                     "train": {"log_every": 2, "val_every": 10, "val_batches": 1}}))
         panel.dataset_edit.setText(str(self.work / "dataset"))
-        panel.steps_spin.setValue(60)
+        panel.steps_spin.setValue(40)
         panel.batch_spin.setValue(8)
+        panel.config_edit.setText(str(small))
         panel.out_edit.setText(str(self.work / "runs" / "first"))
-        run = panel.start_training()
-        if run is not None:
-            wait(self.app, 240, until=lambda: not run.is_running())
+        self.run = panel.start_training()
+        if self.run is not None:
+            wait(self.app, 20, until=lambda: self.run.step >= 10)
+            self.grab("train_running")
+            wait(self.app, 300, until=lambda: not self.run.is_running())
         wait(self.app, 0.5)
         self.grab("train")
+
+    def run_policy(self) -> None:
+        if not self.show("run"):
+            return
+        panel = self.window.panels["run"]
+        panel.sweep_episodes.setValue(1)
+        panel.source_combo.setCurrentIndex(panel.source_combo.findData("expert"))
+        panel.toggle_sweep()  # the expert's sweep, in its own process
+        wait(self.app, 240, until=lambda: panel._sweep is None)
+        run = getattr(self, "run", None)
+        if run is not None and run.checkpoint() is not None:
+            panel.add_source(str(run.run_dir))  # selects it
+        panel.continuous_check.setChecked(True)
+        panel.start()
+        wait(self.app, 60, until=lambda: panel.controller.state == "running")
+        wait(self.app, 4.0)
+        self.grab("run")
+        panel.emergency_stop()
+        wait(self.app, 0.8)
+        self.grab("run_estop")
+        panel.release_estop()
+        panel.controller.stop()
+        wait(self.app, 30, until=lambda: panel.controller.state == "idle")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     wait(app, 30, until=lambda: window.ctx.station.ticks > 5)
     driver = Driver(app, window, args.out, work)
-    for step in (driver.station, driver.record, driver.dataset, driver.train):
+    for step in (driver.station, driver.record, driver.dataset, driver.train, driver.run_policy):
         step()
     window.close()
     # Tear the window down while the interpreter is whole (PySide6 objects left to the final

@@ -7,10 +7,14 @@ through its signals, so a panel can be built and tested on its own over a bare c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from app.gui.station_worker import StationWorker
+
+if TYPE_CHECKING:
+    from app.gui.external_cameras import ExternalCameras
 
 
 class Messages(QObject):
@@ -53,3 +57,4 @@ class AppContext:
     messages: Messages = field(default_factory=Messages)
     bus: Bus = field(default_factory=Bus)
     task: str = "pick_place"
+    cameras: "ExternalCameras | None" = None  # the lab's own cameras (camera config file)

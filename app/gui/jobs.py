@@ -74,18 +74,21 @@ class JobRunner(QObject):
         super().__init__(parent)
         self.name = name
         self._thread: _JobThread | None = None
+        self._threads: list[_JobThread] = []  # until each has finished (a thread may outlive its result)
+        self._pending = False  # a job was started and has not reported its outcome yet
         self._stop = threading.Event()
         self._callbacks: dict[str, Callable | None] = {}
 
     def is_running(self) -> bool:
-        return self._thread is not None
+        """True from `start` until the job's outcome (done, failed or cancelled) has been delivered."""
+        return self._pending
 
     def start(self, job: Job, *, on_done: Callable[[Any], None] | None = None,
               on_exception: Callable[[BaseException], None] | None = None,
               on_progress: Callable[[int, int, str], None] | None = None,
               on_cancelled: Callable[[], None] | None = None) -> None:
         """Start ``job``; refuse (RuntimeError) while another job of this runner is running."""
-        if self._thread is not None:
+        if self._pending:
             raise RuntimeError(f"{self.name} is already running")
         self._stop = threading.Event()
         self._callbacks = {"done": on_done, "exception": on_exception, "progress": on_progress,
@@ -95,8 +98,10 @@ class JobRunner(QObject):
         thread.succeeded.connect(self._on_done)
         thread.raised.connect(self._on_failed)
         thread.stopped.connect(self._on_cancelled)
-        thread.finished.connect(self._on_thread_finished)
+        thread.finished.connect(lambda t=thread: self._on_thread_finished(t))
         self._thread = thread
+        self._threads.append(thread)
+        self._pending = True
         thread.start()
         self.started.emit()
 
@@ -105,13 +110,9 @@ class JobRunner(QObject):
         self._stop.set()
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
-        """Cancel and wait for the thread (window closing); True when it ended in time."""
-        thread = self._thread
-        if thread is None:
-            return True
+        """Cancel and wait for the threads (window closing); True when they ended in time."""
         self._stop.set()
-        ended = thread.wait(timeout_ms)
-        return bool(ended)
+        return all(bool(t.wait(timeout_ms)) for t in list(self._threads))
 
     # -- forwarding ------------------------------------------------------------------------------
     def _call(self, key: str, *args: Any) -> None:
@@ -120,25 +121,38 @@ class JobRunner(QObject):
             cb(*args)
 
     def _on_progress(self, done: int, total: int, message: str) -> None:
-        self.progress.emit(done, total, message)
-        self._call("progress", done, total, message)
+        if self._pending:
+            self.progress.emit(done, total, message)
+            self._call("progress", done, total, message)
 
+    # The outcome frees the runner before the callbacks run, so a callback may start the next job.
     def _on_done(self, result: object) -> None:
+        callbacks, self._pending = self._callbacks, False
         self.done.emit(result)
-        self._call("done", result)
+        self._call_from(callbacks, "done", result)
 
     def _on_failed(self, exc: object) -> None:
+        callbacks, self._pending = self._callbacks, False
         self.failed.emit(exc)
-        self._call("exception", exc)
+        self._call_from(callbacks, "exception", exc)
 
     def _on_cancelled(self) -> None:
+        callbacks, self._pending = self._callbacks, False
         self.cancelled.emit()
-        self._call("cancelled")
+        self._call_from(callbacks, "cancelled")
 
-    def _on_thread_finished(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.deleteLater()
+    @staticmethod
+    def _call_from(callbacks: dict, key: str, *args: Any) -> None:
+        cb = callbacks.get(key)
+        if cb is not None:
+            cb(*args)
+
+    def _on_thread_finished(self, thread: _JobThread) -> None:
+        if thread in self._threads:
+            self._threads.remove(thread)
+        if self._thread is thread:
+            self._thread = None
+        thread.deleteLater()
         self.finished.emit()
 
 

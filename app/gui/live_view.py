@@ -71,6 +71,22 @@ class LiveView(QWidget):
             self.worker.view_demand -= 1
         super().hideEvent(e)
 
+    def show_external(self, name: str, image: np.ndarray) -> None:
+        """A frame of one of the lab's own cameras: shown beside the station's, added on first sight."""
+        view = self.views.get(name)
+        if view is None:
+            view = ImageView(f"{name} camera", min_size=160)
+            self.views[name] = view
+            self.splitter.addWidget(view)
+        if self.isVisible():
+            view.set_image(image)
+
+    def drop_external(self, keep: set[str]) -> None:
+        for name in [n for n in self.views if n not in self.worker.camera_names and n not in keep]:
+            view = self.views.pop(name)
+            view.setParent(None)
+            view.deleteLater()
+
     def set_badge(self, text: str, colour=None) -> None:
         for v in self.views.values():
             v.set_badge(text, colour)

@@ -186,6 +186,8 @@ class MainWindow(QMainWindow):
             app.removeEventFilter(self.teleop_keys)
         for panel in self.panels.values():
             panel.shutdown()
+        if self.ctx.cameras is not None:
+            self.ctx.cameras.shutdown()
         self.ctx.station.stop()
         gc.unfreeze()
         super().closeEvent(e)
@@ -194,5 +196,7 @@ class MainWindow(QMainWindow):
 def build_main_window(settings, task: str = "pick_place", station: StationWorker | None = None,
                       panels: list[PanelFactory] | None = None, start_station: bool = True) -> MainWindow:
     """The window as `demostation gui` builds it (tests pass settings in a temporary folder)."""
-    ctx = AppContext(settings=settings, station=station or StationWorker(task), task=task)
+    from app.gui.external_cameras import ExternalCameras
+
+    ctx = AppContext(settings=settings, station=station or StationWorker(task), task=task, cameras=ExternalCameras())
     return MainWindow(ctx, panels=panels, start_station=start_station)

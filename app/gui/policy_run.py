@@ -242,11 +242,15 @@ class PolicyRunController(QObject):
         """Latched stop: the controller holds the arm until `release_estop` (safe from any thread)."""
         if self._controller is not None:
             self._controller.estop()
-        self.worker.set_agent(None)
+        worker = self.worker
+        worker.post(lambda s: worker.controller.estop() if worker.controller is not None else None)
+        worker.set_agent(None)
 
     def release_estop(self) -> None:
         if self._controller is not None:
             self._controller.release_estop()
+        worker = self.worker
+        worker.post(lambda s: worker.controller.release_estop() if worker.controller is not None else None)
 
     @property
     def estopped(self) -> bool:
@@ -294,7 +298,7 @@ class PolicyRunController(QObject):
         policy = self.policy
         robot = StationRobot(worker)
         limits = worker.call(lambda s: station_limits(s))
-        worker.call(lambda s: worker.acquire_control())
+        worker.call(lambda s: worker.acquire_control(own_controller=True))
         try:
             seed = worker.seed + 1
             robot.reset(seed)
@@ -318,7 +322,7 @@ class PolicyRunController(QObject):
             self._episode_start = time.monotonic()
             return seed
         except BaseException:
-            worker.call(lambda s: worker.release_control())
+            worker.call(lambda s: worker.release_control(own_controller=True))
             raise
 
     def _stop_episode(self) -> None:
@@ -330,7 +334,7 @@ class PolicyRunController(QObject):
             if rt is not None:
                 rt.stop()
         finally:
-            self.worker.call(lambda s: self.worker.release_control())
+            self.worker.call(lambda s: self.worker.release_control(own_controller=True))
 
     # -- GUI thread --------------------------------------------------------------------------------
     def _on_started(self, seed: int) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.gui.jobs import JobRunner, describe_error
-from app.gui.station_proxy import LiveAgentSource, StationRobot, station_cameras
+from app.gui.station_proxy import LiveAgentSource, StationPath, StationRobot, station_cameras
 from app.gui.station_worker import StationWorker
 from recorder.clock import MonotonicClock
 from recorder.format import software_version
@@ -82,9 +82,10 @@ class RecordController(QObject):
     ended_by_itself = Signal()  # the end condition fired on the recorder thread
     failed = Signal(str)
 
-    def __init__(self, worker: StationWorker, parent: QObject | None = None) -> None:
+    def __init__(self, worker: StationWorker, parent: QObject | None = None, extra_cameras=None) -> None:
         super().__init__(parent)
         self.worker = worker
+        self.extra_cameras = extra_cameras  # () -> {name: Camera}: the lab's connected cameras
         self.jobs = JobRunner("recorder", self)
         self.state = "idle"
         self.counts = SessionCounts()
@@ -190,18 +191,24 @@ class RecordController(QObject):
 
     # -- jobs (recorder job thread) ---------------------------------------------------------------
     def _session_for(self, settings: RecordSettings):
-        key = (str(settings.dataset), settings.operator, settings.task, settings.max_duration_s)
+        extra = dict(self.extra_cameras()) if self.extra_cameras is not None else {}
+        key = (str(settings.dataset), settings.operator, settings.task, settings.max_duration_s, tuple(sorted(extra)))
         if self._session is not None and self._session_key == key:
             return self._session
         robot = StationRobot(self.worker)
         clock = MonotonicClock()
         robot.now = clock.now
         cameras = station_cameras(self.worker, clock.now)
+        clash = set(cameras) & set(extra)
+        if clash:
+            raise ValueError(f"camera name {sorted(clash)[0]!r} is taken by a station camera: rename it in the camera config")
+        cameras.update(extra)  # threaded device cameras stamp frames on time.monotonic, the session's clock
         session_settings = SessionSettings(rate_hz=self.worker.rate_hz, task=settings.task, operator=settings.operator,
                                            station=robot.description(), max_duration_s=settings.max_duration_s,
                                            metadata={"recorded_with": "demostation gui"})
         session = RecordingSession(settings.dataset, robot, cameras, LiveAgentSource(self.worker), clock=clock,
-                                   settings=session_settings, on_sample=self._on_sample_thread)
+                                   settings=session_settings, on_sample=self._on_sample_thread,
+                                   control=StationPath(self.worker))
         session.on_episode_end = self._on_episode_end_thread
         self._session, self._session_key = session, key
         return session

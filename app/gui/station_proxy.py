@@ -125,11 +125,41 @@ def station_cameras(worker: StationWorker, now: Callable[[], float] = time.monot
     return {name: StationCamera(worker, name, now) for name in worker.camera_names}
 
 
+class StationPath:
+    """The recorder's path to the robot through the station's own safety controller.
+
+    `recorder.control.SafetyPath` is the product path (each 10 Hz decision becomes a target the
+    100 Hz controller executes; the sample stores what the controller applied). The controller is
+    ticked on the station thread, so every call of the path runs there too.
+    """
+
+    def __init__(self, worker: StationWorker) -> None:
+        self.worker = worker
+        self._path = None
+
+    def _inner(self):
+        if self._path is None:
+            from recorder.control import SafetyPath
+
+            self._path = SafetyPath(self.worker.controller)
+        return self._path
+
+    def begin_episode(self, source, reset: bool) -> None:
+        self.worker.call(lambda s: self._inner().begin_episode(source, reset))
+
+    def step(self, command, now: float, period: float):
+        return self.worker.call(lambda s: self._inner().step(command, now, period))
+
+    def episode_report(self) -> dict:
+        return self.worker.call(lambda s: self._inner().episode_report())
+
+
 class LiveAgentSource:
     """The recorder's command source: whichever agent drives the live station at each tick.
 
-    The agent acts on the station thread; when the operator hands control to another device (or
-    takes over from a policy) mid-episode, the next samples are recorded under the new name.
+    The agent decides on the station thread (the path then hands the decision to the controller);
+    when the operator hands control to another device mid-episode, the next samples are recorded
+    under the new name.
     """
 
     def __init__(self, worker: StationWorker) -> None:
@@ -152,12 +182,11 @@ class LiveAgentSource:
     def next_command(self, state: RobotState, t: float):
         worker = self.worker
 
-        def act(s):
+        def decide(s):
             agent = worker.agent
-            applied = worker.run_agent(s, agent)
-            return Command(applied, agent.name if agent is not None else "hold")
+            return Command(worker.decide(s, agent), agent.name if agent is not None else "hold")
 
-        return worker.call(act)
+        return worker.call(decide)
 
     def events(self) -> list[dict]:
         """Events the agent logged (the scripted expert's pauses and mistakes), in episode seconds."""

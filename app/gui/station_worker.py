@@ -7,10 +7,14 @@ tick thread, a policy runner — reaches it through `call(fn)`, which runs ``fn(
 returns the result. `app.gui.station_proxy` wraps that in the `Robot` / `Camera` / command-source
 interfaces the recorder and the runtime expect.
 
-The loop works in 10 ms slices: serve calls, keep the physics on the wall clock, render the live
-view (``view_fps``) and, while nothing external drives the robot, run the control tick itself:
-ask the active *agent* (keyboard teleop, a device, the scripted expert, a policy; anything shaped
-like `policy.evaluation.Agent`) for an action at ``rate_hz`` and send it.
+The loop works in 10 ms slices: serve calls, tick the station's `SafetyController` (100 Hz: the
+one path to the robot, with the workspace, speed and acceleration limits), keep the physics on the
+wall clock, and render the live view (``view_fps``). While nothing external drives the robot, the
+active *agent* (keyboard or a teleop device through the mapper, the scripted expert; anything shaped
+like `policy.evaluation.Agent`) decides a target at ``rate_hz`` and the controller executes it
+smoothly; a recording session decides through the same controller (`recorder.control.SafetyPath`,
+run on this thread by `station_proxy.StationPath`). Only the policy runtime brings its own
+controller (over the station proxies), and the internal one then stands still.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from app.gui.teleop_agent import DeviceAgent
+from devices.control import SafetyController, StepTargetSource
 from devices.robot import Action
 from devices.teleop.keyboard import KeyboardDevice
 
@@ -102,6 +107,9 @@ class StationWorker(QThread):
         self.keyboard_agent = DeviceAgent(self.keyboard, on_events=self.device_events.emit)
         self._agent: Agent | None = self.keyboard_agent
         self._external = 0  # how many external drivers (recording sessions, runners) hold the robot
+        self._external_controller = 0  # of them, how many bring their own controller (policy runtime)
+        self.controller: SafetyController | None = None  # built on the station thread
+        self.step_target = StepTargetSource()  # the agents' 10 Hz targets, executed by the controller
         self._seed = 0
         self._reset_pending: int | None = 0
         self._anchor: tuple[float, float] | None = None  # (wall, sim) pair the physics follows
@@ -171,29 +179,38 @@ class StationWorker(QThread):
         self.keyboard.disconnect()
 
     # -- on the station thread (through call) ----------------------------------------------------
-    def acquire_control(self) -> None:
-        """An external loop (recording session, runner) drives the robot now; internal ticks pause."""
-        self._external += 1
+    def acquire_control(self, own_controller: bool = False) -> None:
+        """An external loop drives the robot now; the agents' ticks pause (station thread).
 
-    def release_control(self) -> None:
+        A recording session decides through this thread's controller; a policy runtime brings its
+        own (``own_controller``), and this one stops ticking until it is released.
+        """
+        self._external += 1
+        self._external_controller += int(own_controller)
+
+    def release_control(self, own_controller: bool = False) -> None:
         self._external = max(0, self._external - 1)
+        self._external_controller = max(0, self._external_controller - int(own_controller))
+        if self.controller is not None and self._external == 0:
+            # Back to the agents: start from where the robot is now, at rest, with no stale target.
+            self.controller.source = self.step_target
+            self.step_target.clear()
+            self.controller.reset()
 
     def do_reset(self, station, seed: int | None = None) -> None:
         """Reset now (station thread): the scene, the real-time anchor and the agent."""
         self._seed = self._seed + 1 if seed is None else int(seed)
         station.reset(self._seed)
         self._anchor = None
+        if self.controller is not None:
+            self.step_target.clear()
+            self.controller.reset()
         if self._agent is not None:
             self._agent.reset(station, self._seed)
 
-    def run_agent(self, station, agent: Agent | None) -> Action:
-        """One control step of ``agent`` (None: hold): act, send, let it follow what was applied."""
-        action = agent.act(station) if agent is not None else None
-        applied = station.send_action(action) if action is not None else station.hold()
-        follow = getattr(agent, "follow", None)
-        if follow is not None:
-            follow(applied)
-        return applied
+    def decide(self, station, agent: Agent | None) -> Action | None:
+        """One 10 Hz decision of ``agent`` (None: no command, the controller brakes to a hold)."""
+        return agent.act(station) if agent is not None else None
 
     # -- the thread ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -209,6 +226,11 @@ class StationWorker(QThread):
             # ~100 ms, which would otherwise stall the GUI at the start of the first recording.
             for name in self.camera_names:
                 station.render(name)
+            from policy.runtime.rollout import station_limits
+
+            self.controller = SafetyController(station, source=self.step_target, limits=station_limits(station),
+                                               rate_hz=1.0 / SLICE_S)
+            self.controller.reset()
             self._station = station
             self._alive.set()
             self._loop(station)
@@ -294,15 +316,23 @@ class StationWorker(QThread):
                 meter.add(now, late, missed)
                 agent = self._agent
                 try:
-                    applied = self.run_agent(station, agent)
+                    action = self.decide(station, agent)
                 except Exception as exc:  # a failing agent must never leave the robot moving
                     self.failed.emit(f"{agent.name if agent else 'agent'} failed, holding: {type(exc).__name__}: {exc}")
                     self._agent = None
-                    applied = station.hold()
+                    action = None
+                mono = time.monotonic()
+                if action is None:
+                    self.step_target.clear()
+                else:
+                    self.step_target.set(action, mono, mono + period, current=self.controller.last_applied)
                 self.ticks += 1
                 next_control += period * (1 + missed)
             elif self._external:
                 next_control = now
+            if self._external_controller == 0:
+                applied = self.controller.tick(time.monotonic())
+            else:
                 applied = station.target
             self._follow_wall_clock(station, time.perf_counter())
             now = time.perf_counter()

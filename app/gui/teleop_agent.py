@@ -47,14 +47,23 @@ class DeviceAgent:
         feed = getattr(self.device, "set_feedback_wrench", None)
         if feed is not None:
             feed(np.asarray(station.contact_wrench(), dtype=float))  # type: ignore[attr-defined]
-        return None if out.hold else out.action
+        if out.hold:
+            return None
+        return self._inside_workspace(station, out.action)
 
-    def follow(self, applied: Action) -> None:
-        """The robot clipped a rate device's target (workspace edge): integrate on from what it
-        accepted, so pushing against the edge never winds the target up outside it."""
-        if self.last is not None and not self.last.hold and getattr(self.device, "mode", None) == MotionMode.DELTA:
-            if not np.allclose(applied.ee_pose[:3], self.last.action.ee_pose[:3], atol=1e-6):
-                self.mapper.reset(applied.ee_pose, gripper=applied.gripper)
+    def _inside_workspace(self, station: object, action: Action) -> Action:
+        """A rate device pushed past the workspace edge: keep its target on the edge, so it does
+        not wind up outside (the operator would have to come all the way back before it moves)."""
+        workspace = getattr(getattr(station, "config", None), "workspace", None)
+        if workspace is None or getattr(self.device, "mode", None) != MotionMode.DELTA:
+            return action
+        inside = workspace.clip(action.ee_pose[:3])
+        if np.allclose(inside, action.ee_pose[:3]):
+            return action
+        pose = action.ee_pose.copy()
+        pose[:3] = inside
+        self.mapper.reset(pose, gripper=action.gripper)
+        return Action(pose, action.gripper)
 
 
 # Record-panel command for each device button action.

@@ -129,3 +129,17 @@ def test_opening_a_folder_that_is_not_a_dataset_says_so(make_window, qtbot, tmp_
     qtbot.waitUntil(lambda: any(s == "error" for s, _ in w.ctx.messages.history), timeout=10000)
     assert "does not exist" in w.ctx.messages.history[-1][1]
     assert panel.root is None
+
+
+def test_the_last_dataset_opens_when_the_panel_is_first_shown(make_window, qtbot, tmp_path):
+    root = write_dataset(tmp_path / "ds", 2, samples=20, image=4)
+    w = make_window(panels=_panels(), start_station=False)
+    w.ctx.settings.setValue("dataset/last", str(root))
+    w.close()
+    w2 = make_window(panels=_panels(), start_station=False)
+    panel = w2.panels["dataset"]
+    assert panel.path_edit.text() == str(root)
+    w2.show_panel("dataset")
+    panel.on_shown()
+    qtbot.waitUntil(lambda: panel.root is not None and panel.scans >= 1, timeout=30000)
+    assert panel.model.rowCount() == 2

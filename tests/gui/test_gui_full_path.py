@@ -29,10 +29,10 @@ def test_station_record_curate_train_run(make_window, qtbot, tmp_path):
     c = rec.controller
     assert rec.command("start")
     qtbot.waitUntil(lambda: c.state == "recording", timeout=10000)
-    qtbot.wait(4000)
+    qtbot.wait(3000)
     assert rec.command("next")
     qtbot.waitUntil(lambda: c.counts.kept == 1 and c.state == "recording", timeout=15000)
-    qtbot.wait(4000)
+    qtbot.wait(3000)
     assert rec.command("stop")
     qtbot.waitUntil(lambda: c.counts.kept == 2 and c.state == "idle", timeout=15000)
 

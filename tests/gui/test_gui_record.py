@@ -32,7 +32,7 @@ def test_record_next_and_discard_with_the_expert(make_window, qtbot, tmp_path):
     samples = []
     c.sample.connect(samples.append)
 
-    assert panel.command("start")
+    assert panel.command("start"), (c.state, c.busy, w.ctx.messages.history[-3:])
     qtbot.waitUntil(lambda: c.state == "recording", timeout=10000)
     assert panel.rec_light.state == "recording" and panel.banner.property("recording") == "true"
     qtbot.waitUntil(lambda: len(samples) >= 12, timeout=10000)
@@ -40,7 +40,9 @@ def test_record_next_and_discard_with_the_expert(make_window, qtbot, tmp_path):
     # a device button (here as the station worker reports it) marks a recovery in this episode
     w.ctx.station.device_events.emit(["mark_recovery"])
     assert c.marks == 1
-    # the pedal's key: keep this one and start the next
+    # the pedal's key: keep this one and start the next (shortcuts need the window to be active)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=3000)
     qtbot.keyClick(w, Qt.Key.Key_PageDown)
     qtbot.waitUntil(lambda: c.counts.kept == 1 and c.state == "recording", timeout=15000)
     qtbot.wait(1200)
@@ -67,6 +69,8 @@ def test_record_next_and_discard_with_the_expert(make_window, qtbot, tmp_path):
         assert abs(np.median(dt) - 0.1) < 0.01
         # the recorded action is the command the robot received: it moves like the expert does
         assert np.ptp(f["action/ee_pose"][:, :3], axis=0).max() > 0.01
+        # recorded through the station's safety controller (the product path), at 100 Hz
+        assert json.loads(f.attrs["timing"])["control_hz"] == 100.0
         events = json.loads(f.attrs["events"])
         assert [e["kind"] for e in events if e["kind"] == "recovery"] == ["recovery"]
     assert panel.recent.count() == 3

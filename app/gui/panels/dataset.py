@@ -52,6 +52,7 @@ class DatasetPanel(Panel):
         self.auto_scan = True  # scan files and compute statistics after each open
         self._rescan = False
         self._stale = False  # the open dataset got new episodes since it was listed
+        self._tried_last = False
         self.root: Path | None = None
         self.open_seconds: float | None = None  # how long the last open took (request → table filled)
         self.current_id: str | None = None
@@ -77,7 +78,7 @@ class DatasetPanel(Panel):
         split.addWidget(right)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
-        split.setSizes([560, 700])
+        split.setSizes([640, 640])
         layout.addWidget(split, 1)
         self.remember_splitter("timeline", self.timeline.splitter)
 
@@ -146,10 +147,10 @@ class DatasetPanel(Panel):
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for i, w in enumerate((88, 84, 110, 66, 58, 58, 70)):
-            self.table.setColumnWidth(i, w)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)  # tags: wide enough to read
+        header.setStretchLastSection(False)
+        self.table.setColumnWidth(2, 130)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         col.addWidget(self.table, 1)
         col.addWidget(self._edit_box())
@@ -312,6 +313,12 @@ class DatasetPanel(Panel):
         if self._stale and self.root is not None:
             self._stale = False
             self.open_dataset(self.root)
+        elif self.root is None and not self._tried_last:
+            # The first look at the panel opens the last dataset (listing it is cheap).
+            self._tried_last = True
+            last = Path(self.path_edit.text().strip()).expanduser() if self.path_edit.text().strip() else None
+            if last is not None and (last / "episodes").is_dir():
+                self.open_dataset(last)
 
     # -- selection & timeline --------------------------------------------------------------------
     def selected_ids(self) -> list[str]:

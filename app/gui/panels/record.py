@@ -55,7 +55,8 @@ class RecordPanel(Panel):
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
-        self.controller = RecordController(ctx.station, self)
+        self.controller = RecordController(ctx.station, self,
+                                           extra_cameras=ctx.cameras.connected if ctx.cameras is not None else None)
         self.expert = ScriptedExpert()
         self._last_timing = ""
 
@@ -71,9 +72,9 @@ class RecordPanel(Panel):
         side_col.setContentsMargins(0, 0, 0, 0)
         side_col.setSpacing(8)
         side_col.addWidget(self._session_group())
-        side_col.addWidget(self._driver_group())
         side_col.addWidget(self._controls_group())
         side_col.addWidget(self._timing_group())
+        side_col.addWidget(self._driver_group())
         side_col.addStretch(1)
         scroll = QScrollArea()
         scroll.setObjectName("SideScroll")
@@ -105,6 +106,9 @@ class RecordPanel(Panel):
         c.episode_discarded.connect(self._on_discarded)
         c.failed.connect(lambda msg: ctx.messages.alert("Recording", msg))
         ctx.station.device_events.connect(self._on_device_events)
+        if ctx.cameras is not None:  # the lab's own cameras are watched (and recorded) here too
+            ctx.cameras.frame.connect(self.live.show_external)
+            ctx.cameras.changed.connect(lambda: self.live.drop_external(set(ctx.cameras.connected())))
         self._clock = QTimer(self)
         self._clock.timeout.connect(self._tick_clock)
         self._clock.start(100)
@@ -159,7 +163,7 @@ class RecordPanel(Panel):
         self.dataset_edit = QLineEdit()
         self.dataset_edit.setPlaceholderText("folder of the dataset (created if missing)")
         browse = QPushButton("…")
-        browse.setFixedWidth(32)
+        browse.setProperty("role", "tool")
         browse.setToolTip("Choose the dataset folder")
         browse.clicked.connect(self._browse)
         row.addWidget(self.dataset_edit, 1)
@@ -335,7 +339,7 @@ class RecordPanel(Panel):
         self.banner.style().unpolish(self.banner)
         self.banner.style().polish(self.banner)
         if recording:
-            self.rec_light.set_state("recording", "● REC")
+            self.rec_light.set_state("recording", "RECORDING")
             self.episode_label.setText(self.controller.episode_id or "")
             self.live.set_badge("REC", theme.RECORDING)
             self._pending_samples = []

@@ -253,10 +253,16 @@ class RunPanel(Panel):
         size = self.ctx.station.view_size
         pixels = project_points(values[:, :3], self._camera, size, size)
         active = self.controller.active_source
-        colour = theme.OK if active == "policy" else theme.WARN
-        label = f"plan: {len(values)} waypoints" if active == "policy" else "operator in control"
-        view.set_overlay(pixels, colour, label)
-        self.live.set_badge("POLICY" if active == "policy" else "OPERATOR", theme.ACCENT if active == "policy" else theme.WARN)
+        if self.controller.estopped:
+            view.set_overlay(pixels, theme.DIM, "E-STOP: holding (the plan is not executed)")
+            self.live.set_badge("E-STOP", theme.BAD)
+        elif active == "policy":
+            n = len(values)
+            view.set_overlay(pixels, theme.OK, f"plan: {n} waypoint{'' if n == 1 else 's'} ahead")
+            self.live.set_badge("POLICY", theme.ACCENT)
+        else:
+            view.set_overlay(pixels, theme.WARN, "operator in control")
+            self.live.set_badge("OPERATOR", theme.WARN)
         ms = self.controller.predict_ms()
         inter = self.controller.interventions()
         inter_text = ", ".join(f"{k} {v}" for k, v in inter.items() if v) or "none"

@@ -135,7 +135,61 @@ class StationPanel(Panel):
             light = StatusLight(f"{name}: waiting", "idle")
             self.camera_lights[name] = light
             col.addWidget(light)
+        # The lab's own cameras from the camera config file, each with its connect button.
+        self.external_box = QWidget()
+        self.external_rows = QVBoxLayout(self.external_box)
+        self.external_rows.setContentsMargins(0, 4, 0, 0)
+        col.addWidget(self.external_box)
+        self.external_lights: dict[str, StatusLight] = {}
+        self.external_buttons: dict[str, QPushButton] = {}
+        cams = self.ctx.cameras
+        if cams is not None:
+            cams.changed.connect(self._rebuild_external)
+            cams.frame.connect(self.live.show_external)
+            self._rebuild_external()
         return box
+
+    def _rebuild_external(self) -> None:
+        cams = self.ctx.cameras
+        while self.external_rows.count():
+            item = self.external_rows.takeAt(0)
+            w = item.widget()
+            if w is not None:
+                w.setParent(None)
+                w.deleteLater()
+        self.external_lights, self.external_buttons = {}, {}
+        if cams.problem:
+            note = QLabel(f"camera config: {cams.problem}")
+            note.setObjectName("Dim")
+            note.setWordWrap(True)
+            self.external_rows.addWidget(note)
+        elif not cams.configs:
+            note = QLabel(f"No other cameras configured ({cams.path.name}; see docs/cameras.md)")
+            note.setObjectName("Dim")
+            note.setWordWrap(True)
+            self.external_rows.addWidget(note)
+        for name in cams.configs:
+            row = QWidget()
+            line = QHBoxLayout(row)
+            line.setContentsMargins(0, 0, 0, 0)
+            state, text = cams.status(name)
+            light = StatusLight(text, state)
+            button = QPushButton("Disconnect" if name in cams.connected() else "Connect")
+            button.setProperty("role", "tool")
+            button.clicked.connect(lambda _=False, n=name: self._toggle_camera(n))
+            line.addWidget(light, 1)
+            line.addWidget(button)
+            self.external_lights[name] = light
+            self.external_buttons[name] = button
+            self.external_rows.addWidget(row)
+        self.live.drop_external(set(cams.connected()))
+
+    def _toggle_camera(self, name: str) -> None:
+        cams = self.ctx.cameras
+        if name in cams.connected():
+            cams.disconnect_camera(name)
+        elif not cams.connect_camera(name):
+            self.ctx.messages.fail("another camera is still connecting")
 
     # -- devices ---------------------------------------------------------------------------------
     def rediscover(self) -> None:
@@ -234,6 +288,9 @@ class StationPanel(Panel):
         if not self.isVisible():
             return
         self._show_device()
+        if self.ctx.cameras is not None:
+            for name, light in self.external_lights.items():
+                light.set_state(*self.ctx.cameras.status(name))
         for name, light in self.camera_lights.items():
             fps = self.live.fps(name)
             size = self.ctx.station.image_size

@@ -123,7 +123,7 @@ class TrainPanel(Panel):
         self.dataset_edit = QLineEdit()
         self.dataset_edit.setPlaceholderText("dataset folder")
         browse = QPushButton("…")
-        browse.setFixedWidth(32)
+        browse.setProperty("role", "tool")
         browse.clicked.connect(self._browse_dataset)
         row.addWidget(self.dataset_edit, 1)
         row.addWidget(browse)
@@ -182,7 +182,7 @@ class TrainPanel(Panel):
         self.config_edit = QLineEdit()
         self.config_edit.setPlaceholderText("optional JSON overrides (any policy/train setting)")
         pick = QPushButton("…")
-        pick.setFixedWidth(32)
+        pick.setProperty("role", "tool")
         pick.clicked.connect(self._browse_config)
         row.addWidget(self.config_edit, 1)
         row.addWidget(pick)
@@ -336,6 +336,7 @@ class TrainPanel(Panel):
         if val:
             self.loss_plot.set_series("validation", [v[0] for v in val], [v[1] for v in val], theme.SERIES[1])
         self.log_view.setPlainText("\n".join(run.log))
+        self.log_view.verticalScrollBar().setValue(self.log_view.verticalScrollBar().maximum())
         ckpt = run.checkpoint()
         detail = f"{run.run_dir}" + (f" · checkpoint {ckpt.name}" if ckpt else "")
         if run.error:
