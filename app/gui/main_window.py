@@ -8,6 +8,7 @@ in a dialog when the user must acknowledge them) and remembers its geometry and 
 from __future__ import annotations
 
 import gc
+import sys
 from typing import Callable
 
 from PySide6.QtCore import QByteArray, QSize, Qt, QTimer
@@ -24,6 +25,7 @@ from app.gui.status_light import StatusLight
 from app.gui.teleop_keys import TeleopKeys
 
 PanelFactory = Callable[[AppContext], Panel]
+GIL_SWITCH_INTERVAL_S = 0.002
 
 
 def default_panels() -> list[PanelFactory]:
@@ -91,6 +93,11 @@ class MainWindow(QMainWindow):
         # frozen, later collections only look at what is new.
         gc.collect()
         gc.freeze()
+        # The station, recorder and controller threads run Python too; a thread waiting for the
+        # interpreter lock gets it after at most this long. 2 ms instead of Python's 5 ms keeps the
+        # event loop's waits short when several of them are busy.
+        self._previous_switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 
     # -- layout ----------------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -190,6 +197,7 @@ class MainWindow(QMainWindow):
             self.ctx.cameras.shutdown()
         self.ctx.station.stop()
         gc.unfreeze()
+        sys.setswitchinterval(self._previous_switch_interval)
         super().closeEvent(e)
 
 
