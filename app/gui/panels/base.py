@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtWidgets import QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from app.gui.context import AppContext
 from app.gui.settings import read_bytes
@@ -40,6 +40,30 @@ class Panel(QWidget):
         if extra is not None:
             row.addWidget(extra)
         layout.addLayout(row)
+
+    @staticmethod
+    def side_column(*groups: QWidget, spacing: int | None = None) -> QScrollArea:
+        """The scrollable column of control groups every panel keeps beside its main view."""
+        side = QWidget()
+        col = QVBoxLayout(side)
+        col.setContentsMargins(0, 0, 0, 0)
+        if spacing is not None:
+            col.setSpacing(spacing)
+        for g in groups:
+            col.addWidget(g)
+        col.addStretch(1)
+        return Panel.side_scroll(side)
+
+    @staticmethod
+    def side_scroll(content: QWidget) -> QScrollArea:
+        scroll = QScrollArea()
+        scroll.setObjectName("SideScroll")
+        scroll.setWidget(content)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(360)
+        scroll.setMaximumWidth(460)
+        return scroll
 
     # -- persistence -----------------------------------------------------------------------------
     def remember_splitter(self, name: str, splitter: QSplitter) -> QSplitter:

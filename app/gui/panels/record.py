@@ -11,8 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
-                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QScrollArea,
-                               QSplitter, QVBoxLayout, QWidget)
+                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from app.gui import theme
 from app.gui.agents import ScriptedExpert
@@ -67,22 +66,8 @@ class RecordPanel(Panel):
         layout.addWidget(self._banner())
 
         self.live = LiveView(ctx.station, min_size=200)
-        side = QWidget()
-        side_col = QVBoxLayout(side)
-        side_col.setContentsMargins(0, 0, 0, 0)
-        side_col.setSpacing(8)
-        side_col.addWidget(self._session_group())
-        side_col.addWidget(self._controls_group())
-        side_col.addWidget(self._timing_group())
-        side_col.addWidget(self._driver_group())
-        side_col.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setObjectName("SideScroll")
-        scroll.setWidget(side)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(360)
-        scroll.setMaximumWidth(460)
+        scroll = self.side_column(self._session_group(), self._controls_group(), self._timing_group(),
+                                  self._driver_group(), spacing=8)
         split = self.remember_splitter("main", QSplitter(Qt.Orientation.Horizontal))
         left = QWidget()
         left_col = QVBoxLayout(left)

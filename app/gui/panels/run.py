@@ -17,7 +17,7 @@ import numpy as np
 from PySide6.QtCore import QProcess, QProcessEnvironment, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QVBoxLayout,
+                               QLabel, QProgressBar, QPushButton, QSpinBox, QSplitter, QVBoxLayout,
                                QWidget)
 
 from app.gui import theme
@@ -58,20 +58,7 @@ class RunPanel(Panel):
         layout.addLayout(self._source_bar())
 
         self.live = LiveView(ctx.station, min_size=200)
-        side = QWidget()
-        side_col = QVBoxLayout(side)
-        side_col.setContentsMargins(0, 0, 0, 0)
-        side_col.addWidget(self._control_group())
-        side_col.addWidget(self._counter_group())
-        side_col.addWidget(self._sweep_group())
-        side_col.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setObjectName("SideScroll")
-        scroll.setWidget(side)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(360)
-        scroll.setMaximumWidth(460)
+        scroll = self.side_column(self._control_group(), self._counter_group(), self._sweep_group())
         split = self.remember_splitter("main", QSplitter(Qt.Orientation.Horizontal))
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.live)
