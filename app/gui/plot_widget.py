@@ -66,6 +66,19 @@ def format_tick(v: float) -> str:
     return f"{v:.3g}"
 
 
+def format_ticks(ticks: list[float]) -> list[str]:
+    """Labels for a row of ticks with just enough decimals that neighbours never read the same
+    (a loss that moves in the fourth digit must not show eight ticks labelled 1.17)."""
+    labels = [format_tick(t) for t in ticks]
+    if len(ticks) < 2 or len(set(labels)) == len(labels):
+        return labels
+    step = min(abs(b - a) for a, b in zip(ticks, ticks[1:]))
+    if step <= 0:
+        return labels
+    decimals = min(12, max(0, -math.floor(math.log10(step) + 1e-6)))
+    return [f"{t:.{decimals}f}" for t in ticks]
+
+
 def envelope(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
     """Reduce a long series to ≤ 2·buckets points keeping each bucket's min and max (in order)."""
     n = len(x)
@@ -288,12 +301,12 @@ class PlotWidget(QWidget):
                 p.fillRect(QRectF(a, r.top(), b - a, r.height()), s.colour)
         # grid and ticks
         p.setPen(QPen(theme.GRID, 1, Qt.PenStyle.DotLine))
-        for t in nice_ticks(x0, x1, max(2, int(r.width() / 90))):
+        x_ticks = nice_ticks(x0, x1, max(2, int(r.width() / 90)))
+        for t, label in zip(x_ticks, format_ticks(x_ticks)):
             X = float(px(np.array(t)))
             p.setPen(QPen(theme.GRID, 1, Qt.PenStyle.DotLine))
             p.drawLine(QPointF(X, r.top()), QPointF(X, r.bottom()))
             p.setPen(theme.DIM)
-            label = format_tick(t)
             p.drawText(QPointF(X - fm.horizontalAdvance(label) / 2, r.bottom() + 4 + fm.ascent()), label)
         y_ticks = self._y_ticks(y0, y1, max(2, int(r.height() / 40)))
         for t_plot, label in y_ticks:
@@ -350,7 +363,8 @@ class PlotWidget(QWidget):
 
     def _y_ticks(self, y0: float, y1: float, target: int) -> list[tuple[float, str]]:
         if not self.log_y:
-            return [(t, format_tick(t)) for t in nice_ticks(y0, y1, target)]
+            ticks = nice_ticks(y0, y1, target)
+            return list(zip(ticks, format_ticks(ticks)))
         out = []
         for k in range(math.floor(y0), math.ceil(y1) + 1):
             if y0 <= k <= y1:

@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from app.gui.image_view import ImageView, to_qimage
-from app.gui.plot_widget import PlotWidget, Span, envelope, nice_ticks
+from app.gui.plot_widget import PlotWidget, Span, envelope, format_ticks, nice_ticks
 from app.gui.settings import open_settings, read
 from app.gui.status_light import StatusLight
 
@@ -101,3 +101,11 @@ def test_settings_are_typed_and_a_newer_file_is_not_misread(tmp_path):
     s2.sync()
     s3 = open_settings(path)
     assert read(s3, "record/operator", "") == ""  # a newer format is not guessed at
+
+
+def test_tick_labels_never_repeat_when_the_range_is_narrow():
+    ticks = nice_ticks(1.1745, 1.1751, 8)
+    labels = format_ticks(ticks)
+    assert len(set(labels)) == len(labels) == len(ticks)
+    assert labels[0] == "1.1745"
+    assert format_ticks(nice_ticks(0, 6, 6)) == ["0", "1", "2", "3", "4", "5", "6"]  # plain ranges stay plain
