@@ -379,6 +379,11 @@ class Catalog:
         row = self._conn.execute("SELECT file_size, file_mtime FROM episodes WHERE id = ?", (episode_id,)).fetchone()
         return None if row is None else (int(row[0]), float(row[1]))
 
+    def cached_file_stamps(self) -> dict[str, tuple[int, float]]:
+        """Every known episode's file (size, modification time) when its facts were read, in one query."""
+        return {r[0]: (int(r[1]), float(r[2])) for r in self._conn.execute(
+            "SELECT id, file_size, file_mtime FROM episodes")}
+
     # -- queries ----------------------------------------------------------------------------------
     def known_ids(self) -> list[str]:
         return [r[0] for r in self._conn.execute("SELECT id FROM episodes ORDER BY id")]
@@ -408,8 +413,13 @@ class Catalog:
         return EpisodeRecord(facts, outcome, source, deleted is not None, tuple(self.tags(episode_id)),
                              tuple(self.notes(episode_id)))
 
-    def records(self, include_deleted: bool = True) -> list[EpisodeRecord]:
-        out = [self.record(i) for i in self.known_ids()]
+    def records(self, include_deleted: bool = True, ids: Iterable[str] | None = None) -> list[EpisodeRecord]:
+        """Every known episode's record, or only those of ``ids`` that are known (in id order)."""
+        known = self.known_ids()
+        if ids is not None:
+            wanted = set(ids)
+            known = [i for i in known if i in wanted]
+        out = [self.record(i) for i in known]
         return out if include_deleted else [r for r in out if not r.deleted]
 
     def is_deleted(self, episode_id: str) -> bool:

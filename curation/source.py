@@ -79,14 +79,13 @@ def read_actions(episode: Episode) -> EpisodeActions:
     gripper = np.asarray(episode.action_gripper, dtype=float).reshape(len(time), -1)
     if pose.shape != (len(time), 7):
         raise ValueError(f"episode {episode.id}: action/ee_pose has shape {pose.shape}, expected ({len(time)}, 7)")
-    attrs = episode.attrs
-    success = attrs.get("success")
     source_index = episode.action_source
+    # One attribute at a time (`Episode.attr`): reading all fifteen would double the cost of a scan.
     return EpisodeActions(
         id=episode.id, time=time, pose=pose, gripper=gripper, rate_hz=float(episode.rate_hz),
         task=str(episode.task), device=str(episode.device), complete=bool(episode.complete),
-        success=None if success is None else bool(success), events=list(episode.events or []),
-        source_names=[str(s) for s in (attrs.get("sources") or [])],
+        success=episode.success, events=list(episode.events or []),
+        source_names=[str(s) for s in episode.sources],
         source_index=None if source_index is None else np.asarray(source_index),
     )
 

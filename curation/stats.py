@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -125,8 +126,13 @@ def episode_stats(ep: EpisodeActions, kept: np.ndarray, outcome: str, deleted: b
 
 
 def dataset_stats(ws: Workspace, settings: PauseSettings = PauseSettings(), episode_ids: list[str] | None = None,
-                  progress: Progress = no_progress, should_stop: ShouldStop = never_stop) -> DatasetStats:
-    """Statistics of every readable episode (deleted ones too, flagged; totals leave them out)."""
+                  progress: Progress = no_progress, should_stop: ShouldStop = never_stop,
+                  on_episode: Callable[[EpisodeStats], None] | None = None) -> DatasetStats:
+    """Statistics of every readable episode (deleted ones too, flagged; totals leave them out).
+
+    ``on_episode`` receives each episode's figures as soon as they are known, so a view can fill
+    its columns progressively instead of waiting for the whole dataset.
+    """
     settings.validate()
     if episode_ids is not None:
         for eid in episode_ids:
@@ -142,8 +148,10 @@ def dataset_stats(ws: Workspace, settings: PauseSettings = PauseSettings(), epis
             kept = ws.catalog.kept_mask(eid)
             if len(kept) != len(ep):
                 raise ValueError(f"catalog says {len(kept)} samples, file has {len(ep)}")
-            out.episodes.append(episode_stats(ep, kept, record.outcome, record.deleted,
-                                              [t.tag for t in record.tags], settings))
+            figures = episode_stats(ep, kept, record.outcome, record.deleted, [t.tag for t in record.tags], settings)
+            out.episodes.append(figures)
+            if on_episode is not None:
+                on_episode(figures)
         except READ_ERRORS as exc:
             out.problems.append(f"{eid}: skipped ({type(exc).__name__}: {exc})")
     progress(len(ids), len(ids), "done")

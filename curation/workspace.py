@@ -1,9 +1,12 @@
 """A dataset opened for curation: the read-only episodes plus their catalog, kept in step.
 
-Every curation command starts here. Opening scans the episodes (through the contract reader),
-refreshes the catalog's cached facts for files it has not seen or that changed (a stat decides, so
-a large dataset opens quickly), and collects one line per problem: a corrupt or half-written file
-is reported and skipped, never fatal to a command over the whole dataset.
+Every curation command starts here. Opening lists the episode files by name (the contract reader
+opens none of them), trusts the catalog's cached facts of every file whose size and modification
+time are unchanged (a stat decides, no file is opened), reads the facts of the others (a handful of
+root attributes and the last tick time: about 1 ms a file, never an array of images), and collects
+one line per problem: a corrupt or half-written file is reported and skipped, never fatal to a
+command over the whole dataset. `scan_files` and `import_facts` are the two halves, for callers
+(the GUI) that list the known episodes first and import the new ones in batches.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import numpy as np
 
 from curation.catalog import Catalog, EpisodeFacts
 from curation.source import READ_ERRORS, Dataset, open_dataset
+from recorder.dataset import EpisodeFileError
+
+Stamp = tuple[int, float]  # a file's (size, modification time)
 
 
 @dataclass
@@ -53,29 +59,59 @@ class Workspace:
         return self.catalog.add_trim(episode_id, start, end, a, b)
 
 
+@dataclass
+class FileScan:
+    """The episode files of a dataset against its catalog, from a stat of each (no file opened)."""
+
+    known: list[str]  # facts cached and the file unchanged since
+    unseen: dict[str, Stamp]  # new or changed files: id → stamp, facts still to read
+    missing: list[str]  # in the catalog, but no file (their curation is kept)
+
+
+def scan_files(dataset: Dataset, catalog: Catalog) -> FileScan:
+    cached = catalog.cached_file_stamps()
+    known: list[str] = []
+    unseen: dict[str, Stamp] = {}
+    for eid in dataset.file_ids():
+        try:
+            st = dataset.path(eid).stat()
+        except OSError:
+            continue  # removed since the folder was listed
+        stamp = (int(st.st_size), float(st.st_mtime))
+        if cached.get(eid) == stamp:
+            known.append(eid)
+        else:
+            unseen[eid] = stamp
+    present = set(dataset.file_ids())
+    return FileScan(known, unseen, sorted(set(cached) - present))
+
+
+def import_facts(dataset: Dataset, catalog: Catalog, stamps: dict[str, Stamp]) -> tuple[list[str], list[str]]:
+    """Read the facts of these files into the catalog (one transaction); returns (readable ids, problems)."""
+    facts: list[EpisodeFacts] = []
+    problems: list[str] = []
+    for eid, stamp in stamps.items():
+        try:
+            facts.append(read_facts(dataset, eid, stamp))
+        except EpisodeFileError as exc:
+            problems.append(str(exc))
+        except READ_ERRORS as exc:
+            problems.append(f"{eid}: unreadable, skipped ({type(exc).__name__}: {exc})")
+    catalog.sync(facts)
+    return [f.id for f in facts], problems
+
+
 def open_workspace(root: str | Path) -> Workspace:
     root = Path(root)
     dataset = open_dataset(root)
     catalog = Catalog.open(root)
     try:
-        problems = list(dataset.problems())
-        facts: list[EpisodeFacts] = []
-        readable: list[str] = []
-        for eid in dataset.episode_ids():
-            path = root / "episodes" / f"{eid}.h5"
-            try:
-                st = path.stat()
-                stamp = (int(st.st_size), float(st.st_mtime))
-                if catalog.cached_file_stamp(eid) != stamp:
-                    facts.append(_read_facts(dataset, eid, stamp))
-                readable.append(eid)
-            except READ_ERRORS as exc:
-                problems.append(f"{eid}: unreadable, skipped ({type(exc).__name__}: {exc})")
-        catalog.sync(facts)
-        for eid in catalog.known_ids():
-            if eid not in readable and not any(p.startswith(eid) for p in problems):
-                problems.append(f"{eid}: in the catalog but its file is missing; its curation is kept")
-        return Workspace(root, dataset, catalog, problems, readable)
+        scan = scan_files(dataset, catalog)
+        readable, problems = import_facts(dataset, catalog, scan.unseen)
+        problems = list(dataset.recovery.problems) + problems
+        problems += [f"{eid}: in the catalog but its file is missing; its curation is kept" for eid in scan.missing
+                     if not any(p.startswith(eid) for p in problems)]
+        return Workspace(root, dataset, catalog, problems, sorted(scan.known + readable))
     except BaseException:
         catalog.close()
         raise
@@ -86,22 +122,21 @@ def samples_in(time: np.ndarray, start: float, end: float) -> tuple[int, int]:
     return int(np.searchsorted(time, start - 1e-6)), int(np.searchsorted(time, end - 1e-6))
 
 
-def episode_duration(time: np.ndarray, rate_hz: float) -> float:
-    """Seconds an episode covers: its last tick time plus one period (gaps from missed ticks count)."""
-    if len(time) == 0:
+def duration_after(last_time: float | None, rate_hz: float) -> float:
+    """Seconds an episode covers: its last tick time plus one period (gaps from missed ticks count); None: no tick."""
+    if last_time is None:
         return 0.0
-    return float(time[-1]) + (1.0 / rate_hz if rate_hz > 0 else 0.0)
+    return last_time + (1.0 / rate_hz if rate_hz > 0 else 0.0)
 
 
-def _read_facts(dataset: Dataset, eid: str, stamp: tuple[int, float]) -> EpisodeFacts:
+def read_facts(dataset: Dataset, eid: str, stamp: Stamp) -> EpisodeFacts:
+    """An episode's facts for the catalog: six root attributes and the last tick time, no array read whole."""
     with dataset.open(eid) as ep:
-        success = ep.attrs.get("success")
-        time = np.asarray(ep.time, dtype=float)
-        return EpisodeFacts(id=eid, samples=len(time), rate_hz=float(ep.rate_hz), task=str(ep.task),
-                            device=str(ep.device), complete=bool(ep.complete),
-                            station_success=None if success is None else bool(success),
-                            file_size=stamp[0], file_mtime=stamp[1], duration=episode_duration(time, ep.rate_hz),
-                            tags=_file_tags(ep.attrs.get("tags")))
+        rate = ep.rate_hz
+        duration = duration_after(ep.last_time, rate)
+        return EpisodeFacts(id=eid, samples=len(ep), rate_hz=float(rate), task=ep.task, device=ep.device,
+                            complete=ep.complete, station_success=ep.success, file_size=stamp[0],
+                            file_mtime=stamp[1], duration=duration, tags=_file_tags(ep.attr("tags")))
 
 
 def _file_tags(value: object) -> tuple[str, ...]:

@@ -5,7 +5,8 @@ CUDA, validation on held-out episodes (with the EMA weights and fixed noise, so 
 across steps), checkpoints (``best`` by validation loss and ``last`` with optimiser state for
 resuming), metrics to ``metrics.csv`` and TensorBoard event files, and DistributedDataParallel
 when launched by torchrun. Long-work contract: ``progress(done, total, message)`` and
-``should_stop()``; a stop saves ``last`` and raises `Cancelled`.
+``should_stop()``; a stop finishes the current step, logs the steps since the last metrics row,
+saves ``last`` and raises `TrainingStopped` (a `Cancelled`) naming the step and the checkpoint.
 
 Run directory layout::
 
@@ -42,6 +43,16 @@ from policy.windows import DatasetFactory, Windows, batch_stream, image_bytes, m
 from recorder.jobs import Cancelled, Progress, ShouldStop, never_stop, no_progress
 
 METRIC_FIELDS = ("step", "time_s", "lr", "loss", "grad_norm", "val_loss", "samples_per_s", "ema_decay")
+
+
+class TrainingStopped(Cancelled):
+    """Training stopped on request; ``checkpoint`` (``last``, with optimiser state) holds ``step``."""
+
+    def __init__(self, step: int, checkpoint: Path) -> None:
+        super().__init__(f"training stopped at step {step}; checkpoint saved to {checkpoint}; "
+                         "resume by running it again")
+        self.step = step
+        self.checkpoint = checkpoint
 
 
 @dataclass
@@ -225,6 +236,14 @@ def _train(open_dataset: DatasetFactory, run_dir: Path, config: RunConfig, curat
     loop_start = time.perf_counter()
     step, loss_sum, loss_n, last_loss, grad_norm = start_step, 0.0, 0, float("nan"), 0.0
     stopped_by, val_loss, val_step, window_start, window_steps = "steps", None, -1, time.perf_counter(), 0
+    lr_now = tc.lr
+
+    def metrics_row(step: int, now: float, lr: float, val: float | None) -> dict:
+        """One metrics.csv row: the mean loss and the throughput since the previous row."""
+        rate = window_steps * tc.batch_size * info.world / max(1e-9, now - window_start)
+        return {"step": step, "time_s": round(prior_s + now - loop_start, 3), "lr": lr, "loss": loss_sum / loss_n,
+                "grad_norm": grad_norm, "val_loss": val, "samples_per_s": round(rate, 2), "ema_decay": ema.decay()}
+
     model.train()
     try:
         while step < tc.steps:
@@ -234,11 +253,13 @@ def _train(open_dataset: DatasetFactory, run_dir: Path, config: RunConfig, curat
             if any_rank(stop_now or time_up, info, device):
                 if stop_now or not time_up:
                     if info.is_main:
+                        if loss_n:  # the steps since the last log row: the metrics end where the weights do
+                            metrics.log(metrics_row(step, time.perf_counter(), lr_now, None))
                         save(last_path, step, elapsed, val_loss, with_optim=True)
-                    raise Cancelled(f"training stopped at step {step}; resume by running it again")
+                    raise TrainingStopped(step, last_path)
                 stopped_by = "time limit"
                 break
-            lr = tc.lr * lr_factor(step, fraction_done(step, elapsed), warm)
+            lr = lr_now = tc.lr * lr_factor(step, fraction_done(step, elapsed), warm)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             batch = move_batch(next(stream), device)
@@ -258,14 +279,11 @@ def _train(open_dataset: DatasetFactory, run_dir: Path, config: RunConfig, curat
             do_val = val_batches and (step % tc.val_every == 0 or step == tc.steps)
             if info.is_main and (step % tc.log_every == 0 or step == tc.steps or do_val):
                 now = time.perf_counter()
-                rate = window_steps * tc.batch_size * info.world / max(1e-9, now - window_start)
-                window_start, window_steps = now, 0
                 if do_val:
                     val_loss, val_step = _validate(ema.model, val_batches, device, tc.seed), step
-                row = {"step": step, "time_s": round(prior_s + now - loop_start, 3), "lr": lr,
-                       "loss": loss_sum / loss_n, "grad_norm": grad_norm, "val_loss": val_loss if do_val else None,
-                       "samples_per_s": round(rate, 2), "ema_decay": ema.decay()}
+                row = metrics_row(step, now, lr, val_loss if do_val else None)
                 metrics.log(row)
+                window_start, window_steps = now, 0
                 loss_sum, loss_n = 0.0, 0
                 elapsed = prior_s + now - loop_start
                 if do_val and val_loss is not None and val_loss < best_val:

@@ -92,3 +92,20 @@ def tiny_run_config(**policy):
     t.val_every, t.log_every, t.save_every, t.val_batches = 3, 2, 3, 1
     t.threads = 1
     return cfg
+
+
+def count_h5_opens(monkeypatch) -> list[str]:
+    """Record the base name of every HDF5 file opened by name from now on (for tests that a reader
+    opens only what it must; h5py also wraps already open file ids, which are not opens)."""
+    import os
+
+    opened: list[str] = []
+    real_init = h5py.File.__init__
+
+    def counting_init(self, name, *args, **kwargs):
+        if isinstance(name, (str, os.PathLike)):
+            opened.append(os.path.basename(str(name)))
+        real_init(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(h5py.File, "__init__", counting_init)
+    return opened

@@ -275,3 +275,19 @@ def test_a_process_killed_mid_edit_leaves_the_catalog_whole(dataset):
         assert [e.description for e in c.history()] == ["tag ep_000000 kept"]
         c.set_outcome("ep_000001", "success")  # and it takes new edits
         assert c.undo().description == "outcome ep_000001 success"
+
+
+def test_a_known_dataset_opens_for_curation_without_reading_an_episode(dataset, monkeypatch):
+    """The catalog's cached facts stand for unchanged files; only a new or changed file is read, once."""
+    from tests.episode_files import count_h5_opens
+
+    with open_workspace(dataset):
+        pass
+    opened = count_h5_opens(monkeypatch)
+    with open_workspace(dataset) as ws:
+        assert ws.readable == ["ep_000000", "ep_000001", "ep_000002"] and opened == []
+    pose, grip = still_then_move(5, 5, 5, 5, 5)
+    write_episode(dataset, 3, pose, grip, success=True)
+    opened.clear()  # (writing it opened it)
+    with open_workspace(dataset) as ws:
+        assert ws.readable[-1] == "ep_000003" and opened == ["ep_000003.h5"]

@@ -13,6 +13,7 @@ from recorder.journal import BLOCK, HEADER, JournalWriter, read_journal
 from recorder.session import RecordingSession, SessionSettings
 from recorder.validate import validate_dataset
 from recorder.writer import EpisodeWriter
+from tests.episode_files import count_h5_opens
 from tests.recorder_fakes import FakeRobot, RateCamera, ScriptedSource, decode_index
 
 
@@ -128,7 +129,7 @@ def test_validation_finds_nan_time_rate_and_missing_keys(tmp_path):
     assert any("obs/ee_pose has 1 non-finite values (first at sample 4)" in ln for ln in lines)
 
 
-def test_a_torn_journal_keeps_every_intact_block(tmp_path):
+def test_a_torn_journal_keeps_every_intact_block(tmp_path, monkeypatch):
     summaries = record(tmp_path, seconds=3.0)
     # Rebuild the journal of an interrupted recording by hand: header and blocks, then a torn tail.
     layout = fmt.EpisodeLayout.from_json({"lowdim": [["time", [], "float64"], ["timing/tick_error", [], "float64"],
@@ -156,8 +157,10 @@ def test_a_torn_journal_keeps_every_intact_block(tmp_path):
     contents = read_journal(path)
     assert len(contents.blocks) == 2 and contents.torn_bytes > 0 and contents.end is None
 
+    opened = count_h5_opens(monkeypatch)
     ds = Dataset(tmp_path)
     assert ds.recovery.recovered == ["ep_000001"] and not path.exists()
+    assert "ep_000000.h5" not in opened  # recovering on open reads no finished episode
     with ds.open("ep_000001") as ep:
         assert len(ep) == 20 and not ep.complete and ep.attrs["recovered"] is True
     report = validate_dataset(tmp_path)
@@ -190,3 +193,22 @@ def test_an_empty_or_missing_dataset(tmp_path):
     shutil.copy(__file__, tmp_path / "file.py")
     with pytest.raises(NotADirectoryError):
         Dataset(tmp_path / "file.py")
+
+
+def test_building_a_dataset_opens_no_episode_file_and_open_checks_the_one_asked_for(tmp_path, monkeypatch):
+    """A large dataset must list at once: the reader lists file names and opens a file only when asked."""
+    record(tmp_path, episodes=3, seconds=1.0)
+    eps = tmp_path / "episodes"
+    (eps / "ep_000007.h5").write_bytes(b"this is not hdf5" * 100)
+    opened = count_h5_opens(monkeypatch)
+    ds = Dataset(tmp_path)
+    assert opened == [] and ds.file_ids() == ["ep_000000", "ep_000001", "ep_000002", "ep_000007"]
+    with ds.open("ep_000001") as ep:
+        assert ep.task == "fake" and len(ep) > 0
+    assert opened == ["ep_000001.h5"]
+    with pytest.raises(ValueError, match="ep_000007.h5: unreadable HDF5 file"):
+        ds.open("ep_000007").task  # checked when first read: a clear one-line error
+    opened.clear()
+    assert ds.episode_ids() == ["ep_000000", "ep_000001", "ep_000002"]  # the full check, asked for
+    assert sorted(opened) == ["ep_000000.h5", "ep_000001.h5", "ep_000002.h5", "ep_000007.h5"]
+    assert ds.problems()[0].startswith("ep_000007.h5: unreadable HDF5 file") and len(opened) == 4  # cached

@@ -1,4 +1,10 @@
-"""`demostation train DATASET --out RUN`: train a diffusion policy on a (curated) dataset."""
+"""`demostation train DATASET --out RUN`: train a diffusion policy on a (curated) dataset.
+
+Ctrl+C (SIGINT) or SIGTERM stops gracefully: the current step finishes, ``last`` is saved with the
+metrics up to that step, one line says where, and the exit status is 130 (`EXIT_STOPPED`); a second
+signal aborts at once (exit 1, work since the last periodic checkpoint lost). Running the same
+command again resumes from ``last``.
+"""
 
 from __future__ import annotations
 
@@ -85,10 +91,12 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from app.cli import print_json
+    from app.stop_signals import EXIT_STOPPED, GracefulStop
     from policy.curation_seam import curation_for
     from policy.selection import EpisodeFilter
-    from policy.trainer import train
+    from policy.trainer import TrainingStopped, train
     from recorder.dataset import Dataset
+    from recorder.jobs import Cancelled
 
     root = Path(args.dataset)
     if not (root / "episodes").is_dir():
@@ -96,8 +104,21 @@ def run(args: argparse.Namespace) -> int:
     cfg = build_config(args)
     episode_filter = EpisodeFilter(include_tags=tuple(args.tag), exclude_tags=tuple(args.exclude_tag),
                                    outcomes=tuple(args.outcome))
-    result = train(partial(Dataset, root), args.out, cfg, curation=curation_for(root), episode_filter=episode_filter,
-                   progress=StderrProgress(), resume=not args.no_resume)
+    try:
+        with GracefulStop() as stop:
+            result = train(partial(Dataset, root), args.out, cfg, curation=curation_for(root),
+                           episode_filter=episode_filter, progress=StderrProgress(), should_stop=stop,
+                           resume=not args.no_resume)
+    except TrainingStopped as stopped:
+        line = f"stopped at step {stopped.step}; checkpoint saved to {stopped.checkpoint}"
+        if args.json:
+            print_json({"stopped": True, "step": stopped.step, "checkpoint": str(stopped.checkpoint),
+                        "run_dir": str(Path(args.out))})
+        print(line, file=sys.stdout if not args.json else sys.stderr)
+        return EXIT_STOPPED
+    except Cancelled:  # stopped while the episodes were being loaded: no step was taken
+        print("stopped before the first step; nothing was saved", file=sys.stderr)
+        return EXIT_STOPPED
     if args.json:
         print_json(asdict(result))
     else:

@@ -1,8 +1,10 @@
 """The episode table: a Qt model over the curation catalog's per-episode summary.
 
 Rows come from the catalog (cached facts + curation state, one small query per episode), never from
-opening episode files, so a dataset of hundreds of episodes lists at once; figures that need the
-actions (pause fraction) arrive later from a background statistics job and fill their column in.
+opening episode files, so a dataset of hundreds of episodes lists at once. A file the catalog has
+not read yet (a dataset never opened before, a new recording) is listed at once by its name as a
+*pending* row ("…"), filled when its facts are imported; figures that need the actions (pause
+fraction) arrive later from a background statistics job and fill their column in.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from PySide6.QtGui import QColor, QFont
 
 from app.gui import theme
 from curation.catalog import Catalog
+from curation.source import Dataset, open_dataset
+from curation.workspace import Stamp, scan_files
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -38,6 +42,13 @@ class EpisodeRow:
     pause_fraction: float | None = None  # from the statistics job
     notes: int = 0
     duration_s: float | None = None  # the catalog's (missed ticks included); else samples / rate
+    pending: bool = False  # listed from its file name; facts not imported into the catalog yet
+
+    @classmethod
+    def listed(cls, episode_id: str) -> "EpisodeRow":
+        """A row for a file whose facts are still being read (shown as "…")."""
+        return cls(id=episode_id, samples=0, rate_hz=0.0, task="", device="", complete=True, outcome="unknown",
+                   outcome_source="station", deleted=False, pending=True)
 
     @property
     def duration(self) -> float:
@@ -64,10 +75,8 @@ def rows_from_catalog(catalog, ids: list[str] | None = None) -> list[EpisodeRow]
         applied[t.episode_id] += max(0, t.end_index - t.start_index)
     wanted = set(ids) if ids is not None else None
     rows = []
-    for rec in catalog.records():
+    for rec in catalog.records(ids=wanted):
         f = rec.facts
-        if wanted is not None and f.id not in wanted:
-            continue
         whole = tuple(sorted({t.tag for t in rec.tags if t.start is None}))
         ranged = tuple((t.tag, float(t.start), float(t.end)) for t in rec.tags if t.start is not None)
         # Overlapping applied trims would count twice: clamp to the episode length.
@@ -79,32 +88,29 @@ def rows_from_catalog(catalog, ids: list[str] | None = None) -> list[EpisodeRow]
     return rows
 
 
-def quick_open(root: str | Path):
-    """Open a dataset's catalog and list the episodes whose cached facts are still valid.
+@dataclass
+class QuickOpen:
+    """A dataset listed without opening an episode file (see `quick_open`)."""
 
-    No episode file is opened: a file counts as known when the catalog has its facts and its size
-    and modification time are unchanged. Returns ``(catalog, rows, unseen)`` where ``unseen`` counts
-    files the background scan still has to read. Raises the same one-line errors as curation for a
-    folder that is not a dataset.
+    catalog: Catalog
+    dataset: Dataset
+    rows: list[EpisodeRow]  # known episodes from the catalog, then pending rows for the unseen files
+    unseen: dict[str, Stamp]  # files whose facts `import_facts` still has to read
+
+
+def quick_open(root: str | Path) -> QuickOpen:
+    """Open a dataset's catalog and list every episode file, reading none of them.
+
+    A file counts as known when the catalog has its facts and its size and modification time are
+    unchanged: its row comes from the catalog. Every other file gets a pending row from its name.
+    Raises the same one-line errors as curation for a folder that is not a dataset.
     """
-    root = Path(root)
-    if not root.exists():
-        raise FileNotFoundError(f"no dataset at {root}: the folder does not exist")
-    if not root.is_dir():
-        raise NotADirectoryError(f"{root} is not a dataset folder")
-    episodes = root / "episodes"
-    if not episodes.is_dir():
-        raise ValueError(f"{root} is not a dataset: it has no episodes/ folder")
+    dataset = open_dataset(root)
     catalog = Catalog.open(root)
     try:
-        known, unseen = [], 0
-        for path in sorted(episodes.glob("ep_*.h5")):
-            st = path.stat()
-            if catalog.cached_file_stamp(path.stem) == (int(st.st_size), float(st.st_mtime)):
-                known.append(path.stem)
-            else:
-                unseen += 1
-        return catalog, rows_from_catalog(catalog, known), unseen
+        scan = scan_files(dataset, catalog)
+        rows = rows_from_catalog(catalog, scan.known) + [EpisodeRow.listed(eid) for eid in scan.unseen]
+        return QuickOpen(catalog, dataset, rows, scan.unseen)
     except BaseException:
         catalog.close()
         raise
@@ -123,21 +129,27 @@ def _pct(v: float | None) -> str:
     return "…" if v is None else f"{100 * v:.0f} %"
 
 
+def _unless_pending(text: Callable[[EpisodeRow], str]) -> Callable[[EpisodeRow], str]:
+    """A column's text, or "…" while the row's facts are still being read."""
+    return lambda r: "…" if r.pending else text(r)
+
+
 OUTCOME_COLOURS = {"success": theme.OK, "failure": theme.BAD, "unknown": theme.DIM}
 RIGHT = Qt.AlignmentFlag.AlignRight
 
 COLUMNS = [
     Column("Episode", lambda r: r.id, lambda r: r.id),
-    Column("Outcome", lambda r: r.outcome + ("" if r.outcome_source == "curator" or r.outcome == "unknown" else " (station)"),
+    Column("Outcome", _unless_pending(lambda r: r.outcome + ("" if r.outcome_source == "curator" or
+                                                             r.outcome == "unknown" else " (station)")),
            lambda r: r.outcome, tip="success / failure: set by the station's check, or by a curator"),
     Column("Tags", lambda r: r.tag_text(), lambda r: r.tag_text()),
-    Column("Duration", lambda r: f"{r.duration:.1f} s", lambda r: r.duration, RIGHT),
-    Column("Kept", lambda r: f"{r.kept_duration:.1f} s", lambda r: r.kept_duration, RIGHT,
+    Column("Duration", _unless_pending(lambda r: f"{r.duration:.1f} s"), lambda r: r.duration, RIGHT),
+    Column("Kept", _unless_pending(lambda r: f"{r.kept_duration:.1f} s"), lambda r: r.kept_duration, RIGHT,
            "duration left after applied trims"),
     Column("Pauses", lambda r: _pct(r.pause_fraction),
            lambda r: -1.0 if r.pause_fraction is None else r.pause_fraction, RIGHT,
            "fraction of the episode the pause detector finds idle"),
-    Column("Device", lambda r: r.device, lambda r: r.device),
+    Column("Device", _unless_pending(lambda r: r.device), lambda r: r.device),
 ]
 
 
@@ -156,20 +168,35 @@ class EpisodeTableModel(QAbstractTableModel):
         self.endResetModel()
 
     def update_rows(self, rows: list[EpisodeRow]) -> None:
-        """Replace changed rows in place (keeps selection and scroll); unknown ids are appended."""
+        """Replace changed rows in place (keeps selection and scroll); unknown ids are appended.
+
+        One ``dataChanged`` covers all replaced rows: a sorting proxy re-sorts on each signal, so a
+        signal per row made filling 500 rows cost 500 sorts (seconds of the GUI thread).
+        """
+        changed: list[int] = []
+        added = [row for row in rows if row.id not in self._index]
         for row in rows:
             i = self._index.get(row.id)
-            if i is None:
-                self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows))
-                self._index[row.id] = len(self._rows)
-                self._rows.append(row)
-                self.endInsertRows()
-            else:
+            if i is not None:
                 old = self._rows[i]
                 if row.pause_fraction is None and old.pause_fraction is not None:
                     row = replace(row, pause_fraction=old.pause_fraction)
                 self._rows[i] = row
-                self.dataChanged.emit(self.index(i, 0), self.index(i, len(self.columns) - 1))
+                changed.append(i)
+        if changed:
+            self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), len(self.columns) - 1))
+        if added:
+            self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(added) - 1)
+            for row in added:
+                self._index[row.id] = len(self._rows)
+                self._rows.append(row)
+            self.endInsertRows()
+
+    def remove_rows(self, ids: list[str]) -> None:
+        """Drop these rows (files found unreadable while their facts were read)."""
+        gone = set(ids) & set(self._index)
+        if gone:
+            self.set_rows([r for r in self._rows if r.id not in gone])
 
     def set_pause_fractions(self, fractions: dict[str, float]) -> None:
         for eid, frac in fractions.items():

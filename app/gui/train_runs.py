@@ -19,6 +19,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 from app.gui.metrics_tail import MetricsTail, read_metrics
+from app.stop_signals import EXIT_STOPPED
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATES = ("starting", "running", "finished", "failed", "stopped")
@@ -73,6 +74,9 @@ class TrainSpec:
 
 
 BACKGROUND_NICENESS = 10
+# How long a stopped run may take to finish its step and write `last` before it is killed: a CPU
+# step plus a checkpoint write take a few seconds, on a busy 2-core machine several times that.
+STOP_GRACE_MS = 60000
 
 
 def lower_priority(proc: QProcess) -> None:
@@ -129,7 +133,9 @@ class TrainRun(QObject):
                 run.summary = json.loads(summary.read_text())
             except (OSError, ValueError):
                 run.summary = None
-        run.state = "finished" if run.summary is not None or run.checkpoint() else "stopped"
+        # summary.json is written only when training reached its end (steps or time limit); a run
+        # with checkpoints and no summary was stopped (or killed) and resumes from `last`.
+        run.state = "finished" if run.summary is not None else "stopped"
         return run
 
     def _steps_from_config(self) -> int:
@@ -164,7 +170,8 @@ class TrainRun(QObject):
         self.changed.emit()
 
     def stop(self) -> None:
-        """Interrupt the run (as Ctrl+C would); it is killed if it has not ended 15 s later."""
+        """Stop the run as Ctrl+C would: SIGINT, which `demostation train` takes as "finish the step,
+        save `last`, exit 130" (app/stop_signals.py). Killed if it has not ended `STOP_GRACE_MS` later."""
         proc = self._process
         if proc is None or proc.state() == QProcess.ProcessState.NotRunning:
             return
@@ -175,7 +182,7 @@ class TrainRun(QObject):
                 os.kill(pid, signal.SIGINT)
             except OSError:
                 proc.terminate()
-        QTimer.singleShot(15000, self._kill_if_running)
+        QTimer.singleShot(STOP_GRACE_MS, self._kill_if_running)
         self.changed.emit()
 
     def _kill_if_running(self) -> None:
@@ -229,9 +236,12 @@ class TrainRun(QObject):
                 self.summary = json.loads(out[-1])
             except ValueError:
                 self.log.append(out[-1])
-        if code == 0 and status == QProcess.ExitStatus.NormalExit:
+        normal = status == QProcess.ExitStatus.NormalExit
+        if code == 0 and normal:
             self.state = "finished"
-        elif self._stopping:
+        elif (code == EXIT_STOPPED and normal) or self._stopping:
+            # Stopped on request (here, or by a signal from elsewhere): `last` holds the step it reached,
+            # and the JSON object says which (``{"stopped": true, "step": N, "checkpoint": ...}``).
             self.state = "stopped"
         else:
             self.state = "failed"

@@ -40,15 +40,43 @@ def test_new_files_appear_after_the_background_scan(make_window, qtbot, tmp_path
     root = write_dataset(tmp_path / "ds", 3, samples=20, image=4)
     w = make_window(panels=_panels(), start_station=False)
     panel = _open(w, qtbot, root)
-    assert panel.model.rowCount() == 0  # nothing known yet: the scan reads the files
+    # Never opened before: every row is listed and filled from the files' attributes on open.
+    assert panel.model.rowCount() == 3
+    assert [r.pending for r in panel.model.rows()] == [False] * 3
+    assert panel.model.row(0).device == "expert" and abs(panel.model.row(0).duration - 2.0) < 1e-6
     qtbot.waitUntil(lambda: panel.scans == 1, timeout=30000)
     assert panel.model.rowCount() == 3
+    assert panel.model.row(0).pause_fraction is not None
     write_episode(root, 3, samples=20, image=4)
     (root / "episodes" / "ep_000099.h5").write_bytes(b"not hdf5")
     panel.open_dataset(root)
     qtbot.waitUntil(lambda: panel.scans == 2, timeout=30000)
     assert panel.model.rowCount() == 4
+    assert panel.model.row_by_id("ep_000099") is None  # listed pending, dropped once found unreadable
     assert "ep_000099" in panel.stats_view.toPlainText()  # the unreadable file is reported, not fatal
+
+
+def test_a_never_opened_dataset_lists_every_row_before_reading_a_file(make_window, qtbot, tmp_path, monkeypatch):
+    """Rows of files the catalog has not read yet are shown pending at once, then filled batch by batch;
+    each file is opened once for its facts (not once to check it and again to read it)."""
+    import app.gui.panels.dataset as dataset_panel
+    from tests.episode_files import count_h5_opens
+
+    root = write_dataset(tmp_path / "ds", 7, samples=20, image=4)
+    monkeypatch.setattr(dataset_panel, "IMPORT_BATCH", 3)
+    opened = count_h5_opens(monkeypatch)
+    w = make_window(panels=_panels(), start_station=False)
+    panel = w.panels["dataset"]
+    panel.auto_scan = False
+    panel.path_edit.setText(str(root))
+    seen_pending: list[int] = []
+    panel.model.modelReset.connect(lambda: seen_pending.append(sum(r.pending for r in panel.model.rows())))
+    panel.open_from_field()
+    qtbot.waitUntil(lambda: panel.open_seconds is not None, timeout=30000)
+    assert seen_pending[0] == 7  # listed from the file names, before any file was read
+    assert panel.rows_seconds <= panel.open_seconds
+    assert not any(r.pending for r in panel.model.rows()) and panel.model.rowCount() == 7
+    assert sorted(opened) == sorted(p.name for p in (root / "episodes").glob("*.h5"))  # each once
 
 
 def test_curation_edits_reach_the_table_and_the_timeline_and_undo(make_window, qtbot, tmp_path):

@@ -60,3 +60,36 @@ def test_a_run_that_cannot_train_is_reported_as_failed(make_window, qtbot, tmp_p
     assert run.state == "failed" and run.error
     assert panel.table.item(0, 1).text() == "failed"
     assert any(s == "error" and "Training failed" in t for s, t in w.ctx.messages.history)
+
+
+def test_stop_ends_a_run_as_stopped_with_a_checkpoint_at_the_step_it_reached(make_window, qtbot, tmp_path):
+    import json
+
+    from app.gui.train_runs import TrainRun
+    from policy.checkpoint import load_policy
+    from tests.episode_files import tiny_run_config, write_dataset
+
+    data = write_dataset(tmp_path / "data", episodes=3, length=12, image_size=32)
+    cfg = tiny_run_config().to_dict()
+    cfg["train"].update(log_every=1, save_every=100000, val_every=100000)  # only the stop saves
+    cfg["train"].pop("device")
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+    w = make_window(panels=_train_panel(), start_station=False)
+    panel = w.panels["train"]
+    panel.dataset_edit.setText(str(data))
+    panel.out_edit.setText(str(tmp_path / "run"))
+    panel.config_edit.setText(str(tmp_path / "cfg.json"))
+    panel.steps_spin.setValue(100000)
+    run = panel.start_training()
+    assert run is not None
+    qtbot.waitUntil(lambda: run.step >= 1 or not run.is_running(), timeout=120000)
+    assert run.is_running(), run.error or "\n".join(run.log[-5:])
+    panel.stop_selected()  # SIGINT to the process, as Ctrl+C
+    qtbot.waitUntil(lambda: not run.is_running(), timeout=120000)
+    assert run.state == "stopped", run.error or "\n".join(run.log[-5:])
+    assert panel.table.item(0, 1).text() == "stopped"
+    assert not any(s == "error" for s, _ in w.ctx.messages.history)
+    assert run.summary["stopped"] is True and run.step == run.summary["step"]
+    _, ckpt = load_policy(run.run_dir)  # what "use this run" hands to the Run panel loads
+    assert ckpt.step == run.step
+    assert TrainRun.open(run.run_dir).state == "stopped"  # and it still reads "stopped" when reopened

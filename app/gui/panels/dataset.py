@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QGridLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter,
@@ -26,7 +26,7 @@ from app.gui.settings import read
 from app.gui.timeline import EpisodeFiles, TimelineView, load_episode_view
 from curation.stats import dataset_stats
 from curation.trims import detect_dataset_pauses
-from curation.workspace import open_workspace
+from curation.workspace import import_facts, open_workspace
 
 
 def _episode_curation(catalog, eid: str) -> tuple[list[dict], list[tuple[str, float, float]]]:
@@ -35,7 +35,14 @@ def _episode_curation(catalog, eid: str) -> tuple[list[dict], list[tuple[str, fl
     return trims, tags
 
 
+# Files whose facts one catalog-thread call imports (~2 ms each): a curation edit waits at most this.
+IMPORT_BATCH = 50
+
+
 class DatasetPanel(Panel):
+    # (open generation, pause fractions of a few episodes), emitted from the statistics job's thread.
+    pause_fractions_ready = Signal(object)
+
     key = "dataset"
     title = "Dataset"
     icon_name = "dataset"
@@ -54,7 +61,11 @@ class DatasetPanel(Panel):
         self._stale = False  # the open dataset got new episodes since it was listed
         self._tried_last = False
         self.root: Path | None = None
-        self.open_seconds: float | None = None  # how long the last open took (request → table filled)
+        self.open_seconds: float | None = None  # how long the last open took (request → every row filled)
+        self.rows_seconds: float | None = None  # request → every episode listed (new files' rows pending)
+        self._generation = 0  # counts opens: the batches of an open that was superseded stop
+        self._dataset = None  # the open dataset's reader, used on catalog_thread
+        self._import_problems: list[str] = []
         self.current_id: str | None = None
         self._pending_episode: str | None = None
         self._stats_summary: dict | None = None
@@ -90,6 +101,7 @@ class DatasetPanel(Panel):
         play.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         play.activated.connect(self.timeline.toggle_play)
         ctx.bus.episode_recorded.connect(self._on_episode_recorded)
+        self.pause_fractions_ready.connect(self._on_pause_fractions)
         self._set_enabled(False)
         last = read(ctx.settings, "dataset/last", "")
         if last:
@@ -148,6 +160,9 @@ class DatasetPanel(Panel):
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Size columns from the rows on screen only: measuring all of them asked for every cell of
+        # a 500-row table (200 000 `data` calls) each time a batch of rows was filled in.
+        header.setResizeContentsPrecision(0)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)  # tags: wide enough to read
         header.setStretchLastSection(False)
         self.table.setColumnWidth(2, 130)
@@ -252,44 +267,47 @@ class DatasetPanel(Panel):
         self.open_dataset(Path(text).expanduser())
 
     def open_dataset(self, root: Path) -> None:
-        """List the dataset from its catalog at once; check the files and compute statistics behind.
+        """List every episode at once; read the new files' facts in batches; statistics behind.
 
-        The table comes from the catalog's cached facts of files whose size and time are unchanged
-        (no episode file is opened), so it is ready in a fraction of a second; a background job then
-        scans the folder (new files, unreadable ones), refreshes the table and fills the pause
-        fractions and statistics.
+        Rows of files the catalog knows (size and time unchanged) come from its cached facts and
+        the other files are listed by name as pending rows: no episode file is opened before the
+        table is shown. The pending rows' facts (a few attributes per file) are then imported on
+        the catalog thread in batches of `IMPORT_BATCH`, each batch filling its rows, so curation
+        edits queued meanwhile wait at most one batch. Once every row is filled (`open_seconds`),
+        a background job computes the pause fractions (column filled as they come) and statistics.
         """
         t0 = time.perf_counter()
+        self._generation += 1
+        generation = self._generation
+        self.open_seconds = None
+        self.rows_seconds = None
         self.summary_label.setText(f"opening {root}…")
         self.open_button.setEnabled(False)
         if self.stats_job.is_running():
             self.stats_job.cancel()
 
         def work():
-            catalog, rows, unseen = quick_open(root)
+            listing = quick_open(root)
             if self.catalog is not None:
                 self.catalog.close()
-            self.catalog = catalog
-            return rows, unseen
+            self.catalog = listing.catalog
+            self._dataset = listing.dataset
+            return listing.rows, listing.unseen
 
         def done(result) -> None:
             rows, unseen = result
             self.root = Path(root)
             self.model.set_rows(rows)
-            self.open_seconds = time.perf_counter() - t0
+            self.rows_seconds = time.perf_counter() - t0
             self.open_button.setEnabled(True)
             self._set_enabled(True)
             self.ctx.settings.setValue("dataset/last", str(root))
-            self._show_summary()
-            msg = f"opened {Path(root).name}: {len(rows)} episodes in {self.open_seconds:.2f} s"
-            if unseen:
-                msg += f" · reading {unseen} new or changed files…"
-            self.ctx.messages.say(msg)
-            self.ctx.bus.dataset_changed.emit(str(root))
             self.current_id = None
             self.timeline.set_episode(None)
-            if self.auto_scan:
-                self.scan_and_compute()
+            self._show_summary()
+            if unseen:
+                self.ctx.messages.say(f"listed {len(rows)} episodes · reading {len(unseen)} new or changed files…")
+            self._import_batches(generation, list(unseen.items()), len(unseen), t0)
 
         def failed(exc: BaseException) -> None:
             self.open_button.setEnabled(True)
@@ -297,6 +315,57 @@ class DatasetPanel(Panel):
             self.ctx.messages.alert("Open dataset", describe_error(exc))
 
         self.catalog_thread.submit(work, done, failed)
+
+    def _import_batches(self, generation: int, todo: list, total: int, t0: float) -> None:
+        """Import the next batch of new files' facts, fill their rows, and go on (or finish the open)."""
+        if generation != self._generation:
+            return  # another open (or reload) took over
+        if not todo:
+            if not self.proxy.dynamicSortFilter():
+                self.proxy.setDynamicSortFilter(True)  # one sort and filter pass over the filled rows
+            self._opened(t0, total)
+            return
+        # Re-sorting after every batch asked for each row's sort key thousands of times; the pending
+        # rows are listed in id order, so the table only needs sorting once they are all filled.
+        self.proxy.setDynamicSortFilter(False)
+        batch, rest = dict(todo[:IMPORT_BATCH]), todo[IMPORT_BATCH:]
+        self._job_progress(total - len(todo), total, "reading new files")
+
+        def work():
+            readable, problems = import_facts(self._dataset, self.catalog, batch)
+            return rows_from_catalog(self.catalog, readable), problems
+
+        def done(result) -> None:
+            rows, problems = result
+            if generation != self._generation:
+                return
+            self.model.update_rows(rows)
+            self.model.remove_rows([eid for eid in batch if eid not in {r.id for r in rows}])
+            self._import_problems.extend(problems)
+            self._import_batches(generation, rest, total, t0)
+
+        def failed(exc: BaseException) -> None:  # the catalog itself failed (disk full, locked): stop here
+            self.proxy.setDynamicSortFilter(True)
+            self.progress.setVisible(False)
+            self.ctx.messages.fail(f"reading new files: {describe_error(exc)}")
+
+        self.catalog_thread.submit(work, done, failed)
+
+    def _opened(self, t0: float, imported: int) -> None:
+        """Every row is listed with its facts: say so, then start the statistics."""
+        self.progress.setVisible(False)
+        self.open_seconds = time.perf_counter() - t0
+        self._show_summary()
+        msg = f"opened {self.root.name if self.root else ''}: {self.model.rowCount()} episodes in {self.open_seconds:.2f} s"
+        if imported:
+            msg += f" ({imported} files read for the first time)"
+        if self._import_problems:
+            msg += f" · {len(self._import_problems)} unreadable file(s), see Statistics"
+            self._import_problems.clear()
+        self.ctx.messages.say(msg)
+        self.ctx.bus.dataset_changed.emit(str(self.root))
+        if self.auto_scan:
+            self.scan_and_compute()
 
     def _on_episode_recorded(self, dataset: str, episode_id: str) -> None:
         """A new episode of the open dataset: list it when the panel is next looked at.
@@ -494,12 +563,23 @@ class DatasetPanel(Panel):
             return
         root = self.root
 
+        batch: dict[str, float] = {}
+        last = [time.monotonic()]
+        generation = self._generation
+
+        def on_episode(figures) -> None:  # on the job's thread: hand the pause fractions over in batches
+            batch[figures.id] = figures.pause_fraction
+            if time.monotonic() - last[0] > 0.25:
+                last[0] = time.monotonic()
+                self.pause_fractions_ready.emit((generation, dict(batch)))
+                batch.clear()
+
         def job(progress, should_stop):
             progress(0, 1, "checking files")
             with open_workspace(root) as ws:
                 readable = list(ws.readable)
                 progress(0, max(1, len(readable)), "statistics")
-                return readable, dataset_stats(ws, progress=progress, should_stop=should_stop)
+                return readable, dataset_stats(ws, progress=progress, should_stop=should_stop, on_episode=on_episode)
 
         def finished() -> None:
             if self._rescan:
@@ -512,6 +592,11 @@ class DatasetPanel(Panel):
                                                        self.ctx.messages.fail(f"statistics: {describe_error(exc)}")),
                              on_cancelled=lambda: self.progress.setVisible(False))
         self.stats_job.finished.connect(finished, Qt.ConnectionType.SingleShotConnection)
+
+    def _on_pause_fractions(self, payload: tuple[int, dict[str, float]]) -> None:
+        generation, fractions = payload
+        if generation == self._generation:  # not a job over a dataset opened before this one
+            self.model.set_pause_fractions(fractions)
 
     def _on_scanned(self, result) -> None:
         readable, stats = result

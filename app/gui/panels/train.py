@@ -284,6 +284,10 @@ class TrainPanel(Panel):
         if run.state == "finished" and run.checkpoint() is not None:
             self.ctx.messages.say(f"{run.run_dir.name} finished: {run.step} steps, loss {run.last_loss or float('nan'):.4f}")
             self.ctx.bus.checkpoint_ready.emit(str(run.run_dir))
+        elif run.state == "stopped":
+            saved = "its checkpoint can be used; Start with the same run folder resumes it" \
+                if run.checkpoint() is not None else "stopped before the first step: nothing saved"
+            self.ctx.messages.say(f"{run.run_dir.name} stopped at step {run.step}: {saved}")
         elif run.state == "failed":
             self.ctx.messages.alert("Training failed", f"{run.run_dir.name}: {run.error}")
         self._update_buttons()
