@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,8 @@ class RunPanel(Panel):
         layout.addLayout(self._source_bar())
 
         self.live = LiveView(ctx.station, min_size=200)
-        scroll = self.side_column(self._control_group(), self._counter_group(), self._sweep_group())
+        scroll = self.side_column(self._control_group(), self._recovery_group(), self._counter_group(),
+                                  self._sweep_group())
         split = self.remember_splitter("main", QSplitter(Qt.Orientation.Horizontal))
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.live)
@@ -80,6 +82,12 @@ class RunPanel(Panel):
         c.chunk.connect(self._on_chunk)
         c.episode_done.connect(self._on_episode)
         c.failed.connect(lambda msg: ctx.messages.alert("Run", msg))
+        rec = c.recovery
+        rec.task = ctx.task
+        rec.started.connect(self._on_recovery_started)
+        rec.saved.connect(self._on_recovery_saved)
+        rec.failed.connect(self._on_recovery_failed)
+        ctx.bus.dataset_changed.connect(self.set_recovery_dataset)
         ctx.bus.checkpoint_ready.connect(self.add_source)
         ctx.station.status.connect(self._on_status)
         esc = QShortcut(QKeySequence("Escape"), self)
@@ -119,7 +127,8 @@ class RunPanel(Panel):
         self.takeover_button = QPushButton("Take over")
         self.takeover_button.setCheckable(True)
         self.takeover_button.setToolTip("Drive with the keyboard (or the connected device) instead of the policy; "
-                                        "press again to hand back")
+                                        "press again to hand back. The take-over is recorded as a recovery "
+                                        "episode when a dataset is chosen below.")
         self.takeover_button.toggled.connect(self.controller.set_take_over)
         self.continuous_check = QCheckBox("Next episode automatically")
         self.continuous_check.setChecked(True)
@@ -136,6 +145,26 @@ class RunPanel(Panel):
         self.safety_label.setObjectName("Dim")
         self.safety_label.setWordWrap(True)
         grid.addWidget(self.safety_label, 5, 0, 1, 2)
+        return box
+
+    def _recovery_group(self) -> QGroupBox:
+        box = QGroupBox("Take-over recording")
+        col = QVBoxLayout(box)
+        self.recovery_check = QCheckBox("Record take-overs as recovery episodes")
+        self.recovery_check.setChecked(True)
+        self.recovery_check.toggled.connect(self._recovery_toggled)
+        col.addWidget(self.recovery_check)
+        row = QHBoxLayout()
+        self.recovery_target = QLabel("")
+        self.recovery_target.setWordWrap(True)
+        row.addWidget(self.recovery_target, 1)
+        choose = QPushButton("Dataset…")
+        choose.setToolTip("Choose the dataset take-overs are recorded into (the last dataset opened is the default)")
+        choose.clicked.connect(self._choose_recovery_dataset)
+        row.addWidget(choose, 0, Qt.AlignmentFlag.AlignTop)
+        col.addLayout(row)
+        self.recovery_light = StatusLight("not recording", "idle")
+        col.addWidget(self.recovery_light)
         return box
 
     def _counter_group(self) -> QGroupBox:
@@ -212,8 +241,68 @@ class RunPanel(Panel):
         self.ctx.messages.say("e-stop released")
         self._on_state(self.controller.state)
 
+    # -- take-over recording ---------------------------------------------------------------------
+    def set_recovery_dataset(self, path: str | None) -> None:
+        """Record take-overs into this dataset folder (None or "": do not record them)."""
+        self.controller.recovery.dataset = Path(path).expanduser() if path else None
+        self._show_recovery_target()
+
+    def _choose_recovery_dataset(self) -> None:
+        start = str(self.controller.recovery.dataset or Path.home())
+        path = QFileDialog.getExistingDirectory(self, "Record take-overs into dataset", start)
+        if path:
+            self.ctx.settings.setValue("run/recovery_dataset", path)
+            self.set_recovery_dataset(path)
+
+    def _recovery_toggled(self, on: bool) -> None:
+        self.controller.recovery.enabled = on
+        self.ctx.settings.setValue("run/record_takeovers", on)
+        self._show_recovery_target()
+
+    def _show_recovery_target(self) -> None:
+        rec = self.controller.recovery
+        if not rec.enabled:
+            text, tip = "Take-overs are not recorded (switched off).", ""
+        elif rec.dataset is None:
+            text = ("No dataset open: take-over still drives the robot, but is not recorded. "
+                    "Open a dataset in the Dataset panel or choose one here.")
+            tip = ""
+        else:
+            text, tip = f"Into {rec.dataset.name}, tagged recovery", str(rec.dataset)
+        self.recovery_target.setText(text)
+        self.recovery_target.setToolTip(tip)
+        missing = rec.enabled and rec.dataset is None  # the operator should notice this one
+        self.recovery_target.setStyleSheet(f"color: {(theme.WARN if missing else theme.DIM).name()};")
+
+    def _on_recovery_started(self, episode_id: str) -> None:
+        self._show_recording()
+        self.ctx.messages.say(f"recording the take-over as {episode_id} (recovery)")
+
+    def _show_recording(self) -> None:
+        rec = self.controller.recovery
+        if rec.recording:
+            seconds = time.monotonic() - (rec.started_at or time.monotonic())
+            self.recovery_light.set_state("recording", f"REC recovery {rec.episode_id} · {seconds:.1f} s")
+        elif self.recovery_light.state == "recording":
+            self.recovery_light.set_state("busy", "saving the recovery episode…")
+
+    def _on_recovery_saved(self, info: dict) -> None:
+        self.recovery_light.set_state("ok", f"saved {info['id']} ({info['duration_s']:.1f} s, tagged recovery)")
+        self.ctx.messages.say(f"recovery episode {info['id']} saved in {Path(info['dataset']).name}: "
+                              f"{info['frames']} frames, {info['duration_s']:.1f} s")
+        self.ctx.bus.episode_recorded.emit(info["dataset"], info["id"])
+
+    def _on_recovery_failed(self, line: str) -> None:
+        self.recovery_light.set_state("error", "take-over not recorded")
+        self.recovery_light.setToolTip(line)
+        self.ctx.messages.fail(line)
+
     def _on_state(self, state: str) -> None:
         running = state == "running"
+        if not running and self.takeover_button.isChecked():
+            self.takeover_button.blockSignals(True)  # the run ended: nobody is in control any more
+            self.takeover_button.setChecked(False)
+            self.takeover_button.blockSignals(False)
         self.start_button.setEnabled(state == "idle")
         self.stop_button.setEnabled(running)
         self.takeover_button.setEnabled(running)
@@ -248,8 +337,10 @@ class RunPanel(Panel):
             view.set_overlay(pixels, theme.OK, f"plan: {n} waypoint{'' if n == 1 else 's'} ahead")
             self.live.set_badge("POLICY", theme.ACCENT)
         else:
-            view.set_overlay(pixels, theme.WARN, "operator in control")
-            self.live.set_badge("OPERATOR", theme.WARN)
+            recording = self.controller.recovery.recording
+            view.set_overlay(pixels, theme.WARN, "operator in control" + (" · recording recovery" if recording else ""))
+            self.live.set_badge("OPERATOR · REC" if recording else "OPERATOR", theme.BAD if recording else theme.WARN)
+        self._show_recording()
         ms = self.controller.predict_ms()
         inter = self.controller.interventions()
         inter_text = ", ".join(f"{k} {v}" for k, v in inter.items() if v) or "none"
@@ -354,6 +445,10 @@ class RunPanel(Panel):
         self.ctx.settings.setValue("run/sources", [p for p in paths if p != EXPERT_SOURCE][-20:])
 
     def _restore(self) -> None:
+        self.recovery_check.setChecked(bool(read(self.ctx.settings, "run/record_takeovers", True)))
+        self.controller.recovery.operator = str(read(self.ctx.settings, "record/operator", ""))
+        chosen = read(self.ctx.settings, "run/recovery_dataset", "") or read(self.ctx.settings, "dataset/last", "")
+        self.set_recovery_dataset(chosen if chosen and Path(chosen).expanduser().is_dir() else None)
         for path in read(self.ctx.settings, "run/sources", []):
             if Path(path).exists():
                 self.add_source(path, select=False)
