@@ -9,13 +9,12 @@ MuJoCo pose and intrinsics (`app.gui.policy_run.project_points`) onto the live s
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QProcess, QProcessEnvironment, Qt
+from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
                                QLabel, QProgressBar, QPushButton, QSpinBox, QSplitter, QVBoxLayout,
@@ -25,6 +24,7 @@ from app.gui import theme
 from app.gui.context import AppContext
 from app.gui.live_view import LiveView
 from app.gui.panels.base import Panel
+from app.gui.panels.record import default_dataset_dir
 from app.gui.plot_widget import PlotWidget
 from app.gui.policy_run import EXPERT_SOURCE, PolicyRunController, camera_pose, project_points
 from app.gui.settings import read
@@ -32,7 +32,6 @@ from app.gui.status_light import StatusLight
 from app.gui.train_runs import REPO_ROOT, lower_priority
 
 OVERLAY_CAMERA = "scene"
-_PROGRESS = re.compile(r"(\d+)/(\d+)")
 
 
 class RunPanel(Panel):
@@ -51,6 +50,7 @@ class RunPanel(Panel):
         self._sweep: QProcess | None = None
         self._sweep_out: Path | None = None
         self._sweep_stdout = b""
+        self.sweep_done = self.sweep_total = 0
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
@@ -196,6 +196,9 @@ class RunPanel(Panel):
         self.sweep_button = QPushButton("Run sweep")
         self.sweep_button.clicked.connect(self.toggle_sweep)
         self.sweep_progress = QProgressBar()
+        self.sweep_progress.setRange(0, 1)
+        self.sweep_progress.setValue(0)
+        self.sweep_progress.setTextVisible(False)  # "k / N" once a sweep has counted its rollouts
         row.addWidget(self.sweep_button)
         row.addWidget(self.sweep_progress, 1)
         form.addRow(row)
@@ -364,15 +367,15 @@ class RunPanel(Panel):
     # -- sweep -----------------------------------------------------------------------------------
     def toggle_sweep(self) -> None:
         if self._sweep is not None:
-            self._sweep.kill()
+            self.cancel_sweep()
             return
         source = self.source()
         out = (Path(source) / "sweep") if source != EXPERT_SOURCE else \
-            Path(read(self.ctx.settings, "dataset/last", str(Path.home()))).expanduser().parent / "sweep-expert"
+            Path(read(self.ctx.settings, "dataset/last", default_dataset_dir())).expanduser().parent / "sweep-expert"
         self._sweep_out = out
         args = ["-m", "app", "eval", "expert-chunks" if source == EXPERT_SOURCE else source, "--task", self.ctx.task,
                 "--sweep", "--episodes", str(self.sweep_episodes.value()), "--workers", str(self.sweep_workers.value()),
-                "--out", str(out), "--json"]
+                "--out", str(out), "--json", "--progress-json"]
         proc = QProcess(self)
         proc.setWorkingDirectory(str(REPO_ROOT))
         env = QProcessEnvironment.systemEnvironment()
@@ -384,34 +387,82 @@ class RunPanel(Panel):
         proc.finished.connect(self._sweep_finished)
         self._sweep, self._sweep_stdout = proc, b""
         self._sweep_errors: list[str] = []
+        self._sweep_stderr_tail = ""
+        self._sweep_cancelling = False
+        self.sweep_done = self.sweep_total = 0
         self.sweep_button.setText("Cancel sweep")
-        self.sweep_progress.setRange(0, 0)
-        self.sweep_label.setText(f"running: demostation {' '.join(args[2:])}")
+        self.sweep_progress.setRange(0, 0)  # busy only until the policy is loaded and the rollouts are counted
+        self.sweep_progress.setFormat("%v / %m")
+        self.sweep_label.setText("loading the policy…")
+        self.sweep_label.setToolTip(f"demostation {' '.join(args[2:])}")
         proc.start(sys.executable, args)
         lower_priority(proc)
 
+    def cancel_sweep(self) -> None:
+        """Ask the sweep to stop after the rollout under way (SIGTERM: its workers are shut down
+        cleanly); kill it if it has not ended 20 s later. A cancelled sweep writes no report."""
+        proc = self._sweep
+        if proc is None or self._sweep_cancelling:
+            return
+        self._sweep_cancelling = True
+        self.sweep_button.setText("Cancelling…")
+        self.sweep_button.setEnabled(False)
+        self.sweep_label.setText(f"cancelling after rollout {self.sweep_done} / {self.sweep_total}…")
+        proc.terminate()
+        QTimer.singleShot(20000, lambda: proc.kill() if self._sweep is proc else None)
+
     def _sweep_stderr(self) -> None:
-        text = bytes(self._sweep.readAllStandardError()).decode("utf-8", "replace")
-        for line in text.replace("\r", "\n").splitlines():
-            m = _PROGRESS.search(line)
-            if m:
-                done, total = int(m.group(1)), int(m.group(2))
-                self.sweep_progress.setRange(0, max(1, total))
-                self.sweep_progress.setValue(done)
-            elif line.strip():
-                self._sweep_errors.append(line.strip())
+        text = self._sweep_stderr_tail + bytes(self._sweep.readAllStandardError()).decode("utf-8", "replace")
+        lines = text.replace("\r", "\n").split("\n")
+        self._sweep_stderr_tail = lines.pop()  # a line still being written
+        for line in lines:
+            self.sweep_line(line)
+
+    def sweep_line(self, line: str) -> None:
+        """One stderr line of `demostation eval --progress-json`: a progress report, or an error line."""
+        line = line.strip()
+        if not line:
+            return
+        try:
+            report = json.loads(line) if line.startswith("{") else None
+        except ValueError:
+            report = None
+        if not isinstance(report, dict) or "done" not in report or "total" not in report:
+            self._sweep_errors.append(line)
+            return
+        self.sweep_done, self.sweep_total = int(report["done"]), int(report["total"])
+        message = str(report.get("message", ""))
+        if not self._sweep_cancelling:
+            self.sweep_label.setText(f"starting {message}" if self.sweep_done == 0 else
+                                     f"rollout {self.sweep_done} / {self.sweep_total} — {message}")
+        self.sweep_progress.setRange(0, max(1, self.sweep_total))
+        self.sweep_progress.setValue(self.sweep_done)
+        self.sweep_progress.setTextVisible(True)
 
     def _sweep_finished(self, code: int, status) -> None:
         self._sweep = None
+        if self._sweep_stderr_tail:
+            self.sweep_line(self._sweep_stderr_tail)
+            self._sweep_stderr_tail = ""
         self.sweep_button.setText("Run sweep")
-        self.sweep_progress.setRange(0, 1)
-        self.sweep_progress.setValue(1 if code == 0 else 0)
+        self.sweep_button.setEnabled(True)
+        if self._sweep_cancelling:
+            self._sweep_cancelling = False
+            self.sweep_progress.setRange(0, max(1, self.sweep_total))
+            self.sweep_progress.setValue(0)
+            self.sweep_label.setText(f"sweep cancelled after {self.sweep_done} / {self.sweep_total} rollouts — "
+                                     "no report written (the plot keeps the last finished sweep)")
+            return
         if code != 0:
+            self.sweep_progress.setRange(0, 1)
+            self.sweep_progress.setValue(0)
             msg = self._sweep_errors[-1] if self._sweep_errors else f"exit status {code}"
             self.sweep_label.setText(f"sweep stopped: {msg}")
             if status == QProcess.ExitStatus.NormalExit:
                 self.ctx.messages.alert("Robustness sweep", msg)
             return
+        self.sweep_progress.setRange(0, max(1, self.sweep_total))
+        self.sweep_progress.setValue(max(1, self.sweep_total))
         path = self._sweep_out / "sweep.json" if self._sweep_out else None
         try:
             report = json.loads(path.read_text()) if path and path.exists() else json.loads(
