@@ -271,7 +271,7 @@ class RunPanel(Panel):
                     "Open a dataset in the Dataset panel or choose one here.")
             tip = ""
         else:
-            text, tip = f"Into {rec.dataset.name}, tagged recovery", str(rec.dataset)
+            text, tip = f"Into “{rec.dataset.name}”, tagged recovery", str(rec.dataset)
         self.recovery_target.setText(text)
         self.recovery_target.setToolTip(tip)
         missing = rec.enabled and rec.dataset is None  # the operator should notice this one
@@ -326,24 +326,24 @@ class RunPanel(Panel):
             self.live.views[OVERLAY_CAMERA].set_overlay(None)
 
     def _on_chunk(self, times: np.ndarray, values: np.ndarray) -> None:
-        view = self.live.views.get(OVERLAY_CAMERA)
-        if view is None or self._camera is None or len(values) == 0:
-            return
-        size = self.ctx.station.view_size
-        pixels = project_points(values[:, :3], self._camera, size, size)
+        """10 Hz while running: who is in control (badge, REC indicator) and the plan on the scene view."""
         active = self.controller.active_source
+        recording = self.controller.recovery.recording
         if self.controller.estopped:
-            view.set_overlay(pixels, theme.DIM, "E-STOP: holding (the plan is not executed)")
+            colour, caption = theme.DIM, "E-STOP: holding (the plan is not executed)"
             self.live.set_badge("E-STOP", theme.BAD)
         elif active == "policy":
             n = len(values)
-            view.set_overlay(pixels, theme.OK, f"plan: {n} waypoint{'' if n == 1 else 's'} ahead")
+            colour, caption = theme.OK, f"plan: {n} waypoint{'' if n == 1 else 's'} ahead"
             self.live.set_badge("POLICY", theme.ACCENT)
         else:
-            recording = self.controller.recovery.recording
-            view.set_overlay(pixels, theme.WARN, "operator in control" + (" · recording recovery" if recording else ""))
+            colour, caption = theme.WARN, "operator in control" + (" · recording recovery" if recording else "")
             self.live.set_badge("OPERATOR · REC" if recording else "OPERATOR", theme.BAD if recording else theme.WARN)
         self._show_recording()
+        view = self.live.views.get(OVERLAY_CAMERA)
+        if view is not None and self._camera is not None and len(values) > 0:
+            size = self.ctx.station.view_size
+            view.set_overlay(project_points(values[:, :3], self._camera, size, size), colour, caption)
         ms = self.controller.predict_ms()
         inter = self.controller.interventions()
         inter_text = ", ".join(f"{k} {v}" for k, v in inter.items() if v) or "none"
