@@ -359,14 +359,17 @@ def _worker_main(agent: object, jobs: list[tuple[int, EvalSettings, int]], resul
 
 
 def run_jobs(agent: object, jobs: list[Job], workers: int = 1, progress: Progress = no_progress,
-             should_stop: ShouldStop = never_stop) -> list[EpisodeResult]:
+             should_stop: ShouldStop = never_stop,
+             describe: Callable[[EpisodeResult], str] | None = None) -> list[EpisodeResult]:
     """Run (settings, seed) rollouts, in ``workers`` processes when > 1; results in job order.
 
-    Progress is reported per finished episode. The first failing episode stops the others and is
+    Progress is reported per finished episode, its message ``describe(result)`` (default: seed and
+    outcome; a sweep adds the perturbation). The first failing episode stops the others and is
     raised as one `EvaluationError` line (with its seed); a worker that dies (killed, out of
     memory) is reported the same way; `should_stop` cancels between episodes (`Cancelled`).
     """
     total = len(jobs)
+    describe = describe or episode_line
     out: list[EpisodeResult | None] = [None] * total
     workers = max(1, min(int(workers), total))
     if workers == 1:
@@ -378,7 +381,7 @@ def run_jobs(agent: object, jobs: list[Job], workers: int = 1, progress: Progres
                 raise
             except Exception as exc:
                 raise EvaluationError(f"episode seed {seed} failed: {_one_line(exc)}") from exc
-            progress(i + 1, total, _progress_line(out[i]))
+            progress(i + 1, total, describe(out[i]))
         return out  # type: ignore[return-value]
 
     ctx = get_context("spawn")
@@ -413,7 +416,7 @@ def run_jobs(agent: object, jobs: list[Job], workers: int = 1, progress: Progres
                 raise EvaluationError(payload)
             out[index] = payload
             done += 1
-            progress(done, total, _progress_line(payload))
+            progress(done, total, describe(payload))
             if should_stop() and done < total:
                 raise Cancelled("stopped by request")
     finally:
@@ -429,7 +432,7 @@ def run_jobs(agent: object, jobs: list[Job], workers: int = 1, progress: Progres
     return out  # type: ignore[return-value]
 
 
-def _progress_line(r: EpisodeResult) -> str:
+def episode_line(r: EpisodeResult) -> str:
     return f"seed {r.seed}: {'success' if r.success else 'failure'} (score {r.score:.2f}, {r.wall_seconds:.1f} s)"
 
 

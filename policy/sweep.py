@@ -17,8 +17,8 @@ import numpy as np
 
 from devices.userfiles import atomic_path, write_text_atomic
 
-from policy.evaluation import (EvalSettings, EpisodeResult, latency_label, percentiles, run_jobs, total_interventions,
-                               validate_settings, with_perturbations)
+from policy.evaluation import (EvalSettings, EpisodeResult, episode_line, latency_label, percentiles, run_jobs,
+                               total_interventions, validate_settings, with_perturbations)
 from recorder.jobs import Progress, ShouldStop, never_stop, no_progress
 
 SWEEP_SEVERITIES = (0.25, 0.5, 1.0)
@@ -65,10 +65,28 @@ def _cell(name: str, severity: float, results: list[EpisodeResult]) -> SweepCell
                      chunk_latency_ms=percentiles([x for r in results for x in r.latency_ms]))
 
 
+def condition_label(perturbations: dict[str, float]) -> str:
+    """``"baseline"`` or ``"lighting, severity 0.5"``: which sweep cell a rollout belongs to."""
+    if not perturbations:
+        return "baseline"
+    return "; ".join(f"{name}, severity {sev:g}" for name, sev in sorted(perturbations.items()))
+
+
+def rollout_line(result: EpisodeResult) -> str:
+    """A finished sweep rollout for progress: its cell, seed and outcome."""
+    return f"{condition_label(result.perturbations)} — {episode_line(result)}"
+
+
 def run_sweep(agent: object, settings: EvalSettings, severities: tuple[float, ...] = SWEEP_SEVERITIES,
               perturbations: list[str] | None = None, progress: Progress = no_progress,
               should_stop: ShouldStop = never_stop) -> SweepReport:
-    """Evaluate ``agent`` unperturbed and under every perturbation at every severity."""
+    """Evaluate ``agent`` unperturbed and under every perturbation at every severity.
+
+    ``progress(done, total, message)``: ``(0, total, ...)`` once the rollouts are known, then once
+    per finished rollout (``message``: its cell, seed and outcome), so a view can show a
+    determinate bar. ``should_stop`` cancels between rollouts (`Cancelled`); a cancelled sweep
+    returns nothing — its cells would be incomplete — and writes nothing.
+    """
     from devices.sim.perturbations import perturbation_names
 
     validate_settings(settings)
@@ -82,7 +100,9 @@ def run_sweep(agent: object, settings: EvalSettings, severities: tuple[float, ..
     jobs = [(with_perturbations(settings, {} if name == BASELINE else {name: sev}), seed)
             for name, sev in conditions for seed in seeds]
     t0 = time.perf_counter()
-    results = run_jobs(agent, jobs, settings.workers, progress, should_stop)
+    progress(0, len(jobs), f"{len(jobs)} rollouts: {len(conditions)} conditions × {len(seeds)} "
+                           f"seed{'' if len(seeds) == 1 else 's'}")
+    results = run_jobs(agent, jobs, settings.workers, progress, should_stop, describe=rollout_line)
     n = len(seeds)
     cells = [_cell(name, sev, results[i * n:(i + 1) * n]) for i, (name, sev) in enumerate(conditions)]
     return SweepReport(task=settings.task, policy=agent.name, seed=settings.seed, episodes_per_cell=n,

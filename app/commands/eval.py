@@ -9,8 +9,13 @@ at three severities and writes a table and a plot. See docs/runtime.md.
 from __future__ import annotations
 
 import argparse
+import json
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
 from policy.sweep import SWEEP_SEVERITIES
 
@@ -41,6 +46,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="policy device for a training run: cpu (default), cuda or auto")
     p.add_argument("--expert-noise", type=float, default=0.0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--progress-json", action="store_true",
+                   help="report progress as JSON lines on stderr ({\"done\", \"total\", \"message\"}), for front-ends")
 
 
 EXPERT_SOURCES = ("expert", "expert-chunks")
@@ -68,12 +75,46 @@ def _progress(done: int, total: int, message: str = "") -> None:
     print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
 
 
+def _progress_json(done: int, total: int, message: str = "") -> None:
+    """One line per report: what a front-end parses for a determinate progress bar (docs/runtime.md)."""
+    print(json.dumps({"done": int(done), "total": int(total), "message": str(message)}), file=sys.stderr, flush=True)
+
+
+class _Counted:
+    """A progress sink that remembers the last report (the cancel message says how far it got)."""
+
+    def __init__(self, sink) -> None:
+        self.sink = sink
+        self.done = 0
+        self.total = 0
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        self.done, self.total = int(done), int(total)
+        self.sink(done, total, message)
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[Callable[[], bool]]:
+    """``should_stop`` that turns true on SIGTERM, so a front-end's cancel ends the rollouts between
+    episodes and the worker processes are shut down (instead of being killed mid-write)."""
+    requested = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield requested.is_set
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: requested.set())
+    try:
+        yield requested.is_set
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args: argparse.Namespace) -> int:
     from app.cli import print_json
     from app.errors import JobError, UsageError
     from policy.evaluation import EvalSettings, EvaluationError, evaluate, parse_perturbations
     from policy.runtime.buffer import BlendSettings
     from policy.runtime.runner import parse_latency
+    from recorder.jobs import Cancelled
 
     if args.n_execute is not None and args.n_execute < 1:
         raise UsageError("--n-execute must be at least 1")
@@ -82,13 +123,21 @@ def run(args: argparse.Namespace) -> int:
                             perturbations=parse_perturbations(args.perturb), video_dir=args.video,
                             image_size=args.image_size, workers=args.workers, latency_ms=parse_latency(args.latency))
     agent = _agent(args, settings, blend)
-    progress = _progress if sys.stderr.isatty() else (lambda done, total, message="": None)
+    sink = _progress_json if args.progress_json else _progress if sys.stderr.isatty() else \
+        (lambda done, total, message="": None)
+    progress = _Counted(sink)
     try:
-        if args.sweep:
-            return _run_sweep(args, agent, settings, progress, print_json)
-        report = evaluate(agent, settings, progress=progress)
+        with _stop_on_sigterm() as should_stop:
+            if args.sweep:
+                return _run_sweep(args, agent, settings, progress, should_stop, print_json)
+            report = evaluate(agent, settings, progress=progress, should_stop=should_stop)
     except EvaluationError as exc:
         raise JobError(str(exc)) from exc
+    except Cancelled:
+        what = "sweep report" if args.sweep else "report"
+        print(f"demostation eval: cancelled after {progress.done} / {progress.total} rollouts; no {what} written",
+              file=sys.stderr)
+        return 1
     summary = report.summary()
     if args.json:
         summary.pop("results")
@@ -102,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_sweep(args, agent, settings, progress, print_json) -> int:
+def _run_sweep(args, agent, settings, progress, should_stop, print_json) -> int:
     from policy.sweep import run_sweep, write_sweep
 
     if settings.perturbations:
@@ -112,7 +161,7 @@ def _run_sweep(args, agent, settings, progress, print_json) -> int:
     except ValueError:
         raise ValueError(f"--severities takes numbers separated by commas, got {args.severities!r}") from None
     out = Path(args.out) if args.out else (Path("sweep") if args.source in EXPERT_SOURCES else Path(args.source) / "sweep")
-    report = run_sweep(agent, settings, severities, progress=progress)
+    report = run_sweep(agent, settings, severities, progress=progress, should_stop=should_stop)
     paths = write_sweep(report, out)
     if args.json:
         summary = report.summary()

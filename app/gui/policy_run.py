@@ -22,9 +22,11 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.gui.jobs import JobRunner, describe_error
+from app.gui.recovery_recording import RecoveryRecording
 from app.gui.station_proxy import StationRobot, station_cameras
 from app.gui.station_worker import StationWorker
 from devices.control import LatestTargetSource, SafetyController
+from devices.teleop.command import DeviceStatus
 from devices.teleop.pump import TeleopPump
 from policy.runtime.realtime import RealtimeRunner
 from policy.runtime.rollout import station_limits
@@ -198,6 +200,7 @@ class PolicyRunController(QObject):
         self.stats = RunStats()
         self.continuous = True
         self.teleop_device = None  # the operator's device for take-over (set by the panel)
+        self.recovery = RecoveryRecording(worker, self)  # where take-overs are recorded (the panel sets it)
         self._rt: RealtimeRunner | None = None
         self._runner: ChunkRunner | None = None
         self._controller: SafetyController | None = None
@@ -291,6 +294,7 @@ class PolicyRunController(QObject):
                 self._stop_episode()
             except Exception:
                 pass
+        self.recovery.shutdown()
 
     # -- jobs (worker thread) --------------------------------------------------------------------
     def _start_episode(self) -> int:
@@ -313,6 +317,11 @@ class PolicyRunController(QObject):
                                      on_hand_back=lambda now: runner.restart())
             takeover = TakeoverSource(arbiter, time.monotonic)
             controller = SafetyController(robot, source=takeover, limits=limits, rate_hz=policy.settings.control_hz)
+            device = self.teleop_device
+            teleop_name = str(getattr(device, "kind", "teleop")) if device is not None else "teleop"
+            arbiter.episode_attrs = {"policy": policy.name, "policy_source": self.source, "device": teleop_name}
+            arbiter.recorder = self.recovery.recorder_for(arbiter, controller, teleop_name, policy.name,
+                                                          self._teleop_problem)
             cameras = {n: c for n, c in station_cameras(worker).items() if n in policy.cameras}
             rt = RealtimeRunner(runner, controller, cameras=cameras)
             self._runner, self._controller, self._takeover, self._rt = runner, controller, takeover, rt
@@ -334,7 +343,25 @@ class PolicyRunController(QObject):
             if rt is not None:
                 rt.stop()
         finally:
-            self.worker.call(lambda s: self.worker.release_control(own_controller=True))
+            try:
+                # The episode ended with the operator in control: finish the recovery recording
+                # (the control thread is stopped, so the arbiter is ours to switch).
+                arbiter = self._takeover.arbiter if self._takeover is not None else None
+                if arbiter is not None and arbiter.active != POLICY:
+                    arbiter.hand_back(time.monotonic())
+                self.recovery.flush()
+            finally:
+                self.worker.call(lambda s: self.worker.release_control(own_controller=True))
+
+    def _teleop_problem(self) -> str:
+        """The take-over device's one-line problem while it cannot command ("" when fine): the
+        recovery recording pauses meanwhile."""
+        pump, device = self._pump, self.teleop_device
+        if pump is not None and pump.error:
+            return pump.error
+        if device is not None and device.status is not DeviceStatus.OK:
+            return device.message or f"{device.name} is {device.status.value}"
+        return ""
 
     # -- GUI thread --------------------------------------------------------------------------------
     def _on_started(self, seed: int) -> None:

@@ -73,6 +73,31 @@ class TimingWindow:
                 "missed": self.missed}
 
 
+def live_session(worker: StationWorker, dataset: Path, source, control, *, task: str = "", operator: str = "",
+                 max_duration_s: float | None = None, extra_cameras: dict | None = None,
+                 on_sample=None) -> RecordingSession:
+    """A `RecordingSession` over the live station (robot and cameras through the station proxies).
+
+    Shared by the Record panel (the agents' commands, `StationPath`) and the Run panel's take-over
+    recording (the runtime's arbiter commands, `SafetyPath(drive=False)`): one way to record the
+    live station, whoever drives it.
+    """
+    extra = dict(extra_cameras or {})
+    robot = StationRobot(worker)
+    clock = MonotonicClock()
+    robot.now = clock.now
+    cameras = station_cameras(worker, clock.now)
+    clash = set(cameras) & set(extra)
+    if clash:
+        raise ValueError(f"camera name {sorted(clash)[0]!r} is taken by a station camera: rename it in the camera config")
+    cameras.update(extra)  # threaded device cameras stamp frames on time.monotonic, the session's clock
+    session_settings = SessionSettings(rate_hz=worker.rate_hz, task=task, operator=operator,
+                                       station=robot.description(), max_duration_s=max_duration_s,
+                                       metadata={"recorded_with": "demostation gui"})
+    return RecordingSession(dataset, robot, cameras, source, clock=clock, settings=session_settings,
+                            on_sample=on_sample, control=control)
+
+
 class RecordController(QObject):
     state_changed = Signal(str)  # "idle", "starting", "recording", "stopping"
     sample = Signal(dict)  # {"episode", "t", "frames", "tick_error_ms", "rate_hz", "jitter_ms", "missed", "device"}
@@ -195,20 +220,10 @@ class RecordController(QObject):
         key = (str(settings.dataset), settings.operator, settings.task, settings.max_duration_s, tuple(sorted(extra)))
         if self._session is not None and self._session_key == key:
             return self._session
-        robot = StationRobot(self.worker)
-        clock = MonotonicClock()
-        robot.now = clock.now
-        cameras = station_cameras(self.worker, clock.now)
-        clash = set(cameras) & set(extra)
-        if clash:
-            raise ValueError(f"camera name {sorted(clash)[0]!r} is taken by a station camera: rename it in the camera config")
-        cameras.update(extra)  # threaded device cameras stamp frames on time.monotonic, the session's clock
-        session_settings = SessionSettings(rate_hz=self.worker.rate_hz, task=settings.task, operator=settings.operator,
-                                           station=robot.description(), max_duration_s=settings.max_duration_s,
-                                           metadata={"recorded_with": "demostation gui"})
-        session = RecordingSession(settings.dataset, robot, cameras, LiveAgentSource(self.worker), clock=clock,
-                                   settings=session_settings, on_sample=self._on_sample_thread,
-                                   control=StationPath(self.worker))
+        session = live_session(self.worker, settings.dataset, LiveAgentSource(self.worker), StationPath(self.worker),
+                               task=settings.task, operator=settings.operator,
+                               max_duration_s=settings.max_duration_s, extra_cameras=extra,
+                               on_sample=self._on_sample_thread)
         session.on_episode_end = self._on_episode_end_thread
         self._session, self._session_key = session, key
         return session

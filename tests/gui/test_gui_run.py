@@ -96,3 +96,45 @@ def test_the_sweep_plot_draws_one_line_per_perturbation(make_window, qtbot):
     assert sorted(panel.sweep_plot.series_names()) == ["camera_pose", "lighting"]
     s = panel.sweep_plot.series("lighting")
     assert list(s.x) == [0.0, 0.25, 0.5, 1.0] and list(s.y) == [1.0, 1.0, 0.5, 0.0]
+
+
+def _sweep_panel(make_window, tmp_path):
+    w = make_window(panels=_panels(), start_station=False)
+    w.ctx.settings.setValue("dataset/last", str(tmp_path / "dataset"))  # the expert's sweep goes beside it
+    panel = w.panels["run"]
+    panel.sweep_episodes.setValue(1)
+    return w, panel
+
+
+def test_the_sweep_reports_each_rollout_on_a_determinate_bar_to_the_end(make_window, qtbot, tmp_path):
+    from devices.sim.perturbations import perturbation_names
+
+    w, panel = _sweep_panel(make_window, tmp_path)
+    total = 1 + 3 * len(perturbation_names())
+    labels = []
+    panel.sweep_progress.valueChanged.connect(lambda v: labels.append(panel.sweep_label.text()))
+    panel.toggle_sweep()
+    assert panel.sweep_progress.maximum() == 0  # busy while the policy loads
+    qtbot.waitUntil(lambda: panel._sweep is None, timeout=120000)
+    assert panel.sweep_progress.maximum() == total and panel.sweep_progress.value() == total
+    assert labels[0].startswith(f"rollout 1 / {total} — baseline — seed 0: success")
+    assert len(labels) == total  # one step per rollout
+    assert any(t.startswith(f"rollout {total} / {total} — ") and ", severity 1 — " in t for t in labels)
+    assert panel.sweep_label.text() == f"report: {tmp_path / 'sweep-expert'}"
+    assert sorted(panel.sweep_plot.series_names()) == sorted(perturbation_names())
+
+
+def test_cancelling_the_sweep_stops_it_and_says_nothing_was_written(make_window, qtbot, tmp_path):
+    w, panel = _sweep_panel(make_window, tmp_path)
+    panel.sweep_episodes.setValue(50)
+    panel.toggle_sweep()
+    qtbot.waitUntil(lambda: panel.sweep_progress.value() >= 1, timeout=60000)
+    assert panel.sweep_label.text().startswith("rollout 1 / 800 — baseline — seed 0: ")
+    panel.toggle_sweep()  # the same button cancels
+    assert panel.sweep_button.text() == "Cancelling…" and not panel.sweep_button.isEnabled()
+    qtbot.waitUntil(lambda: panel._sweep is None, timeout=30000)
+    assert panel.sweep_label.text().startswith("sweep cancelled after ")
+    assert "no report written" in panel.sweep_label.text()
+    assert panel.sweep_button.text() == "Run sweep" and panel.sweep_button.isEnabled()
+    assert not (tmp_path / "sweep-expert" / "sweep.json").exists()
+    assert not any(sev == "error" for sev, _ in w.ctx.messages.history)

@@ -9,12 +9,12 @@ MuJoCo pose and intrinsics (`app.gui.policy_run.project_points`) onto the live s
 from __future__ import annotations
 
 import json
-import re
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QProcess, QProcessEnvironment, Qt
+from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
                                QLabel, QProgressBar, QPushButton, QSpinBox, QSplitter, QVBoxLayout,
@@ -24,6 +24,7 @@ from app.gui import theme
 from app.gui.context import AppContext
 from app.gui.live_view import LiveView
 from app.gui.panels.base import Panel
+from app.gui.panels.record import default_dataset_dir
 from app.gui.plot_widget import PlotWidget
 from app.gui.policy_run import EXPERT_SOURCE, PolicyRunController, camera_pose, project_points
 from app.gui.settings import read
@@ -31,7 +32,6 @@ from app.gui.status_light import StatusLight
 from app.gui.train_runs import REPO_ROOT, lower_priority
 
 OVERLAY_CAMERA = "scene"
-_PROGRESS = re.compile(r"(\d+)/(\d+)")
 
 
 class RunPanel(Panel):
@@ -50,6 +50,7 @@ class RunPanel(Panel):
         self._sweep: QProcess | None = None
         self._sweep_out: Path | None = None
         self._sweep_stdout = b""
+        self.sweep_done = self.sweep_total = 0
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
@@ -58,7 +59,8 @@ class RunPanel(Panel):
         layout.addLayout(self._source_bar())
 
         self.live = LiveView(ctx.station, min_size=200)
-        scroll = self.side_column(self._control_group(), self._counter_group(), self._sweep_group())
+        scroll = self.side_column(self._control_group(), self._recovery_group(), self._counter_group(),
+                                  self._sweep_group())
         split = self.remember_splitter("main", QSplitter(Qt.Orientation.Horizontal))
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.live)
@@ -80,6 +82,12 @@ class RunPanel(Panel):
         c.chunk.connect(self._on_chunk)
         c.episode_done.connect(self._on_episode)
         c.failed.connect(lambda msg: ctx.messages.alert("Run", msg))
+        rec = c.recovery
+        rec.task = ctx.task
+        rec.started.connect(self._on_recovery_started)
+        rec.saved.connect(self._on_recovery_saved)
+        rec.failed.connect(self._on_recovery_failed)
+        ctx.bus.dataset_changed.connect(self.set_recovery_dataset)
         ctx.bus.checkpoint_ready.connect(self.add_source)
         ctx.station.status.connect(self._on_status)
         esc = QShortcut(QKeySequence("Escape"), self)
@@ -119,7 +127,8 @@ class RunPanel(Panel):
         self.takeover_button = QPushButton("Take over")
         self.takeover_button.setCheckable(True)
         self.takeover_button.setToolTip("Drive with the keyboard (or the connected device) instead of the policy; "
-                                        "press again to hand back")
+                                        "press again to hand back. The take-over is recorded as a recovery "
+                                        "episode when a dataset is chosen below.")
         self.takeover_button.toggled.connect(self.controller.set_take_over)
         self.continuous_check = QCheckBox("Next episode automatically")
         self.continuous_check.setChecked(True)
@@ -136,6 +145,26 @@ class RunPanel(Panel):
         self.safety_label.setObjectName("Dim")
         self.safety_label.setWordWrap(True)
         grid.addWidget(self.safety_label, 5, 0, 1, 2)
+        return box
+
+    def _recovery_group(self) -> QGroupBox:
+        box = QGroupBox("Take-over recording")
+        col = QVBoxLayout(box)
+        self.recovery_check = QCheckBox("Record take-overs as recovery episodes")
+        self.recovery_check.setChecked(True)
+        self.recovery_check.toggled.connect(self._recovery_toggled)
+        col.addWidget(self.recovery_check)
+        row = QHBoxLayout()
+        self.recovery_target = QLabel("")
+        self.recovery_target.setWordWrap(True)
+        row.addWidget(self.recovery_target, 1)
+        choose = QPushButton("Dataset…")
+        choose.setToolTip("Choose the dataset take-overs are recorded into (the last dataset opened is the default)")
+        choose.clicked.connect(self._choose_recovery_dataset)
+        row.addWidget(choose, 0, Qt.AlignmentFlag.AlignTop)
+        col.addLayout(row)
+        self.recovery_light = StatusLight("not recording", "idle")
+        col.addWidget(self.recovery_light)
         return box
 
     def _counter_group(self) -> QGroupBox:
@@ -167,6 +196,9 @@ class RunPanel(Panel):
         self.sweep_button = QPushButton("Run sweep")
         self.sweep_button.clicked.connect(self.toggle_sweep)
         self.sweep_progress = QProgressBar()
+        self.sweep_progress.setRange(0, 1)
+        self.sweep_progress.setValue(0)
+        self.sweep_progress.setTextVisible(False)  # "k / N" once a sweep has counted its rollouts
         row.addWidget(self.sweep_button)
         row.addWidget(self.sweep_progress, 1)
         form.addRow(row)
@@ -212,8 +244,68 @@ class RunPanel(Panel):
         self.ctx.messages.say("e-stop released")
         self._on_state(self.controller.state)
 
+    # -- take-over recording ---------------------------------------------------------------------
+    def set_recovery_dataset(self, path: str | None) -> None:
+        """Record take-overs into this dataset folder (None or "": do not record them)."""
+        self.controller.recovery.dataset = Path(path).expanduser() if path else None
+        self._show_recovery_target()
+
+    def _choose_recovery_dataset(self) -> None:
+        start = str(self.controller.recovery.dataset or Path.home())
+        path = QFileDialog.getExistingDirectory(self, "Record take-overs into dataset", start)
+        if path:
+            self.ctx.settings.setValue("run/recovery_dataset", path)
+            self.set_recovery_dataset(path)
+
+    def _recovery_toggled(self, on: bool) -> None:
+        self.controller.recovery.enabled = on
+        self.ctx.settings.setValue("run/record_takeovers", on)
+        self._show_recovery_target()
+
+    def _show_recovery_target(self) -> None:
+        rec = self.controller.recovery
+        if not rec.enabled:
+            text, tip = "Take-overs are not recorded (switched off).", ""
+        elif rec.dataset is None:
+            text = ("No dataset open: take-over still drives the robot, but is not recorded. "
+                    "Open a dataset in the Dataset panel or choose one here.")
+            tip = ""
+        else:
+            text, tip = f"Into “{rec.dataset.name}”, tagged recovery", str(rec.dataset)
+        self.recovery_target.setText(text)
+        self.recovery_target.setToolTip(tip)
+        missing = rec.enabled and rec.dataset is None  # the operator should notice this one
+        self.recovery_target.setStyleSheet(f"color: {(theme.WARN if missing else theme.DIM).name()};")
+
+    def _on_recovery_started(self, episode_id: str) -> None:
+        self._show_recording()
+        self.ctx.messages.say(f"recording the take-over as {episode_id} (recovery)")
+
+    def _show_recording(self) -> None:
+        rec = self.controller.recovery
+        if rec.recording:
+            seconds = time.monotonic() - (rec.started_at or time.monotonic())
+            self.recovery_light.set_state("recording", f"REC recovery {rec.episode_id} · {seconds:.1f} s")
+        elif self.recovery_light.state == "recording":
+            self.recovery_light.set_state("busy", "saving the recovery episode…")
+
+    def _on_recovery_saved(self, info: dict) -> None:
+        self.recovery_light.set_state("ok", f"saved {info['id']} ({info['duration_s']:.1f} s, tagged recovery)")
+        self.ctx.messages.say(f"recovery episode {info['id']} saved in {Path(info['dataset']).name}: "
+                              f"{info['frames']} frames, {info['duration_s']:.1f} s")
+        self.ctx.bus.episode_recorded.emit(info["dataset"], info["id"])
+
+    def _on_recovery_failed(self, line: str) -> None:
+        self.recovery_light.set_state("error", "take-over not recorded")
+        self.recovery_light.setToolTip(line)
+        self.ctx.messages.fail(line)
+
     def _on_state(self, state: str) -> None:
         running = state == "running"
+        if not running and self.takeover_button.isChecked():
+            self.takeover_button.blockSignals(True)  # the run ended: nobody is in control any more
+            self.takeover_button.setChecked(False)
+            self.takeover_button.blockSignals(False)
         self.start_button.setEnabled(state == "idle")
         self.stop_button.setEnabled(running)
         self.takeover_button.setEnabled(running)
@@ -234,22 +326,24 @@ class RunPanel(Panel):
             self.live.views[OVERLAY_CAMERA].set_overlay(None)
 
     def _on_chunk(self, times: np.ndarray, values: np.ndarray) -> None:
-        view = self.live.views.get(OVERLAY_CAMERA)
-        if view is None or self._camera is None or len(values) == 0:
-            return
-        size = self.ctx.station.view_size
-        pixels = project_points(values[:, :3], self._camera, size, size)
+        """10 Hz while running: who is in control (badge, REC indicator) and the plan on the scene view."""
         active = self.controller.active_source
+        recording = self.controller.recovery.recording
         if self.controller.estopped:
-            view.set_overlay(pixels, theme.DIM, "E-STOP: holding (the plan is not executed)")
+            colour, caption = theme.DIM, "E-STOP: holding (the plan is not executed)"
             self.live.set_badge("E-STOP", theme.BAD)
         elif active == "policy":
             n = len(values)
-            view.set_overlay(pixels, theme.OK, f"plan: {n} waypoint{'' if n == 1 else 's'} ahead")
+            colour, caption = theme.OK, f"plan: {n} waypoint{'' if n == 1 else 's'} ahead"
             self.live.set_badge("POLICY", theme.ACCENT)
         else:
-            view.set_overlay(pixels, theme.WARN, "operator in control")
-            self.live.set_badge("OPERATOR", theme.WARN)
+            colour, caption = theme.WARN, "operator in control" + (" · recording recovery" if recording else "")
+            self.live.set_badge("OPERATOR · REC" if recording else "OPERATOR", theme.BAD if recording else theme.WARN)
+        self._show_recording()
+        view = self.live.views.get(OVERLAY_CAMERA)
+        if view is not None and self._camera is not None and len(values) > 0:
+            size = self.ctx.station.view_size
+            view.set_overlay(project_points(values[:, :3], self._camera, size, size), colour, caption)
         ms = self.controller.predict_ms()
         inter = self.controller.interventions()
         inter_text = ", ".join(f"{k} {v}" for k, v in inter.items() if v) or "none"
@@ -273,15 +367,15 @@ class RunPanel(Panel):
     # -- sweep -----------------------------------------------------------------------------------
     def toggle_sweep(self) -> None:
         if self._sweep is not None:
-            self._sweep.kill()
+            self.cancel_sweep()
             return
         source = self.source()
         out = (Path(source) / "sweep") if source != EXPERT_SOURCE else \
-            Path(read(self.ctx.settings, "dataset/last", str(Path.home()))).expanduser().parent / "sweep-expert"
+            Path(read(self.ctx.settings, "dataset/last", default_dataset_dir())).expanduser().parent / "sweep-expert"
         self._sweep_out = out
         args = ["-m", "app", "eval", "expert-chunks" if source == EXPERT_SOURCE else source, "--task", self.ctx.task,
                 "--sweep", "--episodes", str(self.sweep_episodes.value()), "--workers", str(self.sweep_workers.value()),
-                "--out", str(out), "--json"]
+                "--out", str(out), "--json", "--progress-json"]
         proc = QProcess(self)
         proc.setWorkingDirectory(str(REPO_ROOT))
         env = QProcessEnvironment.systemEnvironment()
@@ -293,34 +387,82 @@ class RunPanel(Panel):
         proc.finished.connect(self._sweep_finished)
         self._sweep, self._sweep_stdout = proc, b""
         self._sweep_errors: list[str] = []
+        self._sweep_stderr_tail = ""
+        self._sweep_cancelling = False
+        self.sweep_done = self.sweep_total = 0
         self.sweep_button.setText("Cancel sweep")
-        self.sweep_progress.setRange(0, 0)
-        self.sweep_label.setText(f"running: demostation {' '.join(args[2:])}")
+        self.sweep_progress.setRange(0, 0)  # busy only until the policy is loaded and the rollouts are counted
+        self.sweep_progress.setFormat("%v / %m")
+        self.sweep_label.setText("loading the policy…")
+        self.sweep_label.setToolTip(f"demostation {' '.join(args[2:])}")
         proc.start(sys.executable, args)
         lower_priority(proc)
 
+    def cancel_sweep(self) -> None:
+        """Ask the sweep to stop after the rollout under way (SIGTERM: its workers are shut down
+        cleanly); kill it if it has not ended 20 s later. A cancelled sweep writes no report."""
+        proc = self._sweep
+        if proc is None or self._sweep_cancelling:
+            return
+        self._sweep_cancelling = True
+        self.sweep_button.setText("Cancelling…")
+        self.sweep_button.setEnabled(False)
+        self.sweep_label.setText(f"cancelling after rollout {self.sweep_done} / {self.sweep_total}…")
+        proc.terminate()
+        QTimer.singleShot(20000, lambda: proc.kill() if self._sweep is proc else None)
+
     def _sweep_stderr(self) -> None:
-        text = bytes(self._sweep.readAllStandardError()).decode("utf-8", "replace")
-        for line in text.replace("\r", "\n").splitlines():
-            m = _PROGRESS.search(line)
-            if m:
-                done, total = int(m.group(1)), int(m.group(2))
-                self.sweep_progress.setRange(0, max(1, total))
-                self.sweep_progress.setValue(done)
-            elif line.strip():
-                self._sweep_errors.append(line.strip())
+        text = self._sweep_stderr_tail + bytes(self._sweep.readAllStandardError()).decode("utf-8", "replace")
+        lines = text.replace("\r", "\n").split("\n")
+        self._sweep_stderr_tail = lines.pop()  # a line still being written
+        for line in lines:
+            self.sweep_line(line)
+
+    def sweep_line(self, line: str) -> None:
+        """One stderr line of `demostation eval --progress-json`: a progress report, or an error line."""
+        line = line.strip()
+        if not line:
+            return
+        try:
+            report = json.loads(line) if line.startswith("{") else None
+        except ValueError:
+            report = None
+        if not isinstance(report, dict) or "done" not in report or "total" not in report:
+            self._sweep_errors.append(line)
+            return
+        self.sweep_done, self.sweep_total = int(report["done"]), int(report["total"])
+        message = str(report.get("message", ""))
+        if not self._sweep_cancelling:
+            self.sweep_label.setText(f"starting {message}" if self.sweep_done == 0 else
+                                     f"rollout {self.sweep_done} / {self.sweep_total} — {message}")
+        self.sweep_progress.setRange(0, max(1, self.sweep_total))
+        self.sweep_progress.setValue(self.sweep_done)
+        self.sweep_progress.setTextVisible(True)
 
     def _sweep_finished(self, code: int, status) -> None:
         self._sweep = None
+        if self._sweep_stderr_tail:
+            self.sweep_line(self._sweep_stderr_tail)
+            self._sweep_stderr_tail = ""
         self.sweep_button.setText("Run sweep")
-        self.sweep_progress.setRange(0, 1)
-        self.sweep_progress.setValue(1 if code == 0 else 0)
+        self.sweep_button.setEnabled(True)
+        if self._sweep_cancelling:
+            self._sweep_cancelling = False
+            self.sweep_progress.setRange(0, max(1, self.sweep_total))
+            self.sweep_progress.setValue(0)
+            self.sweep_label.setText(f"sweep cancelled after {self.sweep_done} / {self.sweep_total} rollouts — "
+                                     "no report written (the plot keeps the last finished sweep)")
+            return
         if code != 0:
+            self.sweep_progress.setRange(0, 1)
+            self.sweep_progress.setValue(0)
             msg = self._sweep_errors[-1] if self._sweep_errors else f"exit status {code}"
             self.sweep_label.setText(f"sweep stopped: {msg}")
             if status == QProcess.ExitStatus.NormalExit:
                 self.ctx.messages.alert("Robustness sweep", msg)
             return
+        self.sweep_progress.setRange(0, max(1, self.sweep_total))
+        self.sweep_progress.setValue(max(1, self.sweep_total))
         path = self._sweep_out / "sweep.json" if self._sweep_out else None
         try:
             report = json.loads(path.read_text()) if path and path.exists() else json.loads(
@@ -354,6 +496,10 @@ class RunPanel(Panel):
         self.ctx.settings.setValue("run/sources", [p for p in paths if p != EXPERT_SOURCE][-20:])
 
     def _restore(self) -> None:
+        self.recovery_check.setChecked(bool(read(self.ctx.settings, "run/record_takeovers", True)))
+        self.controller.recovery.operator = str(read(self.ctx.settings, "record/operator", ""))
+        chosen = read(self.ctx.settings, "run/recovery_dataset", "") or read(self.ctx.settings, "dataset/last", "")
+        self.set_recovery_dataset(chosen if chosen and Path(chosen).expanduser().is_dir() else None)
         for path in read(self.ctx.settings, "run/sources", []):
             if Path(path).exists():
                 self.add_source(path, select=False)
