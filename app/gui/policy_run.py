@@ -94,8 +94,13 @@ def load_policy_source(source: str, worker: StationWorker, device: str = "cpu") 
     path = Path(source).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint or training run at {path}")
+    import torch
+
+    from policy.device import shared_process_threads
     from policy.inference import DiffusionPolicyRunner
 
+    if device == "cpu":  # the station, its renderer and the recorder share this process's cores
+        torch.set_num_threads(shared_process_threads())
     runner = DiffusionPolicyRunner.from_checkpoint(str(path), device)
     predictor = CheckpointPredictor(runner)
     settings = RuntimeSettings(rate_hz=float(runner.rate_hz), n_obs_steps=int(runner.obs_steps),

@@ -2,11 +2,14 @@
 takes over with the keyboard (its real mapping code), hands back, and the open dataset gains a
 complete, valid episode tagged ``recovery`` that the Dataset panel lists."""
 
+import threading
+
 import numpy as np
 import pytest
 import torch
 
 from episode_files import tiny_run_config, write_dataset
+from policy.device import shared_process_threads
 from recorder.dataset import Dataset
 from recorder.validate import validate_dataset
 
@@ -51,7 +54,8 @@ def test_take_over_records_a_recovery_episode_into_the_open_dataset(make_window,
     w.show_panel("run")
     panel = w.panels["run"]
     c = panel.controller
-    assert c.recovery.target == data
+    # Rows are listed before their facts are read; the dataset counts as opened once they are.
+    qtbot.waitUntil(lambda: c.recovery.target == data, timeout=20000)
     assert data.name in panel.recovery_target.text()
 
     panel.add_source(str(run_dir))
@@ -59,6 +63,13 @@ def test_take_over_records_a_recovery_episode_into_the_open_dataset(make_window,
     assert panel.start()
     qtbot.waitUntil(lambda: c.state in ("running", "idle"), timeout=60000)
     assert c.state == "running", w.ctx.messages.history[-3:]
+    # Inference shares this process with the station, its renderer and the recorder: half the cores.
+    # (Torch applies the setting to each thread at its first operation, as on the inference thread.)
+    seen = []
+    probe = threading.Thread(target=lambda: seen.append((torch.ones(2) + 1, torch.get_num_threads())[1]))
+    probe.start()
+    probe.join()
+    assert seen == [shared_process_threads()]
 
     # Take over: the operator drives (keyboard: R raises the hand) and the take-over records.
     panel.takeover_button.setChecked(True)
