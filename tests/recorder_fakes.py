@@ -111,6 +111,22 @@ class RateCamera(NothingToOpen, Camera):
         return Frame(frame_image(k, self.h, self.w), self.capture_time(k), k)
 
 
+class EndAfter:
+    """End an episode after ``seconds`` of episode time; report a fixed outcome."""
+
+    def __init__(self, seconds: float, success: bool = True, score: float = 1.0) -> None:
+        self.seconds, self.success, self.score = seconds, success, score
+
+    def begin(self) -> None:
+        pass
+
+    def should_end(self, t: float) -> bool:
+        return t >= self.seconds - 1e-9
+
+    def outcome(self):
+        return self.success, self.score
+
+
 class ScriptedSource:
     """Commands x = 0.1·t (clipped by the robot beyond X_LIMIT); "spacemouse" first, then "policy"."""
 
