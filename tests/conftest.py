@@ -17,3 +17,19 @@ def _isolated_settings(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("DEMOSTATION_CONFIG_DIR", str(home / "demostation"))
     yield
+
+
+@pytest.fixture
+def torch_one_thread():
+    """Run torch on one thread for the test, then restore the count: the tiny test models run no slower,
+    and the tests leave the machine's other cores alone.
+
+    Modules that train or run a policy use it with ``pytestmark = pytest.mark.usefixtures("torch_one_thread")``;
+    torch is imported here only when such a test runs.
+    """
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
