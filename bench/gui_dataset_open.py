@@ -33,6 +33,7 @@ def main() -> int:
     from app.gui.panels.dataset import DatasetPanel
     from app.gui.settings import open_settings
     from app.gui.station_worker import StationWorker
+    from bench.common import process_events
     from synthetic_dataset import write_dataset
 
     app = QApplication.instance() or QApplication(["bench"])
@@ -42,12 +43,8 @@ def main() -> int:
     write_s = time.perf_counter() - t
 
     def wait_for(pred, timeout=600.0) -> None:
-        end = time.monotonic() + timeout
-        while not pred():
-            if time.monotonic() > end:
-                raise TimeoutError("the panel did not finish in time")
-            app.processEvents()
-            time.sleep(0.002)
+        if not (pred() or process_events(app, timeout, pred)):
+            raise TimeoutError("the panel did not finish in time")
 
     worker = StationWorker()  # not started: the Dataset panel does not need the station
     ctx = AppContext(settings=open_settings(tmp / "gui.ini"), station=worker)

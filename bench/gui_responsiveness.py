@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,51 +29,44 @@ def main() -> int:
     from app.gui.heartbeat import Heartbeat, attribute_gaps
     from app.gui.main_window import build_main_window
     from app.gui.settings import open_settings
+    from bench.common import process_events
     from synthetic_dataset import write_dataset
 
     app = QApplication.instance() or QApplication(["bench"])
     tmp = Path(tempfile.mkdtemp(prefix="bench-responsive-"))
 
-    def wait(s: float, until=None) -> None:
-        end = time.monotonic() + s
-        while time.monotonic() < end:
-            app.processEvents()
-            if until is not None and until():
-                return
-            time.sleep(0.002)
-
     data = write_dataset(tmp / "train-data", 4, samples=60, image=96)
     w = build_main_window(open_settings(tmp / "gui.ini"))
     w.resize(1440, 900)
     w.show()
-    wait(30, lambda: w.ctx.station.ticks > 5)
+    process_events(app, 30, lambda: w.ctx.station.ticks > 5)
     train = w.panels["train"]
     train.dataset_edit.setText(str(data))
     train.steps_spin.setValue(1_000_000)
     train.batch_spin.setValue(16)
     train.out_edit.setText(str(tmp / "run"))
     run = train.start_training()
-    wait(600, lambda: run.step > 0 or not run.is_running())
+    process_events(app, 600, lambda: run.step > 0 or not run.is_running())
     training = run.is_running()
     w.show_panel("record")
     rec = w.panels["record"]
     rec.dataset_edit.setText(str(tmp / "recorded"))
     rec.driver_combo.setCurrentIndex(rec.driver_combo.findData("expert"))
     rec.auto_end_check.setChecked(False)
-    wait(1.0)
+    process_events(app, 1.0)
     control = subprocess.Popen([sys.executable, "-m", "app.gui.heartbeat", str(seconds + 4)], cwd=ROOT,
                                stdout=subprocess.PIPE, text=True)
     hb = Heartbeat()
     hb.start()
     rec.command("start")
-    wait(15, lambda: rec.controller.state == "recording")
-    wait(seconds)
+    process_events(app, 15, lambda: rec.controller.state == "recording")
+    process_events(app, seconds)
     hb.stop()
     rec.command("stop")
-    wait(30, lambda: rec.controller.state == "idle")
+    process_events(app, 30, lambda: rec.controller.state == "idle")
     ctrl = json.loads(control.communicate(timeout=60)[0].strip().splitlines()[-1])
     run.stop()
-    wait(30, lambda: not run.is_running())
+    process_events(app, 30, lambda: not run.is_running())
     own, machine = attribute_gaps(hb.long_gaps(50.0), [tuple(g) for g in ctrl["long_gaps"]])
     timing = rec.controller._timing.snapshot() if rec.controller._timing else {}
     w.close()

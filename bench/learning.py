@@ -46,13 +46,9 @@ class HoldStill:
 
 
 def record(out: Path, task: str, demos: int, noise: float, mistake: float, pause: float) -> dict:
-    from recorder.record import StationRecordingSettings, record_station
-    from recorder.sources import SourceOptions
+    from bench.common import record_expert_demos
 
-    report = record_station(StationRecordingSettings(
-        out=str(out), task=task, episodes=demos, seed=10_000, fsync=False,
-        source=SourceOptions(expert_noise=noise, expert_mistake_prob=mistake, expert_pause_prob=pause)))
-    s = report.summary()
+    s = record_expert_demos(out, demos, seed=10_000, task=task, noise=noise, mistake_prob=mistake, pause_prob=pause)
     return {"episodes": s["episodes"], "frames": s["frames"], "expert_success_rate": s["success_rate"],
             "seconds": s["seconds"], "noise": noise, "mistake_prob": mistake, "pause_prob": pause}
 
@@ -76,17 +72,13 @@ def main() -> None:
     os.environ.setdefault("MUJOCO_GL", "egl")
     import torch
 
+    from bench.common import policy_config
     from policy.agent import PolicyAgent, latency_summary
-    from policy.config import load_config_file, preset
     from policy.evaluation import EvalSettings, evaluate
     from policy.trainer import train
     from recorder.dataset import Dataset
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    cfg = preset(args.preset)
-    if args.config:
-        cfg = cfg.with_overrides(load_config_file(args.config))
+    cfg = policy_config(args.preset, args.config, args.threads)
     cfg.train.time_limit_s = args.minutes * 60.0
     cfg.train.steps = 10_000_000  # the time budget ends the run; the schedule follows it
     cfg.train.seed = args.seed

@@ -71,14 +71,6 @@ def chunk_latency(cfg, calls: int) -> dict:
     return out
 
 
-def record(out: Path, episodes: int) -> None:
-    from recorder.record import StationRecordingSettings, record_station
-    from recorder.sources import SourceOptions
-
-    record_station(StationRecordingSettings(out=str(out), episodes=episodes, seed=1000, fsync=False,
-                                            source=SourceOptions(expert_noise=0.004, expert_mistake_prob=0.3)))
-
-
 def throughput(cfg, data: Path, steps: int) -> dict:
     import torch
 
@@ -153,13 +145,9 @@ def main() -> None:
     os.environ.setdefault("MUJOCO_GL", "egl")
     import torch
 
-    from policy.config import load_config_file, preset
+    from bench.common import policy_config, record_expert_demos
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    cfg = preset(args.preset)
-    if args.config:
-        cfg = cfg.with_overrides(load_config_file(args.config))
+    cfg = policy_config(args.preset, args.config, args.threads)
     result = {"preset": args.preset, "threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
               "cores": os.cpu_count(), "load_avg_1min": round(os.getloadavg()[0], 2),
               "policy": {k: getattr(cfg.policy, k) for k in ("encoder", "head", "objective", "sample_steps", "cameras",
@@ -168,7 +156,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(args.data) if args.data else Path(tmp) / "data"
         if not args.data:
-            record(data, args.episodes)
+            record_expert_demos(data, args.episodes, seed=1000)
         result["throughput"] = throughput(cfg, data, args.steps)
     result["load_avg_1min_after"] = round(os.getloadavg()[0], 2)
     print(json.dumps(result))

@@ -28,3 +28,20 @@ class Connectable(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.disconnect()
+
+
+class NothingToOpen(Connectable):
+    """For a device with nothing to open (frames handed to it, a stand-in): connecting only records
+    that the caller did, so callers that check ``is_connected`` treat it like real hardware."""
+
+    _connected = False
+
+    def connect(self) -> None:
+        self._connected = True
+
+    def disconnect(self) -> None:
+        self._connected = False
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connected

@@ -190,6 +190,22 @@ def _brake_ok(position: np.ndarray, velocity: np.ndarray, low: np.ndarray, high:
     return inside(p1) & inside(stop)
 
 
+def _velocity_step(err: np.ndarray, feedforward: np.ndarray, current: np.ndarray, act: np.ndarray,
+                   max_speed: float, max_accel: float, dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The next velocity towards a request ``err`` away (position or rotation vector, rows where ``act``):
+    reach the request next tick, but never faster than one can stop there (unless the request itself
+    moves that fast, ``feedforward``), never above ``max_speed``, and change the velocity by at most
+    ``max_accel``·dt. Returns (velocity, speed-limited rows, accel-limited rows)."""
+    feedforward, _ = _clip_norm(feedforward, max_speed)
+    cap = np.maximum(_stopping_speed(np.linalg.norm(err, axis=1), PROFILE_DECEL * max_accel, dt),
+                     np.linalg.norm(feedforward, axis=1))
+    v_des, _ = _clip_norm(err / dt, cap)
+    v_des, speed = _clip_norm(v_des, max_speed)
+    v_des = np.where(act[:, None], v_des, 0.0)
+    u, accel = _clip_norm(v_des - current, max_accel * dt)
+    return current + u, speed, accel
+
+
 # -- the filter ------------------------------------------------------------------------------------
 
 def filter_step(state: FilterState, target_pose: np.ndarray, target_gripper: np.ndarray, present: np.ndarray,
@@ -227,19 +243,10 @@ def filter_step(state: FilterState, target_pose: np.ndarray, target_gripper: np.
     tg = np.clip(raw_g, *limits.gripper_range)
     gripper_range = act & (np.abs(tg - raw_g) > 1e-9)
 
-    # 3. Linear velocity: reach the request next tick, but never faster than one can stop there
-    #    (unless the request itself moves that fast), never above max speed, and change the
-    #    velocity by at most max_accel·dt.
+    # 3. Linear velocity (see `_velocity_step`).
     p, v = state.position, state.velocity
-    err = tp - p
     vt = np.where((act & state.has_last_target)[:, None], (tp - state.last_target_position) / dt, 0.0)
-    vt, _ = _clip_norm(vt, V)
-    cap = np.maximum(_stopping_speed(np.linalg.norm(err, axis=1), PROFILE_DECEL * A, dt), np.linalg.norm(vt, axis=1))
-    v_des, _ = _clip_norm(err / dt, cap)
-    v_des, speed = _clip_norm(v_des, V)
-    v_des = np.where(act[:, None], v_des, 0.0)
-    u, accel = _clip_norm(v_des - v, A * dt)
-    v1 = v + u
+    v1, speed, accel = _velocity_step(tp - p, vt, v, act, V, A, dt)
     # 4. Workspace invariant: pick the largest step from braking (w0, always safe) towards v1.
     sp = np.linalg.norm(v, axis=1)
     w0 = v * (np.maximum(sp - A * dt, 0.0) / np.where(sp > 0, sp, 1.0))[:, None]
@@ -264,13 +271,7 @@ def filter_step(state: FilterState, target_pose: np.ndarray, target_gripper: np.
     q, w = state.quat, state.angular_velocity
     rerr = np.where(act[:, None], rotation_between(tq, q), 0.0)
     wt = np.where((act & state.has_last_target)[:, None], rotation_between(tq, state.last_target_quat) / dt, 0.0)
-    wt, _ = _clip_norm(wt, W)
-    wcap = np.maximum(_stopping_speed(np.linalg.norm(rerr, axis=1), PROFILE_DECEL * AA, dt), np.linalg.norm(wt, axis=1))
-    w_des, _ = _clip_norm(rerr / dt, wcap)
-    w_des, ang_speed = _clip_norm(w_des, W)
-    w_des = np.where(act[:, None], w_des, 0.0)
-    du, ang_accel = _clip_norm(w_des - w, AA * dt)
-    w_new = w + du
+    w_new, ang_speed, ang_accel = _velocity_step(rerr, wt, w, act, W, AA, dt)
     q_new, _ = safe_unit_quat(quat_mul(rotvec_to_quat(w_new * dt), q))
 
     # 6. Gripper: range, then rate; held where there is no valid request.
@@ -377,6 +378,19 @@ def _brake_ok1(p, v, low, high, decel: float, dt: float, tol: float = 1e-12) -> 
             and lx <= x2 <= hx and ly <= y2 <= hy and lz <= z2 <= hz)
 
 
+def _velocity_step1(err, feedforward, current, act: bool, max_speed: float, max_accel: float,
+                    dt: float) -> tuple[tuple[float, float, float], bool, bool]:
+    """`_velocity_step` for one robot (``err`` and ``feedforward`` are not read unless ``act``)."""
+    v_des, speed = (0.0, 0.0, 0.0), False
+    if act:
+        feedforward = _clip3(feedforward, max_speed)[0]
+        cap = max(_stopping_speed1(_n3(*err), PROFILE_DECEL * max_accel, dt), _n3(*feedforward))
+        v_des, _ = _clip3((err[0] / dt, err[1] / dt, err[2] / dt), cap)
+        v_des, speed = _clip3(v_des, max_speed)
+    u, accel = _clip3((v_des[0] - current[0], v_des[1] - current[1], v_des[2] - current[2]), max_accel * dt)
+    return (current[0] + u[0], current[1] + u[1], current[2] + u[2]), speed, accel
+
+
 @dataclass
 class _OneState:
     p: tuple[float, float, float]
@@ -419,7 +433,7 @@ def _filter_step_one(s: _OneState, pose, grip: float, present: bool, hold: bool,
     act = valid and not hold
     p, v, q, w, g = s.p, s.v, s.q, s.w, s.g
     zero = (0.0, 0.0, 0.0)
-    speed = ang_speed = False
+    err = vt = zero
     if act:
         tp = tuple(min(max(raw[i], low[i]), high[i]) for i in range(3))
         if any(abs(tp[i] - raw[i]) > 1e-9 for i in range(3)):
@@ -428,14 +442,8 @@ def _filter_step_one(s: _OneState, pose, grip: float, present: bool, hold: bool,
         if abs(tg - grip) > 1e-9:
             flags.add("gripper_range")
         err = (tp[0] - p[0], tp[1] - p[1], tp[2] - p[2])
-        vt = _clip3(tuple((tp[i] - s.ltp[i]) / dt for i in range(3)), V)[0] if s.has_lt else zero
-        cap = max(_stopping_speed1(_n3(*err), PROFILE_DECEL * A, dt), _n3(*vt))
-        v_des, _ = _clip3((err[0] / dt, err[1] / dt, err[2] / dt), cap)
-        v_des, speed = _clip3(v_des, V)
-    else:
-        v_des = zero
-    u, accel = _clip3((v_des[0] - v[0], v_des[1] - v[1], v_des[2] - v[2]), A * dt)
-    v1 = (v[0] + u[0], v[1] + u[1], v[2] + u[2])
+        vt = tuple((tp[i] - s.ltp[i]) / dt for i in range(3)) if s.has_lt else zero
+    v1, speed, accel = _velocity_step1(err, vt, v, act, V, A, dt)
     need = not _brake_ok1(p, v1, low, high, A, dt)
     v_new = v1
     if need:
@@ -453,16 +461,11 @@ def _filter_step_one(s: _OneState, pose, grip: float, present: bool, hold: bool,
     p_new = tuple(min(max(p[i] + v_new[i] * dt, low[i]), high[i]) for i in range(3))
     v_new = tuple((p_new[i] - p[i]) / dt for i in range(3))
 
+    rerr = wt = zero
     if act:
         rerr = _rot_between4(tq, q)
-        wt = _clip3(tuple(c / dt for c in _rot_between4(tq, s.ltq)), W)[0] if s.has_lt else zero
-        wcap = max(_stopping_speed1(_n3(*rerr), PROFILE_DECEL * AA, dt), _n3(*wt))
-        w_des, _ = _clip3((rerr[0] / dt, rerr[1] / dt, rerr[2] / dt), wcap)
-        w_des, ang_speed = _clip3(w_des, W)
-    else:
-        w_des = zero
-    du, ang_accel = _clip3((w_des[0] - w[0], w_des[1] - w[1], w_des[2] - w[2]), AA * dt)
-    w_new = (w[0] + du[0], w[1] + du[1], w[2] + du[2])
+        wt = tuple(c / dt for c in _rot_between4(tq, s.ltq)) if s.has_lt else zero
+    w_new, ang_speed, ang_accel = _velocity_step1(rerr, wt, w, act, W, AA, dt)
     q_new = _unit4(_qmul4(_rotvec_quat4((w_new[0] * dt, w_new[1] * dt, w_new[2] * dt)), q))
 
     g_rate = False

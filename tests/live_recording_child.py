@@ -7,25 +7,12 @@ handed to the writer, so the test knows exactly what the process had recorded wh
 
 from __future__ import annotations
 
+import math
 import sys
 
 from recorder.clock import MonotonicClock
 from recorder.session import RecordingSession, SessionSettings
-from tests.recorder_fakes import FakeRobot, RateCamera, ScriptedSource
-
-
-class _Until:
-    def __init__(self, seconds: float | None) -> None:
-        self.seconds = seconds
-
-    def begin(self) -> None:
-        pass
-
-    def should_end(self, t: float) -> bool:
-        return self.seconds is not None and t >= self.seconds - 1e-9
-
-    def outcome(self):
-        return True, 1.0
+from tests.recorder_fakes import EndAfter, FakeRobot, RateCamera, ScriptedSource
 
 
 def main() -> None:
@@ -42,9 +29,9 @@ def main() -> None:
 
     session = RecordingSession(root, FakeRobot(clock), cams, ScriptedSource(switch_at=1e9), clock=clock,
                                settings=SessionSettings(rate_hz=rate, task="crash-test"), on_sample=on_sample)
-    for seconds in (1.0, None):
-        counter["episode"], counter["i"] = f"ep_{0 if seconds else 1:06d}", 0
-        summary = session.record_episode(end=_Until(seconds))
+    for episode, seconds in enumerate((1.0, math.inf)):
+        counter["episode"], counter["i"] = f"ep_{episode:06d}", 0
+        summary = session.record_episode(end=EndAfter(seconds))
         print(f"DONE {summary.episode_id} {summary.frames}", flush=True)
 
 

@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from devices.camera import Camera, CameraInfo, Frame
+from devices.connection import NothingToOpen
 from devices.robot import Action, Robot, RobotState
 from recorder.sources import Command
 
 X_LIMIT = 0.5  # the fake robot clips x to this (so "applied" differs from "commanded")
 
 
-class FakeRobot(Robot):
+class FakeRobot(NothingToOpen, Robot):
     """A robot whose pose follows the last applied target; ``slow_ticks`` make `send_action` take time."""
 
     name = "fake-arm"
@@ -29,7 +30,6 @@ class FakeRobot(Robot):
     def __init__(self, clock, joint_pos: bool = False, slow_ticks: dict[int, float] | None = None) -> None:
         self.clock = clock
         self._joint = joint_pos
-        self._connected = False
         self._target = Action(np.array([0.3, 0.0, 0.2, 1, 0, 0, 0]), 0.0)
         self.sent: list[Action] = []
         self.slow_ticks = dict(slow_ticks or {})
@@ -40,16 +40,6 @@ class FakeRobot(Robot):
         if self._joint:
             f["joint_pos"] = (2,)
         return f
-
-    def connect(self) -> None:
-        self._connected = True
-
-    def disconnect(self) -> None:
-        self._connected = False
-
-    @property
-    def is_connected(self) -> bool:
-        return self._connected
 
     def get_state(self) -> RobotState:
         t = self.clock.now()
@@ -88,7 +78,7 @@ def decode_index(img: np.ndarray) -> int:
     return int(img[0, 0, 0]) + 256 * int(img[0, 0, 1])
 
 
-class RateCamera(Camera):
+class RateCamera(NothingToOpen, Camera):
     """A camera streaming at its own rate: frame k is captured at ``phase + k / rate_hz`` and becomes
     readable ``latency_s`` later (as a real driver delivers frames after exposure)."""
 
@@ -98,22 +88,11 @@ class RateCamera(Camera):
         self.phase_s, self.latency_s = phase_s, latency_s
         self.h, self.w = size
         self.mount = mount
-        self._connected = False
 
     @property
     def info(self) -> CameraInfo:
         return CameraInfo(self.name, self.w, self.h, mount=self.mount, serial=f"fake:{self.name}",
                           fx=40.0, fy=41.0, cx=self.w / 2, cy=self.h / 2, model="fake")
-
-    def connect(self) -> None:
-        self._connected = True
-
-    def disconnect(self) -> None:
-        self._connected = False
-
-    @property
-    def is_connected(self) -> bool:
-        return self._connected
 
     def capture_time(self, k: int) -> float:
         return self.phase_s + k / self.rate_hz
@@ -130,6 +109,22 @@ class RateCamera(Camera):
         if k < 0:
             return None
         return Frame(frame_image(k, self.h, self.w), self.capture_time(k), k)
+
+
+class EndAfter:
+    """End an episode after ``seconds`` of episode time; report a fixed outcome."""
+
+    def __init__(self, seconds: float, success: bool = True, score: float = 1.0) -> None:
+        self.seconds, self.success, self.score = seconds, success, score
+
+    def begin(self) -> None:
+        pass
+
+    def should_end(self, t: float) -> bool:
+        return t >= self.seconds - 1e-9
+
+    def outcome(self):
+        return self.success, self.score
 
 
 class ScriptedSource:

@@ -6,12 +6,13 @@ import time
 
 import numpy as np
 
+from devices.connection import NothingToOpen
 from devices.robot import Action, Robot, RobotState
 
 HOME = np.array([0.45, 0.0, 0.20, 0.0, 1.0, 0.0, 0.0])
 
 
-class KinematicRobot(Robot):
+class KinematicRobot(NothingToOpen, Robot):
     """An arm that is always exactly where it was last commanded; keeps every command it got."""
 
     name = "kinematic"
@@ -24,16 +25,6 @@ class KinematicRobot(Robot):
     @property
     def features(self) -> dict[str, tuple[int, ...]]:
         return {"ee_pose": (7,), "gripper": (1,), "ee_wrench": (6,)}
-
-    def connect(self) -> None:
-        self._connected = True
-
-    def disconnect(self) -> None:
-        self._connected = False
-
-    @property
-    def is_connected(self) -> bool:
-        return self._connected
 
     def get_state(self) -> RobotState:
         return RobotState(time=0.0, ee_pose=self._cmd.ee_pose.copy(), gripper=self._cmd.gripper, ee_wrench=np.zeros(6))

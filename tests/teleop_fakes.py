@@ -2,7 +2,8 @@
 
 ``FakeHidApi`` plays the ``hid`` module (its ``device()`` handle serves byte reports and can be
 unplugged), ``ScriptedXr`` plays the OpenXR adapter (serves recorded pose samples), ``FakeHaptic``
-plays a haptic SDK, ``ImageCamera`` a wrist camera. Everything above them is the product's code.
+plays a haptic SDK; the wrist camera is the product's own ``PushedFrameCamera``. Everything above
+them is the product's code.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import time
 import cv2
 import numpy as np
 
-from devices.camera import Camera, CameraInfo, Frame
 from devices.teleop.errors import DeviceLost, DeviceUnavailable
 from devices.teleop.frames import OPERATOR_FROM_Y_UP
 from devices.teleop.haptic import HapticBackend, HapticInfo, HapticState
@@ -176,36 +176,6 @@ def marker_image(distance_px: float, size: int = 320, marker_px: int = 36, ids=(
         rng = np.random.default_rng(seed)
         img = np.clip(img.astype(float) + rng.normal(0, noise, img.shape), 0, 255).astype(np.uint8)
     return np.stack([img] * 3, axis=-1)
-
-
-class ImageCamera(Camera):
-    """A wrist camera stand-in that serves whatever image it is given, as new frames."""
-
-    def __init__(self) -> None:
-        self._frame: Frame | None = None
-        self._index = 0
-        self._connected = False
-
-    @property
-    def info(self) -> CameraInfo:
-        return CameraInfo(name="handheld_wrist", width=320, height=320, mount="wrist")
-
-    def connect(self) -> None:
-        self._connected = True
-
-    def disconnect(self) -> None:
-        self._connected = False
-
-    @property
-    def is_connected(self) -> bool:
-        return self._connected
-
-    def show(self, image: np.ndarray) -> None:
-        self._frame = Frame(image=image, timestamp=time.monotonic(), index=self._index)
-        self._index += 1
-
-    def read_latest(self, max_age_s: float | None = None) -> Frame | None:
-        return self._frame
 
 
 def wait_until(predicate, timeout: float = 3.0, interval: float = 0.005) -> bool:

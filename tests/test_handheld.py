@@ -1,16 +1,18 @@
 """Handheld gripper: ArUco jaw width from rendered marker images (through the same detection code),
 calibration fitted from known widths and persisted, tracker pose from a recorded OpenXR stream."""
 
+import time
+
 import numpy as np
 import pytest
 
 from devices.camera import Camera
 from devices.teleop import DeviceUnavailable, SettingsStore, make_device
 from devices.teleop.handheld import (
-    ArucoJawSensor, HandheldGripperDevice, HandheldOptions, HandheldTransport, JawCalibration,
+    ArucoJawSensor, HandheldGripperDevice, HandheldOptions, HandheldTransport, JawCalibration, PushedFrameCamera,
 )
 from devices.teleop.openxr_adapter import XrSample
-from teleop_fakes import ImageCamera, ScriptedXr, marker_image, wait_until, xr_pose
+from teleop_fakes import ScriptedXr, marker_image, wait_until, xr_pose
 
 
 @pytest.mark.parametrize("distance", [60.0, 100.0, 150.0])
@@ -55,38 +57,38 @@ def handheld(camera, samples, store):
 
 def test_jaw_width_becomes_the_gripper_command_and_calibration_persists(tmp_path):
     store = SettingsStore(tmp_path / "settings.json")
-    camera = ImageCamera()
+    camera = PushedFrameCamera()
     dev = handheld(camera, [XrSample(xr_pose([0.1, 0.2, 1.0]))], store)
     assert isinstance(dev.camera, Camera) and dev.camera is camera
     with dev:
-        camera.show(marker_image(60.0))
+        camera.push(marker_image(60.0), time.monotonic())
         assert wait_until(lambda: dev.measured_distance() is not None)
         cmd = dev.read_command()
         assert cmd.gripper is None and "not calibrated" in cmd.message
         closed = dev.measured_distance()
-        camera.show(marker_image(220.0))
+        camera.push(marker_image(220.0), time.monotonic())
         assert wait_until(lambda: dev.measured_distance() > 200)
         dev.calibrate_jaw([(closed, 0.0), (dev.measured_distance(), 0.08)])
-        camera.show(marker_image(140.0))  # half open
+        camera.push(marker_image(140.0), time.monotonic())  # half open
         assert wait_until(lambda: abs(dev.measured_distance() - 140) < 2)
         cmd = dev.read_command()
         np.testing.assert_allclose(cmd.pose[:3], [0.1, 0.2, 1.0], atol=1e-9)  # tracker, operator frame
     assert cmd.gripper == pytest.approx(0.5, abs=0.02) and cmd.message == ""
-    again = handheld(ImageCamera(), [], store)
+    again = handheld(PushedFrameCamera(), [], store)
     assert len(again.settings.options.calibration) == 2
 
 
 def test_markers_out_of_view_keep_the_last_width_and_say_so(tmp_path):
     store = SettingsStore(tmp_path / "settings.json")
-    dev = handheld(ImageCamera(), [XrSample(xr_pose([0, 0, 1]))], store)
+    dev = handheld(PushedFrameCamera(), [XrSample(xr_pose([0, 0, 1]))], store)
     dev.save_settings(dev.default_settings().with_options(HandheldOptions(calibration=((50.0, 0.0), (210.0, 0.08)),
                                                                           occlusion_timeout=0.05)))
     camera = dev.camera
     with dev:
-        camera.show(marker_image(130.0))
+        camera.push(marker_image(130.0), time.monotonic())
         assert wait_until(lambda: dev.read_command().gripper is not None)
         width = dev.read_command().gripper
-        camera.show(marker_image(130.0, ids=(0, 9)))  # a finger marker covered
+        camera.push(marker_image(130.0, ids=(0, 9)), time.monotonic())  # a finger marker covered
         assert wait_until(lambda: "not visible" in dev.read_command().message)
         assert dev.read_command().gripper == width
 
@@ -99,14 +101,14 @@ def test_handheld_needs_its_wrist_camera():
 def test_recorded_handheld_session_replays_images_through_the_same_detection(tmp_path):
     store = SettingsStore(tmp_path / "settings.json")
     samples = [XrSample(xr_pose([0.0, 0.1 * k, 1.0]), squeeze=0.0) for k in range(5)]
-    camera = ImageCamera()
+    camera = PushedFrameCamera()
     dev = handheld(camera, samples, store)
     dev.save_settings(dev.default_settings().with_options(HandheldOptions(calibration=((50.0, 0.0), (210.0, 0.08)))))
     stream = tmp_path / "handheld.jsonl"
     with dev:
         dev.start_recording(stream)
         for d in (60.0, 100.0, 180.0):
-            camera.show(marker_image(d))
+            camera.push(marker_image(d), time.monotonic())
             assert wait_until(lambda: abs((dev.measured_distance() or 0) - d) < 2)
         assert wait_until(lambda: dev.transport.xr_source.index > len(samples))  # the last one fully handled
         live = dev.read_command()

@@ -1,32 +1,17 @@
-import numpy as np
 import pytest
 
-from devices.sim.experts import ExpertKnobs
 from devices.sim.station import make_station
 
 
-def rollout(task="pick_place", seed=0, **knobs):
-    st = make_station(task, cameras=())
-    st.connect()
-    st.reset(seed)
-    ex = st.task.make_expert(st, ExpertKnobs(**knobs), np.random.default_rng(seed))
-    while True:
-        st.send_action(ex.act())
-        st.step(0.1)
-        status = st.status()
-        if status.done:
-            return status, ex, st
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_expert_succeeds(seed):
-    status, _, st = rollout(seed=seed)
+def test_expert_succeeds(seed, expert_rollout):
+    status, _, st = expert_rollout("pick_place", seed=seed)
     assert status.success and status.score == 1.0
     assert st.time < st.task.time_limit_s
 
 
-def test_mistake_is_logged_and_recovered():
-    status, ex, _ = rollout(seed=5, mistake_prob=1.0)
+def test_mistake_is_logged_and_recovered(expert_rollout):
+    status, ex, _ = expert_rollout("pick_place", seed=5, mistake_prob=1.0)
     kinds = [e.kind for e in ex.events]
     assert "mistake" in kinds and "recovery" in kinds
     m = next(e for e in ex.events if e.kind == "mistake")
@@ -35,8 +20,8 @@ def test_mistake_is_logged_and_recovered():
     assert status.success
 
 
-def test_pauses_are_logged_with_their_spans():
-    status, ex, _ = rollout(seed=6, pause_prob=0.5)
+def test_pauses_are_logged_with_their_spans(expert_rollout):
+    status, ex, _ = expert_rollout("pick_place", seed=6, pause_prob=0.5)
     pauses = [e for e in ex.events if e.kind == "pause"]
     assert pauses, "with pause_prob=0.5 over ~8 goals some pauses happen"
     for p in pauses:
@@ -44,8 +29,8 @@ def test_pauses_are_logged_with_their_spans():
     assert status.success
 
 
-def test_noisy_expert_still_mostly_succeeds():
-    wins = sum(rollout(seed=s, noise=0.004)[0].success for s in range(4))
+def test_noisy_expert_still_mostly_succeeds(expert_rollout):
+    wins = sum(expert_rollout("pick_place", seed=s, noise=0.004)[0].success for s in range(4))
     assert wins >= 3
 
 

@@ -8,12 +8,7 @@ from policy.model import DiffusionPolicy
 from policy.objectives import DDPM, make_objective
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.mark.parametrize("head", ["unet", "transformer"])

@@ -11,26 +11,12 @@ import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from devices.sim.experts import ExpertKnobs  # noqa: E402
 from devices.sim.station import make_station  # noqa: E402
 from devices.sim.tasks import task_names  # noqa: E402
 from devices.sim.tasks.push_t import (  # noqa: E402
     BAR_SIZE, MAX_START_COVERAGE, MIN_START_DISTANCE, STEM_SIZE, SUCCESS_COVERAGE, PushPlanner, coverage,
     t_area, t_outline, t_polygons, polygon_area,
 )
-
-
-def rollout(seed: int, max_s: float | None = None, **knobs):
-    st = make_station("push_t", cameras=())
-    st.connect()
-    st.reset(seed)
-    ex = st.task.make_expert(st, ExpertKnobs(**knobs), np.random.default_rng(seed))
-    while True:
-        st.send_action(ex.act())
-        st.step(0.1)
-        status = st.status()
-        if status.done or (max_s is not None and st.time >= max_s):
-            return status, ex, st
 
 
 def raster_coverage(block: np.ndarray, goal: np.ndarray, n: int = 600) -> float:
@@ -126,18 +112,18 @@ def test_model_translates_through_the_centre_of_mass():
     assert abs(turned[2]) > 0.05
 
 
-def test_expert_succeeds():
+def test_expert_succeeds(expert_rollout):
     wins = 0
     for seed in range(5):
-        status, _, st = rollout(seed)
+        status, _, st = expert_rollout("push_t", seed)
         wins += status.success
         if status.success:
             assert status.score >= SUCCESS_COVERAGE and st.time < st.task.time_limit_s
     assert wins >= 4
 
 
-def test_mistake_is_logged_then_recovered():
-    status, ex, _ = rollout(11, mistake_prob=1.0)
+def test_mistake_is_logged_then_recovered(expert_rollout):
+    status, ex, _ = expert_rollout("push_t", 11, mistake_prob=1.0)
     kinds = [e.kind for e in ex.events]
     assert "mistake" in kinds and "recovery" in kinds
     m = next(e for e in ex.events if e.kind == "mistake")
@@ -146,8 +132,8 @@ def test_mistake_is_logged_then_recovered():
     assert status.success
 
 
-def test_pauses_are_logged():
-    _, ex, _ = rollout(2, max_s=6.0, pause_prob=1.0)
+def test_pauses_are_logged(expert_rollout):
+    _, ex, _ = expert_rollout("push_t", 2, max_s=6.0, pause_prob=1.0)
     pauses = [e for e in ex.events if e.kind == "pause"]
     assert pauses and pauses[0].label == "start"
     assert all(1.5 <= p.end - p.start <= 3.0 for p in pauses)

@@ -14,21 +14,7 @@ from recorder.session import RecordingSession, SessionSettings
 from recorder.validate import validate_dataset
 from recorder.writer import EpisodeWriter
 from tests.episode_files import count_h5_opens
-from tests.recorder_fakes import FakeRobot, RateCamera, ScriptedSource, decode_index
-
-
-class _Until:
-    def __init__(self, seconds):
-        self.seconds = seconds
-
-    def begin(self):
-        pass
-
-    def should_end(self, t):
-        return t >= self.seconds - 1e-9
-
-    def outcome(self):
-        return True, 1.0
+from tests.recorder_fakes import EndAfter, FakeRobot, RateCamera, ScriptedSource, decode_index
 
 
 def record(root, episodes=1, seconds=2.0, codec=fmt.DEFAULT_IMAGE_CODEC):
@@ -37,7 +23,7 @@ def record(root, episodes=1, seconds=2.0, codec=fmt.DEFAULT_IMAGE_CODEC):
             "wrist": RateCamera("wrist", clock, 10.0, phase_s=-1.0, mount="wrist")}
     session = RecordingSession(root, FakeRobot(clock), cams, ScriptedSource(), clock=clock,
                                settings=SessionSettings(task="fake", image_codec=codec))
-    return [session.record_episode(seed=i, end=_Until(seconds)) for i in range(episodes)]
+    return [session.record_episode(seed=i, end=EndAfter(seconds)) for i in range(episodes)]
 
 
 def test_episode_reader_is_lazy_and_decodes_attributes(tmp_path):

@@ -12,21 +12,7 @@ from recorder.dataset import Dataset
 from recorder.errors import DiskFullError
 from recorder.session import RecordingSession
 from recorder.validate import validate_dataset
-from tests.recorder_fakes import BudgetFileSystem, FakeRobot, RateCamera, ScriptedSource
-
-
-class _Until:
-    def __init__(self, seconds):
-        self.seconds = seconds
-
-    def begin(self):
-        pass
-
-    def should_end(self, t):
-        return t >= self.seconds - 1e-9
-
-    def outcome(self):
-        return True, 1.0
+from tests.recorder_fakes import BudgetFileSystem, EndAfter, FakeRobot, RateCamera, ScriptedSource
 
 
 def test_a_disk_that_fills_mid_episode(tmp_path):
@@ -34,11 +20,11 @@ def test_a_disk_that_fills_mid_episode(tmp_path):
     clock = SimulatedClock()
     cams = {"scene": RateCamera("scene", clock, 15.0, phase_s=-1.0)}
     session = RecordingSession(tmp_path, FakeRobot(clock), cams, ScriptedSource(), clock=clock, fs=fs)
-    first = session.record_episode(end=_Until(3.0))
+    first = session.record_episode(end=EndAfter(3.0))
     per_episode = fs.used
     fs.budget = fs.used + per_episode // 2  # room for about half of the next episode's journal
     with pytest.raises(DiskFullError) as info:
-        session.record_episode(end=_Until(3.0))
+        session.record_episode(end=EndAfter(3.0))
     message = str(info.value)
     assert "\n" not in message and message.startswith(f"disk full in {tmp_path / 'episodes'} (No space left")
     assert "recording of ep_000001 stopped; earlier episodes are intact" in message
@@ -102,7 +88,7 @@ def test_a_disk_that_fills_while_finalising_keeps_the_journal(tmp_path, monkeypa
     session = RecordingSession(tmp_path, FakeRobot(clock), {}, ScriptedSource(), clock=clock)
     monkeypatch.setattr(writer_module, "finalize_journal", full)
     with pytest.raises(DiskFullError, match="disk full in .*recording of ep_000000 stopped"):
-        session.record_episode(end=_Until(1.0))
+        session.record_episode(end=EndAfter(1.0))
     assert (tmp_path / "episodes" / "ep_000000.journal").exists()
     monkeypatch.undo()
     ds = Dataset(tmp_path)  # sealed before the failure: recovered as a complete episode

@@ -14,23 +14,7 @@ from recorder.session import RecordingSession, SessionSettings
 from recorder.sources import MailboxSource
 from recorder.sync import CameraSync
 from recorder.validate import validate_dataset
-from tests.recorder_fakes import X_LIMIT, FakeRobot, RateCamera, ScriptedSource, decode_index
-
-
-class _Until:
-    """End an episode after ``seconds`` of episode time; report a fixed outcome."""
-
-    def __init__(self, seconds: float, success: bool = True, score: float = 0.75) -> None:
-        self.seconds, self.success, self.score = seconds, success, score
-
-    def begin(self) -> None:
-        pass
-
-    def should_end(self, t: float) -> bool:
-        return t >= self.seconds - 1e-9
-
-    def outcome(self):
-        return self.success, self.score
+from tests.recorder_fakes import X_LIMIT, EndAfter, FakeRobot, RateCamera, ScriptedSource, decode_index
 
 
 def test_frame_at_returns_the_newest_frame_captured_at_or_before_the_tick():
@@ -67,7 +51,7 @@ def test_cameras_at_different_rates_are_synchronised_per_tick(tmp_path):
     source = ScriptedSource(switch_at=1.0)
     session = RecordingSession(tmp_path, robot, {"wrist": fast, "scene": slow}, source, clock=clock,
                                settings=SessionSettings(task="t", operator="tester", station={"robot": "fake"}))
-    summary = session.record_episode(seed=3, end=_Until(3.0))
+    summary = session.record_episode(seed=3, end=EndAfter(3.0, score=0.75))
     assert summary.frames == 31 and summary.complete and summary.success is True
 
     ds = Dataset(tmp_path)
@@ -123,7 +107,7 @@ def test_missed_ticks_and_holds_are_recorded(tmp_path):
     robot = FakeRobot(clock, slow_ticks={5: 0.35})  # the tick at 0.5 s takes 350 ms: 0.6 and 0.7 are missed
     source = ScriptedSource(hold_between=(1.5, 2.0))
     session = RecordingSession(tmp_path, robot, {}, source, clock=clock)
-    summary = session.record_episode(end=_Until(3.0))
+    summary = session.record_episode(end=EndAfter(3.0, score=0.75))
     assert summary.timing["missed_ticks"] == 2
     with Dataset(tmp_path).open(summary.episode_id) as ep:
         assert ep.timing["missed_ticks"] == 2 and len(ep) == 31 - 2

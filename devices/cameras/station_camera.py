@@ -12,23 +12,20 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from devices.camera import Camera, CameraInfo, CameraStatus, Frame
+from devices.camera import Camera, CameraInfo, Frame
 from devices.cameras.imaging import fit_image, fit_intrinsics
+from devices.cameras.wrapped import WrappedCamera
 
 
-class StationCamera(Camera):
+class StationCamera(WrappedCamera):
     """Wraps a station camera (or any render-on-read camera) with a configured name, mount and size."""
 
     def __init__(self, inner: Camera, *, name: str | None = None, mount: str | None = None,
                  size: tuple[int, int] | None = None) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._name = name
         self._mount = mount
         self._size = size  # (width, height)
-
-    @property
-    def inner(self) -> Camera:
-        return self._inner
 
     @property
     def info(self) -> CameraInfo:
@@ -39,19 +36,6 @@ class StationCamera(Camera):
             fx, fy, cx, cy = fit_intrinsics(fx, fy, cx, cy, info.width, info.height, w, h)
         return replace(info, name=self._name or info.name, mount=self._mount or info.mount, width=w, height=h,
                        fx=fx, fy=fy, cx=cx, cy=cy)
-
-    def connect(self) -> None:
-        self._inner.connect()
-
-    def disconnect(self) -> None:
-        self._inner.disconnect()
-
-    @property
-    def is_connected(self) -> bool:
-        return self._inner.is_connected
-
-    def status(self) -> CameraStatus:
-        return self._inner.status()
 
     def read_latest(self, max_age_s: float | None = None) -> Frame | None:
         frame = self._inner.read_latest(max_age_s)

@@ -23,10 +23,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from devices.camera import Camera, CameraError, CameraInfo, CameraStatus, Frame
+from devices.camera import Camera, CameraError, CameraInfo, Frame
+from devices.cameras.wrapped import WrappedCamera
 
 
-class TactileCamera(Camera):
+class TactileCamera(WrappedCamera):
     """A tactile sensor seen through ``inner`` (any camera), optionally reference-subtracted."""
 
     def __init__(self, inner: Camera, *, name: str | None = None, subtract_reference: bool = True,
@@ -35,7 +36,7 @@ class TactileCamera(Camera):
             raise ValueError(f"tactile gain must be positive, got {gain}")
         if reference_frames < 1:
             raise ValueError(f"reference_frames must be at least 1, got {reference_frames}")
-        self._inner = inner
+        super().__init__(inner)
         self._name = name or inner.info.name
         self._subtract = subtract_reference
         self._gain = float(gain)
@@ -44,10 +45,6 @@ class TactileCamera(Camera):
         self._reference: np.ndarray | None = None  # float32 HxWx3
         self._lock = threading.Lock()
         self._cache: tuple[int, float, Frame] | None = None
-
-    @property
-    def inner(self) -> Camera:
-        return self._inner
 
     @property
     def info(self) -> CameraInfo:
@@ -68,16 +65,6 @@ class TactileCamera(Camera):
             except CameraError:
                 self._inner.disconnect()
                 raise
-
-    def disconnect(self) -> None:
-        self._inner.disconnect()
-
-    @property
-    def is_connected(self) -> bool:
-        return self._inner.is_connected
-
-    def status(self) -> CameraStatus:
-        return self._inner.status()
 
     @property
     def reference(self) -> np.ndarray | None:

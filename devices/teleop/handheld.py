@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from devices.camera import Camera, CameraError, CameraInfo, Frame
+from devices.connection import NothingToOpen
 from devices.teleop.command import ButtonAction, DeviceSample, MotionMode, RawEvent
 from devices.teleop.device import CommandParts, TeleopDevice, Transport
 from devices.teleop.errors import DeviceLost, MalformedInput
@@ -106,30 +107,19 @@ class HandheldOptions:
         return JawCalibration.fit(self.calibration) if len(self.calibration) >= 2 else None
 
 
-class PushedFrameCamera(Camera):
+class PushedFrameCamera(NothingToOpen, Camera):
     """A camera whose frames are handed to it (the replayed wrist camera of a handheld recording)."""
 
     def __init__(self, name: str = "handheld_wrist") -> None:
         self._name = name
         self._frame: Frame | None = None
         self._index = 0
-        self._connected = False
 
     @property
     def info(self) -> CameraInfo:
         f = self._frame
         h, w = (f.image.shape[:2] if f is not None else (0, 0))
         return CameraInfo(name=self._name, width=int(w), height=int(h), mount="wrist", model="replay")
-
-    def connect(self) -> None:
-        self._connected = True
-
-    def disconnect(self) -> None:
-        self._connected = False
-
-    @property
-    def is_connected(self) -> bool:
-        return self._connected
 
     def push(self, image: np.ndarray, timestamp: float) -> None:
         self._frame = Frame(image=image, timestamp=timestamp, index=self._index)
