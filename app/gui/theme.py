@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtGui import QColor, QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -47,3 +47,11 @@ def icon(name: str) -> QIcon:
     """A panel icon from assets/icons (SVG); an empty icon when the file is missing."""
     path = ASSETS / "icons" / f"{name}.svg"
     return QIcon(str(path)) if path.exists() else QIcon()
+
+
+def note_label(text: str = "", wrap: bool = False) -> QLabel:
+    """A secondary line (hints, details, summaries) in the dim style every panel uses for them."""
+    label = QLabel(text)
+    label.setObjectName("Dim")
+    label.setWordWrap(wrap)
+    return label

@@ -24,6 +24,7 @@ from app.gui.jobs import JobRunner, SerialWorker, describe_error
 from app.gui.panels.base import Panel
 from app.gui.settings import read
 from app.gui.timeline import EpisodeFiles, TimelineView, load_episode_view
+from app.gui import theme
 from curation.stats import dataset_stats
 from curation.trims import detect_dataset_pauses
 from curation.workspace import import_facts, open_workspace
@@ -121,8 +122,7 @@ class DatasetPanel(Panel):
         self.reload_button = QPushButton("Reload")
         self.reload_button.setToolTip("Rescan the folder for new episodes")
         self.reload_button.clicked.connect(lambda: self.root and self.open_dataset(self.root))
-        self.summary_label = QLabel("no dataset open")
-        self.summary_label.setObjectName("Dim")
+        self.summary_label = theme.note_label("no dataset open")
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(200)
         self.progress.setVisible(False)
@@ -234,8 +234,7 @@ class DatasetPanel(Panel):
         w = QWidget()
         col = QVBoxLayout(w)
         col.setContentsMargins(8, 8, 8, 8)
-        self.episode_title = QLabel("")
-        self.episode_title.setObjectName("Dim")
+        self.episode_title = theme.note_label("")
         col.addWidget(self.episode_title)
         self.timeline = TimelineView()
         self.timeline.range_selected.connect(self._on_range_selected)

@@ -141,9 +141,7 @@ class RunPanel(Panel):
         grid.addWidget(self.continuous_check, 3, 0, 1, 2)
         self.run_light = StatusLight("idle", "idle")
         grid.addWidget(self.run_light, 4, 0, 1, 2)
-        self.safety_label = QLabel("")
-        self.safety_label.setObjectName("Dim")
-        self.safety_label.setWordWrap(True)
+        self.safety_label = theme.note_label("", wrap=True)
         grid.addWidget(self.safety_label, 5, 0, 1, 2)
         return box
 
@@ -175,9 +173,7 @@ class RunPanel(Panel):
         form.addRow("Successes", self.counter_label)
         self.episode_label = QLabel("—")
         form.addRow("This episode", self.episode_label)
-        self.history_label = QLabel("")
-        self.history_label.setObjectName("Dim")
-        self.history_label.setWordWrap(True)
+        self.history_label = theme.note_label("", wrap=True)
         form.addRow(self.history_label)
         return box
 
@@ -202,9 +198,7 @@ class RunPanel(Panel):
         row.addWidget(self.sweep_button)
         row.addWidget(self.sweep_progress, 1)
         form.addRow(row)
-        self.sweep_label = QLabel("every perturbation at three severities, same seeds (demostation eval --sweep)")
-        self.sweep_label.setObjectName("Dim")
-        self.sweep_label.setWordWrap(True)
+        self.sweep_label = theme.note_label("every perturbation at three severities, same seeds (demostation eval --sweep)", wrap=True)
         form.addRow(self.sweep_label)
         return box
 

@@ -15,6 +15,7 @@ from app.gui.panels.base import Panel
 from app.gui.settings import read
 from app.gui.status_light import StatusLight
 from app.gui.teleop_keys import HELP as TELEOP_HELP
+from app.gui import theme
 
 
 def _fmt_vec(v: np.ndarray, digits: int = 3) -> str:
@@ -57,8 +58,7 @@ class StationPanel(Panel):
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 0)
         layout.addWidget(split, 1)
-        help_label = QLabel(TELEOP_HELP)
-        help_label.setObjectName("Dim")
+        help_label = theme.note_label(TELEOP_HELP)
         help_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(help_label)
 
@@ -109,9 +109,7 @@ class StationPanel(Panel):
         col.addWidget(self.device_combo)
         self.device_light = StatusLight("—", "idle")
         col.addWidget(self.device_light)
-        self.device_detail = QLabel("")
-        self.device_detail.setObjectName("Dim")
-        self.device_detail.setWordWrap(True)
+        self.device_detail = theme.note_label("", wrap=True)
         col.addWidget(self.device_detail)
         row = QHBoxLayout()
         self.connect_button = QPushButton("Connect")
@@ -159,14 +157,10 @@ class StationPanel(Panel):
                 w.deleteLater()
         self.external_lights, self.external_buttons = {}, {}
         if cams.problem:
-            note = QLabel(f"camera config: {cams.problem}")
-            note.setObjectName("Dim")
-            note.setWordWrap(True)
+            note = theme.note_label(f"camera config: {cams.problem}", wrap=True)
             self.external_rows.addWidget(note)
         elif not cams.configs:
-            note = QLabel(f"No other cameras configured ({cams.path.name}; see docs/cameras.md)")
-            note.setObjectName("Dim")
-            note.setWordWrap(True)
+            note = theme.note_label(f"No other cameras configured ({cams.path.name}; see docs/cameras.md)", wrap=True)
             self.external_rows.addWidget(note)
         for name in cams.configs:
             row = QWidget()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QProgressBar,
+                               QGroupBox, QHBoxLayout, QHeaderView, QLineEdit, QPlainTextEdit, QProgressBar,
                                QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
@@ -76,8 +76,7 @@ class TrainPanel(Panel):
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.use_button)
         col.addLayout(buttons)
-        self.run_label = QLabel("")
-        self.run_label.setObjectName("Dim")
+        self.run_label = theme.note_label("")
         col.addWidget(self.run_label)
         self.loss_plot = PlotWidget("loss", x_label="step", log_y=True)
         self.loss_plot.empty_text = "the loss appears here when a run logs its first steps"
