@@ -9,8 +9,11 @@
    evaluation seeds.
 2. Trains the preset policy for ``--minutes`` of wall time (the LR schedule follows the time
    budget) on them, exactly as `demostation train` does.
-3. Rolls the best checkpoint out on seeds 0 … N−1 (`demostation eval`'s evaluator), and the
-   same seeds with a "hold still" agent as a floor: a policy that learned nothing scores like it.
+3. Rolls the best checkpoint out on seeds 0 … N−1 exactly as `demostation eval RUN` does (the
+   receding-horizon runtime, waypoint j of a chunk due j periods after the observation, inference
+   taking no simulated time), and the same seeds with a "hold still" agent as a floor: a policy
+   that learned nothing scores like it. ``--evaluate RUN`` only does this step, for a run that
+   exists.
 
 Prints one JSON object (demos, training, evaluation, baseline, chunk latency, machine load).
 Target (pick_place, 100 demos, default CPU preset, 60 minutes, this 2-core machine): ≥ 90 % success.
@@ -68,13 +71,14 @@ def main() -> None:
     ap.add_argument("--out", help="keep the dataset and run here (default: a temporary folder)")
     ap.add_argument("--data", help="train on this dataset instead of recording one")
     ap.add_argument("--seed", type=int, default=0, help="training seed")
+    ap.add_argument("--evaluate", metavar="RUN", help="only evaluate this training run (no recording, no training)")
     args = ap.parse_args()
     os.environ.setdefault("MUJOCO_GL", "egl")
     import torch
 
     from bench.common import policy_config
-    from policy.agent import PolicyAgent, latency_summary
-    from policy.evaluation import EvalSettings, evaluate
+    from policy.agent import latency_summary
+    from policy.evaluation import EvalSettings, evaluate, policy_chunk_agent
     from policy.trainer import train
     from recorder.dataset import Dataset
 
@@ -88,22 +92,24 @@ def main() -> None:
                     "load_avg_1min_start": round(os.getloadavg()[0], 2)}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.out) if args.out else Path(tmp)
-        data = Path(args.data) if args.data else root / "data"
-        if not args.data:
-            result["demos"] = record(data, args.task, args.demos, args.noise, args.mistake_prob, args.pause_prob)
-        trained = train(partial(Dataset, data), root / "run", cfg, resume=False)
-        result["train"] = {"steps": trained.steps, "seconds": round(trained.seconds, 1),
-                           "samples_per_s": round(trained.samples_per_s, 1), "final_loss": round(trained.train_loss, 5),
-                           "best_val_loss": trained.best_val_loss, "episodes": trained.episodes,
-                           "val_episodes": trained.val_episodes, "windows": trained.samples}
-        result["load_avg_1min_after_training"] = round(os.getloadavg()[0], 2)
-        settings = EvalSettings(task=args.task, episodes=args.eval_episodes, seed=0)
-        agent = PolicyAgent(str(root / "run"))
-        runner = agent.load()
-        settings.cameras = runner.cameras or settings.cameras
+        run = Path(args.evaluate) if args.evaluate else root / "run"
+        if not args.evaluate:
+            data = Path(args.data) if args.data else root / "data"
+            if not args.data:
+                result["demos"] = record(data, args.task, args.demos, args.noise, args.mistake_prob, args.pause_prob)
+            trained = train(partial(Dataset, data), run, cfg, resume=False)
+            result["train"] = {"steps": trained.steps, "seconds": round(trained.seconds, 1),
+                               "samples_per_s": round(trained.samples_per_s, 1),
+                               "final_loss": round(trained.train_loss, 5), "best_val_loss": trained.best_val_loss,
+                               "episodes": trained.episodes, "val_episodes": trained.val_episodes,
+                               "windows": trained.samples}
+            result["load_avg_1min_after_training"] = round(os.getloadavg()[0], 2)
+        agent, needs = policy_chunk_agent(run)
+        settings = EvalSettings(task=args.task, episodes=args.eval_episodes, seed=0,
+                                cameras=needs["cameras"] or EvalSettings.cameras, rate_hz=needs["rate_hz"])
         t0 = time.perf_counter()
         report = evaluate(agent, settings)
-        latencies = [ms for r in report.results for ms in r.info.get("chunk_latency_ms", [])]
+        latencies = [ms for r in report.results for ms in r.predict_ms]
         result["eval"] = {"episodes": report.episodes, "success_rate": report.success_rate,
                           "mean_score": round(report.mean_score, 4), "seconds": round(time.perf_counter() - t0, 1),
                           "chunk_latency_ms": latency_summary(latencies)}

@@ -1,7 +1,10 @@
 """A trained policy as an evaluation `Agent`: receding horizon in the station.
 
 Keeps the last ``obs_steps`` observations, predicts a ``horizon``-step chunk, executes
-``action_steps`` of it, then re-plans. Frames that will be in the next plan's history are
+``action_steps`` of it, then re-plans. A chunk's waypoint j is the command in force
+``j / rate_hz`` after the newest observation (the recorder's convention: ``action[i]`` is in force
+from ``time[i]``), and what `act` returns is the target for one period later, so the agent plays
+waypoints 1, 2, … — waypoint 0 is where the robot is already being sent. Frames that will be in the next plan's history are
 encoded as they arrive (`observe`), so each frame goes through the encoder at most once and a
 re-plan encodes only the newest one. Chunk latencies are reported per episode.
 """
@@ -73,7 +76,8 @@ class PolicyAgent:
         if not self._queue:
             chunk = runner.predict_chunk(list(self._history))
             self._latencies.append(chunk.latency_s * 1000.0)
-            self._queue.extend(chunk.actions[:self._steps])
+            first = 1 if len(chunk.actions) > 1 else 0  # waypoint 0 is already in force
+            self._queue.extend(chunk.actions[first:first + self._steps])
         elif len(self._queue) <= runner.obs_steps - 1:
             runner.observe(obs)  # this frame will be in the next plan's history
         return Action.from_vector(self._queue.popleft())

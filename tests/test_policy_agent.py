@@ -90,3 +90,24 @@ def test_the_expert_path_does_not_import_torch():
     code = "import sys, policy.evaluation; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_agent_plays_the_waypoint_due_one_period_after_the_observation(run_dir):
+    """`act` is a target for the next tick; waypoint 0 of a chunk is the command already in force."""
+    from devices.sim.station import make_station
+    from policy.agent import observation_from_station
+    from policy.inference import DiffusionPolicyRunner
+
+    agent = PolicyAgent(str(run_dir))
+    station = make_station("pick_place", cameras=("scene", "wrist"))
+    station.connect()
+    try:
+        station.reset(0)
+        agent.reset(station, 0)
+        runner = DiffusionPolicyRunner.from_checkpoint(str(run_dir), "cpu")
+        runner.reset(0)
+        chunk = runner.predict_chunk([observation_from_station(station, runner.cameras)])
+        played = [agent.act(station).as_vector() for _ in range(runner.action_steps)]
+    finally:
+        station.disconnect()
+    assert np.allclose(played, chunk.actions[1:1 + runner.action_steps], atol=1e-5)
