@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -52,7 +53,9 @@ def test_predict_chunk_returns_timestamped_actions_and_encodes_each_frame_once(r
         policy.predict_chunk([Observation(0.5, history[0].ee_pose, 0.0, images={"scene": history[0].images["scene"]})])
 
 
-def test_agent_replans_every_action_steps_in_the_station(run_dir):
+@contextmanager
+def agent_in_station(run_dir):
+    """A `PolicyAgent` reset on seed 0 of a connected pick_place station with both cameras."""
     from devices.sim.station import make_station
 
     agent = PolicyAgent(str(run_dir))
@@ -61,11 +64,16 @@ def test_agent_replans_every_action_steps_in_the_station(run_dir):
     try:
         station.reset(0)
         agent.reset(station, 0)
+        yield agent, station
+    finally:
+        station.disconnect()
+
+
+def test_agent_replans_every_action_steps_in_the_station(run_dir):
+    with agent_in_station(run_dir) as (agent, station):
         for _ in range(9):
             station.send_action(agent.act(station))
             station.step(0.1)
-    finally:
-        station.disconnect()
     assert len(agent.episode_info()["chunk_latency_ms"]) == 3  # ticks 0, 4 and 8 (action_steps = 4)
     assert latency_summary([1.0, 2.0, 3.0])["p50"] == 2.0
 
@@ -94,20 +102,11 @@ def test_the_expert_path_does_not_import_torch():
 
 def test_agent_plays_the_waypoint_due_one_period_after_the_observation(run_dir):
     """`act` is a target for the next tick; waypoint 0 of a chunk is the command already in force."""
-    from devices.sim.station import make_station
     from policy.agent import observation_from_station
-    from policy.inference import DiffusionPolicyRunner
 
-    agent = PolicyAgent(str(run_dir))
-    station = make_station("pick_place", cameras=("scene", "wrist"))
-    station.connect()
-    try:
-        station.reset(0)
-        agent.reset(station, 0)
+    with agent_in_station(run_dir) as (agent, station):
         runner = DiffusionPolicyRunner.from_checkpoint(str(run_dir), "cpu")
         runner.reset(0)
         chunk = runner.predict_chunk([observation_from_station(station, runner.cameras)])
         played = [agent.act(station).as_vector() for _ in range(runner.action_steps)]
-    finally:
-        station.disconnect()
     assert np.allclose(played, chunk.actions[1:1 + runner.action_steps], atol=1e-5)
