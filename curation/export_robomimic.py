@@ -23,13 +23,13 @@ destination and renamed over it only when complete, so a cancelled export leaves
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from devices.userfiles import atomic_path
 from curation.source import READ_ERRORS
 from curation.split import make_split
 from curation.workspace import Workspace
@@ -131,8 +131,7 @@ def export_robomimic(ws: Workspace, out: str | Path, next_obs: bool = True, over
     ids, subsets = _plan(ws, report)
     lowdim, cameras = _layout(ws, ids, report)
     report.obs_keys = lowdim + [f"{c}_image" for c in cameras]
-    tmp = out.with_name(out.name + ".tmp")
-    try:
+    with atomic_path(out, tmp=out.with_name(out.name + ".tmp")) as tmp:
         with h5py.File(tmp, "w") as f:
             data = f.create_group("data")
             total = 0
@@ -159,12 +158,6 @@ def export_robomimic(ws: Workspace, out: str | Path, next_obs: bool = True, over
             data.attrs["env_args"] = _env_args(ws, report.episodes["demo_0"], cameras)
             f.create_dataset("mask/train", data=np.array(report.train, dtype="S"))
             f.create_dataset("mask/valid", data=np.array(report.valid, dtype="S"))
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     progress(len(ids), len(ids), "done")
     return report
 

@@ -27,6 +27,7 @@ import h5py
 
 from curation.source import READ_ERRORS
 from devices.camera import CameraInfo
+from devices.userfiles import atomic_path
 from devices.cameras.layout import MOUNTS, CameraLayout, check_compatible
 from curation.workspace import Workspace, open_workspace
 from recorder.jobs import Progress, ShouldStop, check_stop, never_stop, no_progress
@@ -139,8 +140,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 
 def _copy_renamed(src: Path, dst: Path, names: dict[str, str]) -> None:
     """Rewrite an episode with its camera groups renamed (everything else copied as it is)."""
-    tmp = dst.with_name(dst.name + ".tmp")
-    try:
+    with atomic_path(dst, tmp=dst.with_name(dst.name + ".tmp")) as tmp:
         with h5py.File(src, "r") as fin, h5py.File(tmp, "w") as fout:
             for key, value in fin.attrs.items():
                 fout.attrs[key] = value
@@ -163,12 +163,6 @@ def _copy_renamed(src: Path, dst: Path, names: dict[str, str]) -> None:
                             obs.copy(obs[key][cam], group, name=names.get(cam, cam))
                     else:
                         obs.copy(obs[key], out_obs, name=key)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def merge_datasets(sources: list[str | Path], out: str | Path, camera_map: dict[str, str] | None = None,

@@ -30,14 +30,16 @@ def config_dir() -> Path:
 
 
 @contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename.
+def atomic_path(path: str | Path, tmp: str | Path | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it is fsynced and replaces ``path`` in one
+    rename. ``tmp`` names the temporary file where readers must recognise it (a recording's
+    ``.h5.tmp``); by default a hidden per-process name.
 
     On any error the temporary file is removed and ``path`` is left as it was.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = Path(tmp) if tmp is not None else path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield tmp
         with open(tmp, "rb+") as f:

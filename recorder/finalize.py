@@ -8,13 +8,13 @@ over it, so a reader sees either no episode or a whole one — never half a file
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from devices.userfiles import atomic_path
 from recorder import format as fmt
 from recorder.clock import timing_summary
 from recorder.journal import JournalContents, decode_block, fsync_dir, read_journal
@@ -75,8 +75,7 @@ def write_episode(contents: JournalContents, dest: Path) -> FinalizedEpisode:
         attrs["recovered"] = True
         attrs["recovered_torn_bytes"] = int(contents.torn_bytes)
 
-    tmp = dest.with_name(dest.stem + fmt.TEMP_SUFFIX)
-    try:
+    with atomic_path(dest, tmp=dest.with_name(dest.stem + fmt.TEMP_SUFFIX)) as tmp:
         with h5py.File(tmp, "w") as f:
             for key, value in attrs.items():
                 _set_attr(f, key, value)
@@ -93,12 +92,6 @@ def write_episode(contents: JournalContents, dest: Path) -> FinalizedEpisode:
                                       chunks=(1, h, w, c), maxshape=(None, h, w, c), **codec.h5_options)
                 for i, data in enumerate(frames):
                     ds.id.write_direct_chunk((i, 0, 0, 0), data)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     fsync_dir(dest.parent)
     return FinalizedEpisode(dest, n, complete)
 
