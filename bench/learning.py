@@ -102,7 +102,9 @@ def main() -> None:
                                "samples_per_s": round(trained.samples_per_s, 1),
                                "final_loss": round(trained.train_loss, 5), "best_val_loss": trained.best_val_loss,
                                "episodes": trained.episodes, "val_episodes": trained.val_episodes,
-                               "windows": trained.samples}
+                               "windows": trained.samples,
+                               # what the chunks were learned from: the expert's request or the filtered command
+                               "action_label": json.loads((run / "config.json").read_text())["policy"]["action_label"]}
             result["load_avg_1min_after_training"] = round(os.getloadavg()[0], 2)
         agent, needs = policy_chunk_agent(run)
         settings = EvalSettings(task=args.task, episodes=args.eval_episodes, seed=0,

@@ -139,6 +139,10 @@ class SafetyController:
         # Why the last tick held instead of following a setpoint ("" when it followed one): lets a
         # recorder name the device of every sample honestly ("hold" while the filter held the arm).
         self.last_hold_reason = ""
+        # What the source asked for at the last tick, before the filter (None: it asked nothing or
+        # something non-finite). A recorder stores it beside the applied command: a policy stands
+        # where the source stood, upstream of this filter, so it learns from the request.
+        self.last_target: Action | None = None
         self.listeners: list[Callable[[float, Action], None]] = []
 
     @property
@@ -153,6 +157,7 @@ class SafetyController:
         """Take over from whatever the robot is doing now: hold its current target, at rest."""
         current = self.robot.hold()
         self.filter.reset(current)
+        self.last_target = None
         self.last_applied = self.robot.send_action(self.filter.command)
         return self.last_applied
 
@@ -169,6 +174,7 @@ class SafetyController:
         target, reason = self._ask(now)
         command = self.filter.step(target, self.dt, reason)
         self.last_hold_reason = reason
+        self.last_target = target if target is not None and target.is_finite() else None
         self.last_applied = self.robot.send_action(command)
         for listener in self.listeners:
             listener(now, self.last_applied)

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 
+ACTION_LABELS = ("auto", "command", "applied")
+
+
 @dataclass
 class PolicyConfig:
     """What the network is and what it consumes; everything needed to rebuild it for inference."""
@@ -53,6 +56,11 @@ class PolicyConfig:
     objective: str = "ddpm"  # see policy.objectives.OBJECTIVES
     train_timesteps: int = 100  # DDPM noise levels
     sample_steps: int = 8  # DDIM / Euler steps at inference
+    # What the chunk's waypoints are learned from: "command" (the command source's request before
+    # the safety filter; older recordings lack it), "applied" (what the filter let through), or "auto" (command
+    # when every episode trained on stores it). Both are setpoints due at the sample's instant,
+    # so inference is the same; the trainer saves the resolved choice.
+    action_label: str = "auto"
 
     def validate(self) -> None:
         if self.obs_steps < 1 or self.horizon < 1:
@@ -69,6 +77,8 @@ class PolicyConfig:
             raise ValueError(f"conditioning must be none, task or goal, got {self.conditioning!r}")
         if self.rate_hz <= 0:
             raise ValueError("rate_hz must be positive")
+        if self.action_label not in ACTION_LABELS:
+            raise ValueError(f"action_label must be {', '.join(ACTION_LABELS)}, got {self.action_label!r}")
 
 
 @dataclass

@@ -109,6 +109,7 @@ class SelectedEpisode:
     length: int  # samples in the file
     start_time: str = ""  # when it was recorded: ids can repeat across datasets, this cannot
     subset: str | None = None  # the curator's split ("train" / "valid"), if any
+    has_command: bool = False  # the file stores the source's request beside the applied action
 
     @property
     def n_kept(self) -> int:
@@ -167,8 +168,16 @@ def select_episodes(dataset: DatasetLike, curation: CurationView | None = None,
             subset = curation.subset(eid)
             if subset not in (None, "train", "valid"):
                 raise ValueError(f"curation puts {eid} in subset {subset!r}; expected train or valid")
-            chosen.append(SelectedEpisode(eid, task, kept, n, str(ep.attrs.get("start_time", "")), subset))
+            chosen.append(SelectedEpisode(eid, task, kept, n, str(ep.attrs.get("start_time", "")), subset,
+                                          bool(getattr(ep, "has_command", False))))
     return Selection(chosen, skipped)
+
+
+def resolve_action_label(label: str, episodes: Iterable[SelectedEpisode]) -> str:
+    """``auto`` → ``command`` when every episode stores the source's request, else ``applied``."""
+    if label != "auto":
+        return label
+    return "command" if all(e.has_command for e in episodes) else "applied"
 
 
 def fingerprint(selection: Iterable[SelectedEpisode], extra: dict | None = None) -> str:

@@ -37,7 +37,8 @@ from policy.distributed import DistInfo, any_rank, dist_info, init_distributed
 from policy.ema import EMA
 from policy.model import DiffusionPolicy
 from policy.schedule import lr_factor, warmup_steps
-from policy.selection import CurationView, EpisodeFilter, fingerprint, select_episodes
+from policy.selection import (CurationView, EpisodeFilter, Selection, fingerprint, resolve_action_label,
+                              select_episodes)
 from policy.tb_events import ScalarWriter
 from policy.windows import DatasetFactory, Windows, batch_stream, image_bytes, move_batch, split_episodes
 from recorder.jobs import Cancelled, Progress, ShouldStop, never_stop, no_progress
@@ -98,10 +99,11 @@ class _Metrics:
         self._tb.close()
 
 
-def _resolve_config(config: RunConfig, tasks: list[str]) -> RunConfig:
+def _resolve_config(config: RunConfig, selection: Selection) -> RunConfig:
     cfg = RunConfig.from_dict(config.to_dict())  # a private, validated copy
     if cfg.policy.conditioning == "task" and not cfg.policy.tasks:
-        cfg.policy.tasks = tuple(sorted(set(tasks)))
+        cfg.policy.tasks = tuple(sorted({e.task for e in selection}))
+    cfg.policy.action_label = resolve_action_label(cfg.policy.action_label, selection)
     return cfg
 
 
@@ -155,7 +157,7 @@ def _train(open_dataset: DatasetFactory, run_dir: Path, config: RunConfig, curat
     if not selection.episodes:
         reasons = ", ".join(f"{k}: {v}" for k, v in list(selection.skipped.items())[:3])
         raise ValueError(f"no episodes to train on ({reasons or 'the dataset is empty'})")
-    cfg = _resolve_config(config, [e.task for e in selection])
+    cfg = _resolve_config(config, selection)
     tc, pc = cfg.train, cfg.policy
     train_eps, val_eps = split_episodes(selection.episodes, tc.val_fraction, tc.seed)
     data_fp = fingerprint(selection.episodes, {"val": [e.id for e in val_eps],

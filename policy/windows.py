@@ -10,9 +10,10 @@ window is
 the robot could actually have executed in a row: a cut over an idle span (a trimmed pause: the
 hand is where it was) is joined, so the policy learns to go on without pausing; a cut across
 which the hand moved (> 1 cm or the gripper changed) splits the episode, so no window ever
-teaches a jump. The action at k is the command sent right
-after observation k, so chunk step j is meant for ``j / rate_hz`` seconds after the newest
-observation (the timestamps `predict_chunk` returns).
+teaches a jump. The action at k is the setpoint due at observation k's instant, so chunk step j
+is meant for ``j / rate_hz`` seconds after the newest observation (the timestamps `predict_chunk`
+returns). Which setpoint is `PolicyConfig.action_label`'s choice: the command source's own request
+(``command/*``) — what the policy replaces — or the command the safety filter applied.
 
 Frames are decoded once into RAM when they fit ``cache_budget_gb`` (100 episodes × 60 frames × 2
 cameras at 96×96 is ~330 MB), and a batch is then one gather per tensor — the loader is never
@@ -31,7 +32,7 @@ import torch
 
 from policy.config import PolicyConfig
 from policy.features import action_to_vector, lowdim_vector
-from policy.selection import DatasetLike, SelectedEpisode
+from policy.selection import DatasetLike, SelectedEpisode, resolve_action_label
 from recorder.jobs import Progress, ShouldStop, check_stop, never_stop, no_progress
 
 DatasetFactory = Callable[[], DatasetLike]
@@ -87,6 +88,7 @@ class Windows(torch.utils.data.Dataset):
             raise ValueError("no episodes to train on (all deleted, filtered out or empty)")
         self.cfg = cfg
         self.episodes = list(episodes)
+        self.action_label = resolve_action_label(cfg.action_label, self.episodes)
         self.cached = cache_images
         self._open_dataset = open_dataset
         self._handles: dict[str, object] = {}
@@ -113,7 +115,7 @@ class Windows(torch.utils.data.Dataset):
                     except KeyError:
                         raise ValueError(f"episode {sel.id} has no obs/{k}") from None
                 low = lowdim_vector(fields, cfg.lowdim_keys)
-                act = action_to_vector(torch.from_numpy(np.asarray(ep.action(), dtype=np.float32)[sel.kept]))
+                act = action_to_vector(torch.from_numpy(np.asarray(self._labels(ep), dtype=np.float32)[sel.kept]))
                 _check_finite("an observation", sel.id, low)
                 _check_finite("an action", sel.id, act)
                 lowdims.append(low)
@@ -141,6 +143,16 @@ class Windows(torch.utils.data.Dataset):
         self.goal_images = torch.from_numpy(np.stack(goals)) if goals else None
         self.episode_task = torch.tensor(tasks, dtype=torch.long) if tasks else None
         self._build_index()
+
+    def _labels(self, ep) -> np.ndarray:
+        """(T, 8) action labels of one episode: the source's request or the applied command."""
+        if self.action_label == "applied":
+            return ep.action()
+        command = ep.command() if hasattr(ep, "command") else None
+        if command is None:
+            raise ValueError(f"episode {ep.id} stores no command (recorded before commands were stored); "
+                             "train with action_label \"applied\" or \"auto\"")
+        return command
 
     # -- index -------------------------------------------------------------------------------------
     @property

@@ -15,6 +15,13 @@ Timing (10 Hz recorder, 100 Hz controller, both on one clock):
 
 So ``action[i]`` is the command in force from ``time[i]``: waypoint *i* of a policy chunk is due at
 the observation's own instant (Diffusion Policy's convention, `due_offset = 0` in the runtime).
+
+Beside it each sample stores ``command[i]``: what the source asked the controller for at that same
+instant, *before* the filter (a step source's target decided at tick i-1 and due at ``time[i]``, a
+streaming device's latest target, an arbiter's choice). It is what a policy learns to output —
+a policy takes the source's place upstream of the filter; learning the filtered setpoint instead
+makes it command a lagging, twice-filtered trajectory (docs/policy.md, bench/README.md). Where no
+source asked for anything (a hold) the command is the applied hold.
 In simulated time the clock that steps the physics ticks the controller every 10 ms
 (`recorder.station.StationClock`); on a wall clock a `devices.control.ControlLoop` thread does.
 
@@ -43,10 +50,12 @@ from recorder.sources import HOLD_DEVICE, Command, CommandSource
 
 @dataclass(frozen=True)
 class Applied:
-    """What a tick records: the command the robot executes from this tick on, and who produced it."""
+    """What a tick records: the command the robot executes from this tick on, who produced it, and
+    what that source asked for at this instant before any filter (None: the same as ``action``)."""
 
     action: Action
     device: str
+    command: Action | None = None
 
 
 class CommandPath(Protocol):
@@ -72,7 +81,8 @@ class DirectPath:
     def step(self, command: Command, now: float, period: float) -> Applied:
         if command.action is None:
             return Applied(self.robot.hold(), HOLD_DEVICE)
-        return Applied(self.robot.send_action(command.action), command.device)
+        requested = command.action.normalized() if command.action.is_finite() else None
+        return Applied(self.robot.send_action(command.action), command.device, requested)
 
     def episode_report(self) -> dict:
         return {}
@@ -107,11 +117,12 @@ class SafetyPath:
         applied = ctrl.last_applied
         if applied is None:  # nobody ticked the controller yet: it holds where the robot is
             applied = ctrl.reset()
+        requested = ctrl.last_target.normalized() if ctrl.last_target is not None else applied
         if not self.drive or self._streaming:
             # The controller reads its setpoints elsewhere (a teleop device at every control tick,
             # a take-over arbiter): this tick's command only names who is commanding now.
             self._device = command.device
-            return Applied(applied, HOLD_DEVICE if ctrl.last_hold_reason else command.device)
+            return Applied(applied, HOLD_DEVICE if ctrl.last_hold_reason else command.device, requested)
         # A step source's target reaches the robot over the next period: what is executed now was
         # produced by the previous tick's command.
         device = HOLD_DEVICE if ctrl.last_hold_reason else self._device
@@ -121,7 +132,7 @@ class SafetyPath:
         else:
             self.step_target.set(command.action, now, now + period, current=applied)
             self._device = command.device
-        return Applied(applied, device)
+        return Applied(applied, device, requested)
 
     def episode_report(self) -> dict:
         counts = Counter(self.controller.interventions)

@@ -351,6 +351,18 @@ class Episode:
         return np.concatenate([self.action_pose, self.action_gripper], axis=1)
 
     @property
+    def has_command(self) -> bool:
+        """Whether the file stores the source's request beside the applied action (older recordings lack it)."""
+        return fmt.COMMAND_POSE in self.file and fmt.COMMAND_GRIPPER in self.file
+
+    def command(self) -> np.ndarray | None:
+        """(T, 8): what the command source asked for at each tick, before the safety filter; None
+        for files recorded before it was stored. Same instants as `action`."""
+        if not self.has_command:
+            return None
+        return np.concatenate([self._array(fmt.COMMAND_POSE), self._array(fmt.COMMAND_GRIPPER)], axis=1)
+
+    @property
     def obs_keys(self) -> list[str]:
         group = self.file.get("obs")
         if group is None:

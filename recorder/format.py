@@ -36,6 +36,10 @@ TIME = "time"
 ACTION_POSE = "action/ee_pose"
 ACTION_GRIPPER = "action/gripper"
 ACTION_SOURCE = "action/source"
+# Optional (added without a version change, as docs/dataset-format.md allows): the command source's
+# request before the safety filter. Older recordings lack it; `Episode.command` is then None.
+COMMAND_POSE = "command/ee_pose"
+COMMAND_GRIPPER = "command/gripper"
 TICK_ERROR = "timing/tick_error"
 OBS_PREFIX = "obs/"
 IMAGES_PREFIX = "obs/images/"
@@ -106,6 +110,8 @@ class EpisodeLayout:
             ArraySpec(ACTION_POSE, (POSE_DIM,), "float32"),
             ArraySpec(ACTION_GRIPPER, (1,), "float32"),
             ArraySpec(ACTION_SOURCE, (), "uint8"),
+            ArraySpec(COMMAND_POSE, (POSE_DIM,), "float32"),
+            ArraySpec(COMMAND_GRIPPER, (1,), "float32"),
         ]
         obs = [k for k in robot_features if not k.startswith("images/")]
         missing = [k for k in ("ee_pose", "gripper") if k not in obs]

@@ -380,7 +380,8 @@ class RecordingSession:
             if ep.paused:
                 self._resume(ep, t)
             sample = Sample(time=t, tick_error=tick.error, missed=tick.missed, action=applied.action,
-                            source=self._source_index(ep, applied.device), state=state, frames=frames)
+                            source=self._source_index(ep, applied.device), state=state, frames=frames,
+                            command=applied.command)
             ep.writer.put(sample)
             ep.stats.add(tick)
             ep.frames += 1

@@ -89,8 +89,10 @@ def validate_episode(ep: Episode) -> list[Problem]:
     for key, ds in datasets.items():
         if ds.shape[:1] != (n,):
             bad("shape", f"{key} has {ds.shape[0] if ds.shape else 0} samples, time has {n}")
-    expected = {fmt.ACTION_POSE: (7,), fmt.ACTION_GRIPPER: (1,), "obs/ee_pose": (7,), "obs/gripper": (1,),
-                "obs/ee_wrench": (6,)}
+    expected = {fmt.ACTION_POSE: (7,), fmt.ACTION_GRIPPER: (1,), fmt.COMMAND_POSE: (7,), fmt.COMMAND_GRIPPER: (1,),
+                "obs/ee_pose": (7,), "obs/gripper": (1,), "obs/ee_wrench": (6,)}
+    if (fmt.COMMAND_POSE in datasets) != (fmt.COMMAND_GRIPPER in datasets):
+        bad("missing", f"{fmt.COMMAND_POSE} and {fmt.COMMAND_GRIPPER} come together; one is missing")
     for key, shape in expected.items():
         if key in datasets and datasets[key].shape[1:] != shape:
             bad("shape", f"{key} has shape {datasets[key].shape[1:]} per sample, expected {shape}")

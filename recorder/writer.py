@@ -38,6 +38,11 @@ class Sample:
     source: int  # index into the episode's `sources`
     state: RobotState
     frames: dict[str, Frame | None] = field(default_factory=dict)  # capture times on the session clock
+    command: Action | None = None  # the source's request before any filter (None: the same as ``action``)
+
+    @property
+    def requested(self) -> Action:
+        return self.action if self.command is None else self.command
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,10 @@ class EpisodeWriter:
             values = [[r.action.gripper] for r in rows]
         elif key == fmt.ACTION_SOURCE:
             values = [r.source for r in rows]
+        elif key == fmt.COMMAND_POSE:
+            values = [r.requested.ee_pose for r in rows]
+        elif key == fmt.COMMAND_GRIPPER:
+            values = [[r.requested.gripper] for r in rows]
         elif key.startswith(fmt.IMAGE_TIME_PREFIX):
             cam = key[len(fmt.IMAGE_TIME_PREFIX):]
             values = [np.nan if r.frames.get(cam) is None else r.frames[cam].timestamp - self.clock_start

@@ -25,7 +25,9 @@ def _square(size: int, xy: np.ndarray) -> np.ndarray:
 
 def write_episode(root: str | Path, number: int, length: int = 20, cameras: tuple[str, ...] = ("scene", "wrist"),
                   image_size: int = 32, task: str = "pick_place", success: bool | None = True, seed: int = 0,
-                  nan_at: int | None = None) -> Path:
+                  nan_at: int | None = None, command_offset: float | None = None) -> Path:
+    """An episode; with ``command_offset`` it also stores ``command/*`` (the source's request): the
+    applied action shifted by that much in x, so the two labels tell apart."""
     rng = np.random.default_rng(seed + number)
     goal = rng.uniform(-0.8, 0.8, 2).astype(np.float32)
     pos = np.zeros((length, 3), np.float32)
@@ -47,6 +49,9 @@ def write_episode(root: str | Path, number: int, length: int = 20, cameras: tupl
         f["action/ee_pose"] = act_pose
         f["action/gripper"] = grip
         f["action/source"] = np.zeros(length, np.uint8)
+        if command_offset is not None:
+            f["command/ee_pose"] = act_pose + np.array([command_offset, 0, 0, 0, 0, 0, 0], np.float32)
+            f["command/gripper"] = grip
         f["obs/ee_pose"] = obs_pose
         f["obs/gripper"] = grip
         f["obs/ee_wrench"] = np.zeros((length, 6), np.float32)

@@ -37,7 +37,19 @@ def test_training_writes_checkpoints_metrics_and_tensorboard(data, tmp_path):
     assert last.step == 6 and last.meta["dataset"]["fingerprint"] == result.dataset_fingerprint
     assert "optim_groups" in last.meta and "optim_groups" not in best.meta
     assert last.meta["normalizer"]["action"]["low"] and json.loads((run / "config.json").read_text())["policy"]["horizon"] == 8
+    # "auto" is saved resolved: these synthetic files store no command.
+    assert last.config.policy.action_label == "applied"
     assert crc32c(b"123456789") == 0xE3069283  # the CRC-32C check value TensorBoard's framing uses
+
+
+def test_a_run_on_recorded_commands_saves_that_choice(tmp_path):
+    from episode_files import write_episode
+
+    for i in range(3):
+        write_episode(tmp_path / "data", i, length=12, image_size=32, command_offset=0.02)
+    train(lambda: Dataset(tmp_path / "data"), tmp_path / "run", tiny_run_config())
+    saved = read_checkpoint(tmp_path / "run/checkpoints/last.safetensors")
+    assert saved.config.policy.action_label == "command"
 
 
 def test_resume_continues_and_refuses_other_data(data, tmp_path):

@@ -141,3 +141,25 @@ def test_split_and_fingerprint():
     assert [e.id for e in split_episodes(fixed, 0.2, seed=1)[1]] == ["ep_000003"]  # the curator's split wins
     trimmed = [SelectedEpisode(eps[0].id, "t", np.arange(1, 5), 5), *eps[1:]]
     assert fingerprint(eps) == fingerprint(list(eps)) != fingerprint(trimmed)
+
+
+def test_action_labels_are_the_sources_request_when_every_episode_stores_it(tmp_path):
+    for i in range(2):
+        write_episode(tmp_path, i, length=12, image_size=32, command_offset=0.05)
+    with Dataset(tmp_path).open("ep_000000") as ep:
+        command, applied = torch.from_numpy(ep.command()), torch.from_numpy(ep.action())
+    auto, _ = windows(tmp_path, horizon=8)
+    assert auto.action_label == "command"
+    assert torch.allclose(auto[0]["action"][:, :3], command[:8, :3])
+    forced, _ = windows(tmp_path, horizon=8, action_label="applied")
+    assert forced.action_label == "applied"
+    assert torch.allclose(forced[0]["action"][:, :3], applied[:8, :3])
+
+
+def test_a_dataset_with_episodes_lacking_the_command_falls_back_to_applied_or_says_why(tmp_path):
+    write_episode(tmp_path, 0, length=12, image_size=32, command_offset=0.05)
+    write_episode(tmp_path, 1, length=12, image_size=32)  # recorded before commands were stored
+    auto, sel = windows(tmp_path, horizon=8)
+    assert auto.action_label == "applied" and [e.has_command for e in sel.episodes] == [True, False]
+    with pytest.raises(ValueError, match="ep_000001 stores no command"):
+        windows(tmp_path, horizon=8, action_label="command")

@@ -133,3 +133,48 @@ def test_hostile_commands_are_filtered_counted_per_episode_and_end_in_a_hold(tmp
     second = session.record_episode(seed=1, end=StationEnd(station, end_on_task=False))
     assert second.timing["safety_interventions"]["empty"] == 1
     station.disconnect()
+
+
+def test_the_sources_request_is_stored_beside_what_the_filter_applied(tmp_path):
+    """``command[i]`` is what the source asked for at ``time[i]`` (its target decided one tick
+    earlier, unfiltered); ``action[i]`` what reached the robot. A hold stores the hold in both."""
+    from devices.sim.station import make_station
+
+    station = make_station("pick_place", cameras=())
+    station.connect()
+    controller = SafetyController(station, limits=station_limits(station))
+    session = RecordingSession(tmp_path, station, {}, _Lunge(), clock=StationClock(station, controller),
+                               control=SafetyPath(controller), settings=SessionSettings(max_duration_s=2.0))
+    summary = session.record_episode(seed=0, end=StationEnd(station, end_on_task=False))
+    station.disconnect()
+    lunge = Action(np.array([2.0, -2.0, 1.5, 0.0, 1.0, 0.0, 0.0]), 1.0).as_vector()
+    with Dataset(tmp_path).open(summary.episode_id) as ep:
+        assert ep.has_command
+        command, action, t = ep.command(), ep.action(), ep.time
+        np.testing.assert_allclose(command[0], action[0])  # nothing was asked before the first tick
+        asked = (t > 0.05) & (t < 1.05)  # targets decided at ticks t < 1.0 are due one tick later
+        np.testing.assert_allclose(command[asked], np.tile(lunge, (int(asked.sum()), 1)), atol=1e-6)
+        assert np.abs(action[asked, :3] - lunge[:3]).min() > 0.5  # the filter kept the arm in the workspace
+        quiet = t > 1.4  # the source asks nothing: the request is the hold the controller applies
+        np.testing.assert_allclose(command[quiet], action[quiet], atol=1e-6)
+    assert validate_dataset(tmp_path).ok
+
+
+def test_a_dataset_written_before_commands_were_stored_still_reads_and_validates(tmp_path):
+    import h5py
+
+    from recorder import format as fmt
+
+    settings = StationRecordingSettings(out=str(tmp_path / "ds"), episodes=1, seed=1, cameras=("scene",),
+                                        image_size=32, fsync=False)
+    record_station(settings)
+    path = tmp_path / "ds" / "episodes" / "ep_000000.h5"
+    with h5py.File(path, "a") as f:  # what the recorder wrote before commands were stored
+        del f["command"]
+    with Dataset(tmp_path / "ds").open("ep_000000") as ep:
+        assert not ep.has_command and ep.command() is None and ep.action().shape == (len(ep), 8)
+    assert validate_dataset(tmp_path / "ds").ok
+    with h5py.File(path, "a") as f:  # one half of the pair alone is a broken file
+        f.create_dataset(fmt.COMMAND_POSE, data=np.zeros((len(f["time"]), 7), dtype=np.float32))
+    report = validate_dataset(tmp_path / "ds")
+    assert any(p.kind == "missing" and "command/gripper" in p.message for p in report.problems)
