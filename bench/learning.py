@@ -2,13 +2,15 @@
 
     python bench/learning.py [--task pick_place] [--demos 100] [--minutes 60] [--eval-episodes 50]
                              [--noise 0.004] [--mistake-prob 0.3] [--pause-prob 0] [--threads 0]
-                             [--preset cpu] [--config FILE] [--out DIR] [--data DIR]
+                             [--preset cpu] [--config FILE] [--out DIR] [--data DIR] [--trim-mistakes]
 
 1. Records ``--demos`` episodes with the task's scripted expert (action noise, missed grasps
    followed by recoveries) through the recorder (`record_station`), on seeds 10000+ — never the
    evaluation seeds.
 2. Trains the preset policy for ``--minutes`` of wall time (the LR schedule follows the time
-   budget) on them, exactly as `demostation train` does.
+   budget) on them, exactly as `demostation train` does (honouring the dataset's curation, if
+   any). ``--trim-mistakes`` first curates as `demostation curate DATA --trim-events --apply`
+   does: the expert's logged mistakes are trimmed, the recoveries after them kept.
 3. Rolls the best checkpoint out on seeds 0 … N−1 exactly as `demostation eval RUN` does (the
    receding-horizon runtime, waypoint j of a chunk due j periods after the observation, inference
    taking no simulated time), and the same seeds with a "hold still" agent as a floor: a policy
@@ -56,6 +58,15 @@ def record(out: Path, task: str, demos: int, noise: float, mistake: float, pause
             "seconds": s["seconds"], "noise": noise, "mistake_prob": mistake, "pause_prob": pause}
 
 
+def trim_mistakes(data: Path) -> dict:
+    from curation.events import trim_logged_events
+    from curation.workspace import open_workspace
+
+    with open_workspace(data) as ws:
+        r = trim_logged_events(ws, ("mistake",), apply=True)
+    return {"trimmed_mistakes": len(r["trim_ids"]), "episodes_with_mistakes": r["episodes"]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--task", default="pick_place")
@@ -71,6 +82,8 @@ def main() -> None:
     ap.add_argument("--out", help="keep the dataset and run here (default: a temporary folder)")
     ap.add_argument("--data", help="train on this dataset instead of recording one")
     ap.add_argument("--seed", type=int, default=0, help="training seed")
+    ap.add_argument("--trim-mistakes", action="store_true",
+                    help="trim the logged mistake spans before training (curate --trim-events --apply)")
     ap.add_argument("--evaluate", metavar="RUN", help="only evaluate this training run (no recording, no training)")
     args = ap.parse_args()
     os.environ.setdefault("MUJOCO_GL", "egl")
@@ -78,6 +91,7 @@ def main() -> None:
 
     from bench.common import policy_config
     from policy.agent import latency_summary
+    from policy.curation_seam import curation_for
     from policy.evaluation import EvalSettings, evaluate, policy_chunk_agent
     from policy.trainer import train
     from recorder.dataset import Dataset
@@ -97,7 +111,9 @@ def main() -> None:
             data = Path(args.data) if args.data else root / "data"
             if not args.data:
                 result["demos"] = record(data, args.task, args.demos, args.noise, args.mistake_prob, args.pause_prob)
-            trained = train(partial(Dataset, data), run, cfg, resume=False)
+            if args.trim_mistakes:
+                result["curation"] = trim_mistakes(data)
+            trained = train(partial(Dataset, data), run, cfg, resume=False, curation=curation_for(data))
             result["train"] = {"steps": trained.steps, "seconds": round(trained.seconds, 1),
                                "samples_per_s": round(trained.samples_per_s, 1),
                                "final_loss": round(trained.train_loss, 5), "best_val_loss": trained.best_val_loss,

@@ -141,3 +141,14 @@ def test_tag_events_from_the_command_line(tmp_path, capsys):
     assert run_json(capsys, "curate", root, "--tag-events")["added"] == 1
     assert run_json(capsys, "curate", root, "--stats")["tags"] == {"recovery": 1}
     assert run_json(capsys, "curate", root, "--tag-events", "pause")["added"] == 0
+
+
+def test_trim_events_from_the_command_line(tmp_path, capsys):
+    root = tmp_path / "ds"
+    pose, grip = still_then_move(10, 20, 10, 20, 10)
+    write_episode(root, 0, pose, grip, events=[{"kind": "mistake", "start": 1.0, "end": 2.0, "label": ""},
+                                               {"kind": "recovery", "start": 2.0, "end": 3.0, "label": ""}])
+    result = run_json(capsys, "curate", root, "--trim-events", "--apply")
+    assert result["found"] == 1 and result["applied"] is True and len(result["trim_ids"]) == 1
+    (trim,) = run_json(capsys, "curate", root, "--trims")["trims"]
+    assert (trim["start"], trim["end"], trim["status"], trim["source"]) == (1.0, 2.0, "applied", "logged-events")

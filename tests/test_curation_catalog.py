@@ -208,6 +208,32 @@ def test_logged_mistakes_and_recoveries_become_tagged_ranges(tmp_path):
         assert ws.catalog.tags() == []
 
 
+def test_logged_mistakes_become_trims_and_training_keeps_the_recovery(tmp_path):
+    from curation.events import trim_logged_events
+    from curation.training import training_episodes
+
+    root = tmp_path / "ds"
+    pose, grip = still_then_move(10, 20, 10, 20, 10)  # 7 s at 10 Hz
+    events = [{"kind": "mistake", "start": 1.0, "end": 2.5, "label": "missed grasp"},
+              {"kind": "recovery", "start": 2.5, "end": 3.7, "label": "re-grasp"}]
+    write_episode(root, 0, pose, grip, events=events)
+    with open_workspace(root) as ws:
+        proposed = trim_logged_events(ws)
+        assert proposed["found"] == 1 and proposed["episodes"] == 1
+        (trim,) = ws.catalog.trims("ep_000000")
+        assert (trim.start_index, trim.end_index, trim.status) == (10, 25, "proposed")
+        assert trim_logged_events(ws)["found"] == 1 and len(ws.catalog.trims()) == 1  # replaced, not doubled
+        ws.catalog.set_trim_status([t.id for t in ws.catalog.trims()], "rejected")
+        assert trim_logged_events(ws, apply=True)["trim_ids"] == []  # a rejected span is not proposed again
+        ws.catalog.undo()
+        ws.catalog.undo()
+        applied = trim_logged_events(ws, apply=True)
+        assert [t.status for t in ws.catalog.trims()] == ["applied"] and len(applied["trim_ids"]) == 1
+    (ep,) = training_episodes(root)[0]
+    kept = np.asarray(ep.kept)
+    assert not kept[10:25].any() and kept[:10].all() and kept[25:].all()  # the recovery (2.5 s on) stays
+
+
 def test_training_view_has_live_episodes_with_masks_outcomes_and_subsets(dataset):
     from curation.split import split_dataset
     from curation.training import training_episodes

@@ -27,6 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help="tag an episode (e.g. recovery), or a time range of it with --range")
     act.add_argument("--tag-events", nargs="*", metavar="KIND",
                      help="tag the time ranges of events logged while recording (default kinds: recovery mistake)")
+    act.add_argument("--trim-events", nargs="*", metavar="KIND",
+                     help="propose trims over events logged while recording (default kind: mistake; the "
+                          "recovery after it stays); add --apply to apply them at once")
     act.add_argument("--untag", nargs=2, metavar=("EP", "TAG"), help="remove a tag (and its ranges)")
     act.add_argument("--outcome", nargs=2, metavar=("EP", "OUTCOME"), help="set success, failure or unknown")
     act.add_argument("--delete", metavar="EP", help="soft-delete an episode (its file stays)")
@@ -39,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help="store a seeded train/validation split by episode")
     act.add_argument("--merge", nargs="+", metavar="SRC", help="merge datasets SRC... into the new dataset DIR")
     p.add_argument("--apply", action="store_true",
-                   help="with --detect-pauses: apply the pauses found; alone: apply all proposed trims")
+                   help="with --detect-pauses or --trim-events: apply what is found; alone: apply all proposed trims")
     p.add_argument("--range", metavar="START:END", help="with --tag: tag this time range (seconds)")
     p.add_argument("--seed", type=int, default=0, help="with --split: the seed (default 0)")
     p.add_argument("--camera-map", action="append", metavar="OLD=NEW",
@@ -101,8 +104,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--range goes with --tag EP TAG")
     if args.camera_map:
         raise UsageError("--camera-map goes with --merge")
-    if args.apply and _handler(args) not in (_detect, _apply):
-        raise UsageError("--apply goes with --detect-pauses, or alone to apply proposed trims")
+    if args.apply and _handler(args) not in (_detect, _trim_events, _apply):
+        raise UsageError("--apply goes with --detect-pauses or --trim-events, or alone to apply proposed trims")
     from curation.workspace import open_workspace
 
     with open_workspace(args.dataset) as ws:
@@ -131,6 +134,8 @@ def _handler(args: argparse.Namespace):
         return _split
     if args.tag_events is not None:
         return _tag_events
+    if args.trim_events is not None:
+        return _trim_events
     if args.apply:
         return _apply
     return _list
@@ -195,6 +200,19 @@ def _tag_events(ws, args):
     result = tag_logged_events(ws, tuple(args.tag_events) or DEFAULT_KINDS, episode_ids=args.episode)
     return result, [f"tagged {result['added']} logged event ranges ({', '.join(result['kinds'])}); "
                     f"{result['found'] - result['added']} were already tagged"]
+
+
+def _trim_events(ws, args):
+    from curation.events import TRIM_KINDS, trim_logged_events
+
+    result = trim_logged_events(ws, tuple(args.trim_events) or TRIM_KINDS, apply=args.apply,
+                                episode_ids=args.episode)
+    verb = "applied" if args.apply else "proposed"
+    lines = [f"{len(result['trim_ids'])} of {result['found']} logged {'/'.join(result['kinds'])} spans in "
+             f"{result['episodes']} episodes {verb} as trims"]
+    if not args.apply and result["trim_ids"]:
+        lines.append("review with --trims, reject with --reject-trim ID, then apply with --apply")
+    return result, lines
 
 
 def _untag(ws, args):
