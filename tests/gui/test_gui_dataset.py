@@ -149,6 +149,30 @@ def test_curation_edits_reach_the_table_and_the_timeline_and_undo(make_window, q
     wait_row("ep_000000", lambda r: r.deleted)
 
 
+def test_logged_mistakes_are_proposed_as_trims_and_applied(make_window, qtbot, tmp_path):
+    import h5py
+
+    root = tmp_path / "ds"
+    write_episode(root, 0, samples=60)
+    write_episode(root, 1, samples=60)
+    with h5py.File(root / "episodes" / "ep_000001.h5", "a") as f:  # the expert logged a missed grasp
+        f.attrs["events"] = '[{"kind": "mistake", "start": 1.0, "end": 2.5, "label": "missed grasp"}, ' \
+                            '{"kind": "recovery", "start": 2.5, "end": 3.0, "label": "re-grasp"}]'
+    w = make_window(panels=_panels(), start_station=False)
+    panel = _open(w, qtbot, root)
+    qtbot.waitUntil(lambda: panel.scans == 1, timeout=30000)
+    panel.find_mistakes()  # nothing selected: every episode
+    qtbot.waitUntil(lambda: any("1 logged mistake proposed as trims in 1 episode (" in text for _, text in panel.ctx.messages.history), timeout=15000)
+    panel.select_ids(["ep_000001"])
+    qtbot.waitUntil(lambda: panel.timeline.episode is not None and panel.timeline.episode.id == "ep_000001",
+                    timeout=10000)
+    assert [(t["status"], t["start"], t["end"]) for t in panel.timeline.episode.trims] == [("proposed", 1.0, 2.5)]
+    panel.apply_trims()
+    row = lambda: panel.model.row_by_id("ep_000001")  # noqa: E731
+    qtbot.waitUntil(lambda: row().kept_duration == pytest.approx(row().duration - 1.5), timeout=10000)
+    assert panel.model.row_by_id("ep_000000").kept_duration == panel.model.row_by_id("ep_000000").duration
+
+
 def test_opening_a_folder_that_is_not_a_dataset_says_so(make_window, qtbot, tmp_path):
     w = make_window(panels=_panels(), start_station=False)
     panel = w.panels["dataset"]

@@ -26,6 +26,7 @@ from app.gui.settings import read
 from app.gui.timeline import EpisodeFiles, TimelineView, load_episode_view
 from app.gui import theme
 from curation.stats import dataset_stats
+from curation.events import trim_logged_events
 from curation.trims import detect_dataset_pauses
 from curation.workspace import import_facts, open_workspace
 
@@ -202,16 +203,23 @@ class DatasetPanel(Panel):
         self.detect_button.setToolTip("Find idle pauses in the selected episodes (all, if none is selected) and "
                                       "propose trims")
         self.detect_button.clicked.connect(self.detect_pauses)
-        self.apply_button = QPushButton("Trim pauses")
-        self.apply_button.setToolTip("Apply the proposed pause trims of the selected episodes")
+        self.mistakes_button = QPushButton("Find mistakes")
+        self.mistakes_button.setToolTip("Propose trims over the mistakes logged while recording (a scripted "
+                                        "expert's missed grasps) in the selected episodes (all, if none is "
+                                        "selected); the recovery after each stays, so a policy learns to recover "
+                                        "without learning to miss")
+        self.mistakes_button.clicked.connect(self.find_mistakes)
+        self.apply_button = QPushButton("Apply trims")
+        self.apply_button.setToolTip("Apply the proposed trims (pauses, mistakes) of the selected episodes")
         self.apply_button.clicked.connect(self.apply_trims)
         self.trim_range_button = QPushButton("Trim range")
         self.trim_range_button.setToolTip("Trim the time range selected on the timeline")
         self.trim_range_button.clicked.connect(self.trim_range)
         grid.addWidget(QLabel("Trim"), 2, 0)
         grid.addWidget(self.detect_button, 2, 1)
-        grid.addWidget(self.apply_button, 2, 2)
-        grid.addWidget(self.trim_range_button, 2, 3)
+        grid.addWidget(self.mistakes_button, 2, 2)
+        grid.addWidget(self.apply_button, 2, 3)
+        grid.addWidget(self.trim_range_button, 3, 1)
         self.delete_button = QPushButton("Delete")
         self.delete_button.setProperty("role", "danger")
         self.delete_button.setToolTip("Leave the selected episodes out of training and statistics (Delete); "
@@ -222,11 +230,12 @@ class DatasetPanel(Panel):
         self.undo_button = QPushButton("↶ Undo")
         self.undo_button.setToolTip("Take back the last curation edit (Ctrl+Z)")
         self.undo_button.clicked.connect(self.undo)
-        grid.addWidget(self.delete_button, 3, 1)
-        grid.addWidget(self.restore_button, 3, 2)
-        grid.addWidget(self.undo_button, 3, 3)
+        grid.addWidget(self.delete_button, 4, 1)
+        grid.addWidget(self.restore_button, 4, 2)
+        grid.addWidget(self.undo_button, 4, 3)
         self.edit_buttons = [self.success_button, self.failure_button, self.unknown_button, self.tag_button,
-                             self.tag_range_button, self.detect_button, self.apply_button, self.trim_range_button,
+                             self.tag_range_button, self.detect_button, self.mistakes_button, self.apply_button,
+                             self.trim_range_button,
                              self.delete_button, self.restore_button, self.undo_button]
         return box
 
@@ -525,7 +534,7 @@ class DatasetPanel(Panel):
         def apply(cat) -> str:
             n = sum(cat.apply_proposed(i) for i in ids)
             return f"applied {n} proposed trim(s) in {len(ids)} episode(s)" if n else \
-                "no proposed trims to apply: run Detect pauses first"
+                "no proposed trims to apply: run Detect pauses or Find mistakes first"
 
         self._edit("", ids, apply)
 
@@ -615,6 +624,25 @@ class DatasetPanel(Panel):
         self.catalog_thread.submit(rows, done, lambda exc: self.ctx.messages.fail(describe_error(exc)))
 
     def detect_pauses(self) -> None:
+        def find(ws, ids, progress, should_stop) -> str:
+            s = detect_dataset_pauses(ws, episode_ids=ids, progress=progress, should_stop=should_stop).summary()
+            return (f"{s['pauses']} pauses ({s['pause_seconds']:.1f} s) proposed as trims in {s['episodes']} "
+                    "episodes — review them on the timeline, then Apply trims")
+
+        self._propose_trims("Pause detection", find)
+
+    def find_mistakes(self) -> None:
+        def find(ws, ids, progress, should_stop) -> str:
+            r = trim_logged_events(ws, episode_ids=ids)
+            n = r["found"]
+            return (f"{n} logged mistake{'' if n == 1 else 's'} proposed as trims in {r['episodes']} episode"
+                    f"{'' if r['episodes'] == 1 else 's'} (the recovery after each stays) — review them on the "
+                    "timeline, then Apply trims")
+
+        self._propose_trims("Finding mistakes", find)
+
+    def _propose_trims(self, title: str, find: Callable) -> None:
+        """Run a trim proposer over the selected episodes (all, if none) as a job; say what it found."""
         if self.root is None:
             self.ctx.messages.fail("open a dataset first")
             return
@@ -625,19 +653,17 @@ class DatasetPanel(Panel):
 
         def job(progress, should_stop):
             with open_workspace(root) as ws:
-                return detect_dataset_pauses(ws, episode_ids=ids, progress=progress, should_stop=should_stop)
+                return find(ws, ids, progress, should_stop)
 
-        def done(report) -> None:
+        def done(message: str) -> None:
             self.progress.setVisible(False)
-            s = report.summary()
-            self.ctx.messages.say(f"{s['pauses']} pauses ({s['pause_seconds']:.1f} s) proposed as trims in "
-                                  f"{s['episodes']} episodes — review them on the timeline, then Trim pauses")
+            self.ctx.messages.say(message)
             self._edit("", [], lambda cat: None, refresh_all=True)
             self.scan_and_compute()
 
         self.pause_job.start(job, on_done=done, on_progress=self._job_progress,
                              on_exception=lambda exc: (self.progress.setVisible(False),
-                                                       self.ctx.messages.alert("Pause detection", describe_error(exc))))
+                                                       self.ctx.messages.alert(title, describe_error(exc))))
 
     # -- summary ---------------------------------------------------------------------------------
     def _show_summary(self) -> None:
