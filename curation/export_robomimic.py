@@ -4,7 +4,10 @@ Layout (what ``robomimic.utils.dataset.SequenceDataset`` and ``FileUtils`` read)
 
     data                      attrs: total (sum of num_samples), env_args (JSON: env_name, type, env_kwargs)
     data/demo_N               attrs: num_samples (+ episode_id, outcome, device, task for provenance)
-    data/demo_N/actions       (n, 8) float32  [x, y, z, qw, qx, qy, qz, gripper]
+    data/demo_N/actions       (n, 8) float32  [x, y, z, qw, qx, qy, qz, gripper]: the command source's
+                              request (``command/*``) when every exported episode stores it, else the
+                              applied command (``action/*``) — the same choice as our trainer's
+                              ``action_label: auto``; ``data`` attr ``actions`` names it
     data/demo_N/rewards       (n,) float32    1 on the last sample of a success, else 0
     data/demo_N/dones         (n,) uint8      1 on the last sample
     data/demo_N/obs/<key>     low-dim observations (ee_pose, gripper, ee_wrench, ...) and
@@ -55,12 +58,14 @@ class ExportReport:
     episodes: dict[str, str] = field(default_factory=dict)  # demo name → episode id
     split_source: str = "catalog"
     obs_keys: list[str] = field(default_factory=list)
+    actions: str = "applied"  # "command" (the source's request) or "applied" (after the safety filter)
     problems: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
         return {"out": str(self.out), "format": "robomimic", "demos": self.demos, "samples": self.samples,
                 "trimmed_samples": self.trimmed_samples, "train": len(self.train), "valid": len(self.valid),
-                "split_source": self.split_source, "obs_keys": self.obs_keys, "episodes": self.episodes,
+                "split_source": self.split_source, "obs_keys": self.obs_keys, "actions": self.actions,
+                "episodes": self.episodes,
                 "problems": self.problems}
 
 
@@ -91,11 +96,14 @@ def _plan(ws: Workspace, report: ExportReport) -> tuple[list[str], dict[str, str
 
 
 def _layout(ws: Workspace, ids: list[str], report: ExportReport) -> tuple[list[str], list[str]]:
-    """Low-dim obs keys common to all episodes, and the camera set (which must be the same everywhere)."""
+    """Low-dim obs keys common to all episodes, and the camera set (which must be the same everywhere);
+    sets ``report.actions``."""
     common: set[str] | None = None
     cameras: dict[str, tuple[str, ...]] = {}
+    with_command = 0
     for eid in ids:
         with ws.dataset.open(eid) as ep:
+            with_command += bool(ep.has_command)
             keys = set(ep.obs_keys)
             common = keys if common is None else common & keys
             cameras[eid] = tuple(sorted(ep.camera_names))
@@ -104,6 +112,7 @@ def _layout(ws: Workspace, ids: list[str], report: ExportReport) -> tuple[list[s
     if odd:
         raise ValueError(f"episodes have different cameras: {ids[0]} has {list(first) or 'none'}, {odd[0]} has "
                          f"{list(cameras[odd[0]]) or 'none'}; merge with --camera-map to unify names, or delete one")
+    report.actions = "command" if with_command == len(ids) else "applied"
     order = ("ee_pose", "gripper", "ee_wrench", "joint_pos")
     lowdim = [k for k in order if k in (common or set())] + sorted((common or set()) - set(order))
     return lowdim, list(first)
@@ -140,7 +149,8 @@ def export_robomimic(ws: Workspace, out: str | Path, next_obs: bool = True, over
                 progress(k, len(ids), f"exporting {eid}")
                 name = f"demo_{report.demos}"
                 try:
-                    n, trimmed = _write_demo(ws, eid, data, name, lowdim, cameras, next_obs, should_stop)
+                    n, trimmed = _write_demo(ws, eid, data, name, lowdim, cameras, next_obs, report.actions,
+                                             should_stop)
                 except READ_ERRORS as exc:
                     if name in data:
                         del data[name]
@@ -155,6 +165,7 @@ def export_robomimic(ws: Workspace, out: str | Path, next_obs: bool = True, over
             if report.demos == 0:
                 raise ValueError("no episode could be exported: " + "; ".join(report.problems[-3:]))
             data.attrs["total"] = total
+            data.attrs["actions"] = report.actions
             data.attrs["env_args"] = _env_args(ws, report.episodes["demo_0"], cameras)
             f.create_dataset("mask/train", data=np.array(report.train, dtype="S"))
             f.create_dataset("mask/valid", data=np.array(report.valid, dtype="S"))
@@ -163,7 +174,7 @@ def export_robomimic(ws: Workspace, out: str | Path, next_obs: bool = True, over
 
 
 def _write_demo(ws: Workspace, eid: str, data: h5py.Group, name: str, lowdim: list[str], cameras: list[str],
-                next_obs: bool, should_stop: ShouldStop) -> tuple[int, int]:
+                next_obs: bool, actions: str, should_stop: ShouldStop) -> tuple[int, int]:
     kept = ws.catalog.kept_mask(eid)
     idx = np.flatnonzero(kept)
     with ws.dataset.open(eid) as ep:
@@ -177,7 +188,8 @@ def _write_demo(ws: Workspace, eid: str, data: h5py.Group, name: str, lowdim: li
         g.attrs["outcome"] = ws.catalog.record(eid).outcome
         g.attrs["device"] = ep.device
         g.attrs["task"] = ep.task
-        g.create_dataset("actions", data=ep.action()[idx].astype(np.float32))
+        labels = ep.command() if actions == "command" else ep.action()
+        g.create_dataset("actions", data=labels[idx].astype(np.float32))
         rewards = np.zeros(n, np.float32)
         rewards[-1] = 1.0 if g.attrs["outcome"] == "success" else 0.0
         g.create_dataset("rewards", data=rewards)

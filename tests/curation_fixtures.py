@@ -24,8 +24,9 @@ def write_episode(root: Path, number: int, pose: np.ndarray, gripper: np.ndarray
                   events: list[dict] | None = None, success: bool | None = None, device: str = "spacemouse",
                   task: str = "pick_place", cameras: dict[str, np.ndarray] | None = None,
                   obs_pose: np.ndarray | None = None, complete: bool = True, sources: list[str] | None = None,
-                  source_index: np.ndarray | None = None, seed: int | None = None) -> Path:
-    """One episode file laid out as the contract says."""
+                  source_index: np.ndarray | None = None, seed: int | None = None,
+                  command: np.ndarray | None = None) -> Path:
+    """One episode file laid out as the contract says (``command``: (n, 8) requests, stored when given)."""
     path = episode_path(root, number)
     path.parent.mkdir(parents=True, exist_ok=True)
     n = len(pose)
@@ -38,6 +39,9 @@ def write_episode(root: Path, number: int, pose: np.ndarray, gripper: np.ndarray
         f["action/ee_pose"] = pose
         f["action/gripper"] = gripper
         f["action/source"] = np.zeros(n, np.uint8) if source_index is None else np.asarray(source_index, np.uint8)
+        if command is not None:
+            f["command/ee_pose"] = np.asarray(command, np.float32)[:, :7]
+            f["command/gripper"] = np.asarray(command, np.float32)[:, 7:]
         f["obs/ee_pose"] = pose if obs_pose is None else np.asarray(obs_pose, np.float32)
         f["obs/gripper"] = gripper
         f["obs/ee_wrench"] = np.zeros((n, 6), np.float32)

@@ -125,6 +125,31 @@ def test_export_with_mismatched_cameras_is_a_clear_error(dataset, tmp_path):
         export_robomimic(ws, tmp_path / "x.h5")
 
 
+def test_actions_are_the_sources_requests_when_every_episode_stores_them(tmp_path):
+    root = tmp_path / "ds"
+    requests = {}
+    for i in range(2):
+        pose, grip = still_then_move(5, 10, 5, 10, 5)
+        requests[i] = np.concatenate([pose, grip.reshape(-1, 1)], 1) + np.float32(0.01)  # differs from applied
+        write_episode(root, i, pose, grip, command=requests[i])
+    with open_workspace(root) as ws:
+        report = export_robomimic(ws, tmp_path / "c.h5")
+    assert report.actions == "command"
+    with h5py.File(tmp_path / "c.h5", "r") as f:
+        assert f["data"].attrs["actions"] == "command"
+        episode = {f[f"data/{d}"].attrs["episode_id"]: d for d in f["data"]}
+        np.testing.assert_allclose(f[f"data/{episode['ep_000001']}/actions"][()], requests[1], atol=1e-6)
+    pose, grip = still_then_move(5, 10, 5, 10, 5)
+    write_episode(root, 2, pose, grip)  # an older recording: no requests stored, so none are used
+    with open_workspace(root) as ws:
+        report = export_robomimic(ws, tmp_path / "a.h5")
+    assert report.actions == "applied"
+    with h5py.File(tmp_path / "a.h5", "r") as f:
+        episode = {f[f"data/{d}"].attrs["episode_id"]: d for d in f["data"]}
+        np.testing.assert_allclose(f[f"data/{episode['ep_000001']}/actions"][:, :7], still_then_move(5, 10, 5, 10, 5)[0],
+                                   atol=1e-6)
+
+
 def test_split_is_seeded_deterministic_and_by_episode():
     ids = [f"ep_{i:06d}" for i in range(20)]
     a = make_split(ids, 0.2, seed=7)
