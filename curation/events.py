@@ -12,6 +12,7 @@ did (training windows never bridge a trim across which the hand moved).
 from __future__ import annotations
 
 import math
+from typing import Iterator
 
 import numpy as np
 
@@ -21,6 +22,21 @@ from curation.workspace import Workspace
 DEFAULT_KINDS = ("recovery", "mistake")
 TRIM_KINDS = ("mistake",)
 EVENTS_TRIM_SOURCE = "logged-events"
+
+
+def _readable_episodes(ws: Workspace, episode_ids: list[str] | None, problems: list[str]) -> Iterator:
+    """The actions and events of each episode asked for (live ones by default); a damaged one is
+    reported in ``problems`` and skipped. Unknown ids raise before anything is read."""
+    ids = ws.live_ids() if episode_ids is None else episode_ids
+    for eid in ids:
+        ws.require(eid)
+    for eid in ids:
+        if eid not in ws.readable:
+            continue
+        try:
+            yield load_actions(ws.dataset, eid)
+        except READ_ERRORS as exc:
+            problems.append(f"{eid}: skipped ({type(exc).__name__}: {exc})")
 
 
 def _event_spans(ep, kinds: tuple[str, ...]) -> list[tuple[str, float, float]]:
@@ -51,20 +67,10 @@ def tag_logged_events(ws: Workspace, kinds: tuple[str, ...] = DEFAULT_KINDS,
     Ranges are clipped to the episode. An instant (``end`` NaN, as the dataset format logs an
     operator's point mark) becomes a one-sample range. Tags already present are not added twice.
     """
-    ids = ws.live_ids() if episode_ids is None else episode_ids
-    for eid in ids:
-        ws.require(eid)
-    wanted: list[tuple[str, str, float | None, float | None]] = []
     problems = list(ws.problems)
-    for eid in ids:
-        if eid not in ws.readable:
-            continue
-        try:
-            ep = load_actions(ws.dataset, eid)
-        except READ_ERRORS as exc:
-            problems.append(f"{eid}: skipped ({type(exc).__name__}: {exc})")
-            continue
-        wanted.extend((eid, kind, start, end) for kind, start, end in _event_spans(ep, kinds))
+    wanted: list[tuple[str, str, float | None, float | None]] = []
+    for ep in _readable_episodes(ws, episode_ids, problems):
+        wanted.extend((ep.id, kind, start, end) for kind, start, end in _event_spans(ep, kinds))
     added = ws.catalog.add_tags(wanted, f"tag {len(wanted)} logged {'/'.join(kinds)} events") if wanted else []
     return {"kinds": list(kinds), "found": len(wanted), "added": len(added), "tag_ids": added, "problems": problems}
 
@@ -77,23 +83,13 @@ def trim_logged_events(ws: Workspace, kinds: tuple[str, ...] = TRIM_KINDS, apply
     and never re-proposes a span a curator already applied or rejected. A trim covers the samples
     whose tick falls in [start, end).
     """
-    ids = ws.live_ids() if episode_ids is None else episode_ids
-    for eid in ids:
-        ws.require(eid)
     problems = list(ws.problems)
     proposals: dict[str, list[dict]] = {}
-    for eid in ids:
-        if eid not in ws.readable:
-            continue
-        try:
-            ep = load_actions(ws.dataset, eid)
-        except READ_ERRORS as exc:
-            problems.append(f"{eid}: skipped ({type(exc).__name__}: {exc})")
-            continue
+    for ep in _readable_episodes(ws, episode_ids, problems):
         for kind, start, end in _event_spans(ep, kinds):
             first, stop = (int(i) for i in np.searchsorted(ep.time, [start, end], side="left"))
             if stop > first:
-                proposals.setdefault(eid, []).append({"start_index": first, "end_index": stop, "start": start,
+                proposals.setdefault(ep.id, []).append({"start_index": first, "end_index": stop, "start": start,
                                                       "end": end, "detail": {"event": kind}})
     ids_added = ws.catalog.propose_trims(proposals, EVENTS_TRIM_SOURCE, {"kinds": list(kinds)}, apply=apply)
     found = sum(len(v) for v in proposals.values())

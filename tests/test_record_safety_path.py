@@ -93,6 +93,9 @@ def station_limits_from_attrs(station_attr: dict):
     return SafetyLimits().with_workspace(tuple(ws["low"]), tuple(ws["high"]))
 
 
+LUNGE = np.array([2.0, -2.0, 1.5, 0.0, 1.0, 0.0, 0.0])
+
+
 class _Lunge:
     """A step source that asks for a target far outside the workspace, then nothing at all."""
 
@@ -103,7 +106,7 @@ class _Lunge:
 
     def next_command(self, state, t):
         if t < 1.0:
-            return Command(Action(np.array([2.0, -2.0, 1.5, 0.0, 1.0, 0.0, 0.0]), 1.0), "lunge")
+            return Command(Action(LUNGE, 1.0), "lunge")
         return Command(None, "lunge")
 
     def events(self):
@@ -111,6 +114,8 @@ class _Lunge:
 
 
 def test_hostile_commands_are_filtered_counted_per_episode_and_end_in_a_hold(tmp_path):
+    """``action[i]`` is what reached the robot; ``command[i]`` what the source asked for at
+    ``time[i]`` (its target decided one tick earlier, unfiltered). A hold stores the hold in both."""
     from devices.sim.station import make_station
 
     station = make_station("pick_place", cameras=())
@@ -129,35 +134,17 @@ def test_hostile_commands_are_filtered_counted_per_episode_and_end_in_a_hold(tmp
         held = ep.action_source == ep.sources.index("hold")
         assert held[-5:].all()  # after the source went quiet, samples are attributed to the hold
         assert np.ptp(pos[-5:], axis=0).max() < 1e-6  # ... and the arm is held still
+        command, action, t = ep.command(), ep.action(), ep.time
+        np.testing.assert_allclose(command[0], action[0])  # nothing was asked before the first tick
+        asked = (t > 0.05) & (t < 1.05)  # targets decided at ticks t < 1.0 are due one tick later
+        np.testing.assert_allclose(command[asked], np.tile([*LUNGE, 1.0], (int(asked.sum()), 1)), atol=1e-6)
+        assert np.abs(action[asked, :3] - LUNGE[:3]).min() > 0.5  # the filter kept the arm in the workspace
+        quiet = t > 1.4  # the source asks nothing: the request is the hold the controller applies
+        np.testing.assert_allclose(command[quiet], action[quiet], atol=1e-6)
     # Per episode: a second episode starts counting from zero.
     second = session.record_episode(seed=1, end=StationEnd(station, end_on_task=False))
     assert second.timing["safety_interventions"]["empty"] == 1
     station.disconnect()
-
-
-def test_the_sources_request_is_stored_beside_what_the_filter_applied(tmp_path):
-    """``command[i]`` is what the source asked for at ``time[i]`` (its target decided one tick
-    earlier, unfiltered); ``action[i]`` what reached the robot. A hold stores the hold in both."""
-    from devices.sim.station import make_station
-
-    station = make_station("pick_place", cameras=())
-    station.connect()
-    controller = SafetyController(station, limits=station_limits(station))
-    session = RecordingSession(tmp_path, station, {}, _Lunge(), clock=StationClock(station, controller),
-                               control=SafetyPath(controller), settings=SessionSettings(max_duration_s=2.0))
-    summary = session.record_episode(seed=0, end=StationEnd(station, end_on_task=False))
-    station.disconnect()
-    lunge = Action(np.array([2.0, -2.0, 1.5, 0.0, 1.0, 0.0, 0.0]), 1.0).as_vector()
-    with Dataset(tmp_path).open(summary.episode_id) as ep:
-        assert ep.has_command
-        command, action, t = ep.command(), ep.action(), ep.time
-        np.testing.assert_allclose(command[0], action[0])  # nothing was asked before the first tick
-        asked = (t > 0.05) & (t < 1.05)  # targets decided at ticks t < 1.0 are due one tick later
-        np.testing.assert_allclose(command[asked], np.tile(lunge, (int(asked.sum()), 1)), atol=1e-6)
-        assert np.abs(action[asked, :3] - lunge[:3]).min() > 0.5  # the filter kept the arm in the workspace
-        quiet = t > 1.4  # the source asks nothing: the request is the hold the controller applies
-        np.testing.assert_allclose(command[quiet], action[quiet], atol=1e-6)
-    assert validate_dataset(tmp_path).ok
 
 
 def test_a_dataset_written_before_commands_were_stored_still_reads_and_validates(tmp_path):
