@@ -119,8 +119,7 @@ def main() -> None:
                                "final_loss": round(trained.train_loss, 5), "best_val_loss": trained.best_val_loss,
                                "episodes": trained.episodes, "val_episodes": trained.val_episodes,
                                "windows": trained.samples,
-                               # what the chunks were learned from: the expert's request or the filtered command
-                               "action_label": json.loads((run / "config.json").read_text())["policy"]["action_label"]}
+                               "action_label": trained.action_label}
             result["load_avg_1min_after_training"] = round(os.getloadavg()[0], 2)
         agent, needs = policy_chunk_agent(run)
         settings = EvalSettings(task=args.task, episodes=args.eval_episodes, seed=0,

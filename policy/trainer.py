@@ -72,6 +72,7 @@ class TrainResult:
     dataset_fingerprint: str
     stopped_by: str  # "steps" or "time limit"
     weights_sha256: str  # of the final raw weights: equal runs (and all DDP ranks) give equal digests
+    action_label: str = "applied"  # what the chunks were learned from: "command" (the sources' requests) or "applied"
     checkpoints: dict[str, str] = field(default_factory=dict)
     skipped_episodes: dict[str, str] = field(default_factory=dict)
 
@@ -317,7 +318,7 @@ def _train(open_dataset: DatasetFactory, run_dir: Path, config: RunConfig, curat
         best_val_loss=None if math.isinf(best_val) else best_val, seconds=seconds,
         samples_per_s=trained * tc.batch_size * info.world / max(1e-9, time.perf_counter() - loop_start),
         device=str(device), world_size=info.world, episodes=len(train_eps), val_episodes=len(val_eps),
-        samples=len(train_windows), dataset_fingerprint=data_fp, stopped_by=stopped_by,
+        samples=len(train_windows), dataset_fingerprint=data_fp, stopped_by=stopped_by, action_label=pc.action_label,
         weights_sha256=_weights_digest(model),
         checkpoints={"best": str(best_path), "last": str(last_path)}, skipped_episodes=dict(selection.skipped))
     if info.is_main:

@@ -47,9 +47,9 @@ def test_a_run_on_recorded_commands_saves_that_choice(tmp_path):
 
     for i in range(3):
         write_episode(tmp_path / "data", i, length=12, image_size=32, command_offset=0.02)
-    train(lambda: Dataset(tmp_path / "data"), tmp_path / "run", tiny_run_config())
+    result = train(lambda: Dataset(tmp_path / "data"), tmp_path / "run", tiny_run_config())
     saved = read_checkpoint(tmp_path / "run/checkpoints/last.safetensors")
-    assert saved.config.policy.action_label == "command"
+    assert saved.config.policy.action_label == "command" and result.action_label == "command"
 
 
 def test_resume_continues_and_refuses_other_data(data, tmp_path):
