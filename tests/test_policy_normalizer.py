@@ -15,6 +15,19 @@ def test_fit_maps_data_to_minus_one_one_and_back():
     assert torch.allclose(n.unnormalize("action", y), x, atol=1e-6)
 
 
+def test_a_dimension_that_hardly_varied_is_not_blown_up():
+    """A tilt component spanning 0.003 in the demos: 0.02 of tilt at run time must stay a modest
+    input (with its own span it would be ~13, far outside anything trained on)."""
+    n = MinMaxNormalizer({"lowdim": 2})
+    x = torch.stack([torch.linspace(0.3, 0.6, 50), torch.linspace(-0.0015, 0.0015, 50)], 1)
+    n.fit("lowdim", x)
+    y = n.normalize("lowdim", x)
+    assert torch.allclose(y[:, 0].min(), torch.tensor(-1.0)) and torch.allclose(y[:, 0].max(), torch.tensor(1.0))
+    assert y[:, 1].abs().max() <= 0.031  # the narrow dimension, scaled as if it spanned MIN_SPAN
+    assert n.normalize("lowdim", torch.tensor([[0.45, 0.02]]))[0, 1].abs() <= 0.41
+    assert torch.allclose(n.unnormalize("lowdim", y), x, atol=1e-6)
+
+
 def test_statistics_travel_in_the_state_dict():
     a = MinMaxNormalizer({"action": 2, "lowdim": 1})
     a.fit("action", torch.tensor([[0.0, 1.0], [2.0, 3.0]]))
