@@ -19,6 +19,8 @@ Run directory layout::
 
 from __future__ import annotations
 
+import dataclasses
+
 import csv
 import json
 import math
@@ -113,6 +115,8 @@ def _check_resume(ckpt, cfg: RunConfig, data_fp: str) -> None:
         raise ValueError(f"{ckpt.path.parent.parent} was trained on other data (different episodes, trims or filter); "
                          "give a new --out or pass --no-resume")
     saved = ckpt.config.policy
+    if saved.action_label == "auto":  # saved before labels were resolved: those runs learned the applied command
+        saved = dataclasses.replace(saved, action_label="applied")
     if saved != cfg.policy:
         raise ValueError(f"{ckpt.path.parent.parent} was trained with another policy configuration; "
                          "give a new --out or pass --no-resume")

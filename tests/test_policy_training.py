@@ -112,3 +112,18 @@ def test_train_cli_prints_one_json_object_and_rejects_bad_input(data, tmp_path, 
         assert main(bad) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "error" in err[0], err
+
+
+def test_a_run_saved_before_labels_were_resolved_resumes_on_the_applied_command(tmp_path):
+    from types import SimpleNamespace
+
+    from policy.trainer import _check_resume
+
+    cfg = tiny_run_config()
+    cfg.policy.action_label = "applied"  # what "auto" resolves to on data without requests
+    old = tiny_run_config()  # its saved config says "auto": written before the label was resolved
+    ckpt = SimpleNamespace(meta={"dataset": {"fingerprint": "fp"}}, config=old, path=tmp_path / "r/checkpoints/last")
+    _check_resume(ckpt, cfg, "fp")
+    cfg.policy.action_label = "command"
+    with pytest.raises(ValueError, match="another policy configuration"):
+        _check_resume(ckpt, cfg, "fp")
