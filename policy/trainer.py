@@ -19,14 +19,12 @@ Run directory layout::
 
 from __future__ import annotations
 
-import dataclasses
-
 import csv
 import json
 import math
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -116,7 +114,7 @@ def _check_resume(ckpt, cfg: RunConfig, data_fp: str) -> None:
                          "give a new --out or pass --no-resume")
     saved = ckpt.config.policy
     if saved.action_label == "auto":  # saved before labels were resolved: those runs learned the applied command
-        saved = dataclasses.replace(saved, action_label="applied")
+        saved = replace(saved, action_label="applied")
     if saved != cfg.policy:
         raise ValueError(f"{ckpt.path.parent.parent} was trained with another policy configuration; "
                          "give a new --out or pass --no-resume")
