@@ -26,7 +26,7 @@ from devices.teleop.errors import DeviceLost, MalformedInput
 from devices.geometry import quat_to_matrix
 from devices.teleop.openxr_adapter import OpenXRAdapter, XrSample
 from devices.teleop.settings import ClutchMode, DeviceSettings, MapperSettings
-from devices.teleop.vr import XrSource, xr_sample_to_device_sample
+from devices.teleop.vr import XrSource, xr_problem, xr_sample_to_device_sample
 
 
 @dataclass(frozen=True)
@@ -286,6 +286,9 @@ class HandheldGripperDevice(TeleopDevice):
         return CommandParts(pose=sample.pose, gripper=gripper)
 
     def _notice(self) -> str:
+        problem = xr_problem(self._transport)
+        if problem:
+            return problem
         opts: HandheldOptions = self.settings.options or HandheldOptions()
         if self._calibration is None:
             return "handheld gripper jaw is not calibrated: calibrate it at two or more known widths"
