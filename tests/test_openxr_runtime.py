@@ -34,16 +34,19 @@ def runtime_factory(monkeypatch, tmp_path):
     return install
 
 
-def polled(adapter: OpenXRAdapter, n: int = 5) -> list:
-    return [s for s in (adapter.poll() for _ in range(n)) if s is not None]
+def sampled(n: int = 5) -> list:
+    """Open a right-hand adapter on the installed runtime, poll it ``n`` times, close it."""
+    adapter = OpenXRAdapter("right")
+    adapter.open()
+    try:
+        return [s for s in (adapter.poll() for _ in range(n)) if s is not None]
+    finally:
+        adapter.close()
 
 
 def test_timespec_runtime_locates_at_converted_times_without_frames(runtime_factory):
     rt = runtime_factory(extensions=(HEADLESS, TIMESPEC))
-    adapter = OpenXRAdapter("right")
-    adapter.open()
-    samples = polled(adapter)
-    adapter.close()
+    samples = sampled()
     assert samples and samples[-1].pose is not None
     assert "xrConvertTimespecTimeToTimeKHR" in rt.calls and "xrWaitFrame" not in rt.calls
     assert rt.violations == []
@@ -53,10 +56,7 @@ def test_steamvr_on_windows_uses_the_performance_counter_extension(runtime_facto
     rt = runtime_factory(extensions=(HEADLESS, WIN32))
     monkeypatch.setattr(openxr_adapter.sys, "platform", "win32")
     monkeypatch.setattr(openxr_adapter, "_performance_counter", lambda: __import__("ctypes").c_longlong(12345))
-    adapter = OpenXRAdapter("right")
-    adapter.open()
-    samples = polled(adapter)
-    adapter.close()
+    samples = sampled()
     assert samples and samples[-1].pose is not None
     assert "xrConvertWin32PerformanceCounterToTimeKHR" in rt.calls and "xrWaitFrame" not in rt.calls
     assert rt.violations == []
@@ -66,10 +66,7 @@ def test_without_a_conversion_extension_every_wait_frame_is_begun_and_ended(runt
     """The spec makes a second xrWaitFrame block until the previous frame was begun: the fake
     blocks (then records a violation) where a runtime would hang the reader for good."""
     rt = runtime_factory(extensions=(HEADLESS,))
-    adapter = OpenXRAdapter("right")
-    adapter.open()
-    samples = polled(adapter, 6)
-    adapter.close()
+    samples = sampled(6)
     assert rt.violations == []
     assert len(samples) >= 5 and samples[-1].pose is not None
     frames = [c for c in rt.calls if c in ("xrWaitFrame", "xrBeginFrame", "xrEndFrame")]
@@ -118,9 +115,6 @@ def test_simple_controller_select_is_the_clutch(runtime_factory):
 def test_index_controller_squeeze_and_trigger_read_their_own_inputs(runtime_factory):
     rt = runtime_factory(extensions=(HEADLESS, TIMESPEC))
     rt.inputs = {"input/squeeze/value": 0.9, "input/trigger/value": 0.25, "input/a/click": 1.0}
-    adapter = OpenXRAdapter("right")
-    adapter.open()
-    s = polled(adapter)[-1]
-    adapter.close()
+    s = sampled()[-1]
     assert s.squeeze == pytest.approx(0.9) and s.trigger == pytest.approx(0.25) and s.buttons == {"primary"}
     np.testing.assert_allclose(s.pose, [0.0, 1.0, -0.3, 1.0, 0.0, 0.0, 0.0])

@@ -362,7 +362,10 @@ class OpenXRAdapter:
         # No conversion extension: one whole frame. xrWaitFrame is always followed by its
         # xrBeginFrame and xrEndFrame, so the next xrWaitFrame does not block forever.
         state = xr.wait_frame(self._session, xr.FrameWaitInfo())
-        xr.begin_frame(self._session, xr.FrameBeginInfo())
+        try:
+            xr.begin_frame(self._session, xr.FrameBeginInfo())
+        except xr.exception.FrameDiscarded:
+            pass  # a frame left open by a failed xrEndFrame was dropped; this one is begun all the same
         xr.end_frame(self._session, xr.FrameEndInfo(display_time=state.predicted_display_time,
                                                     environment_blend_mode=xr.EnvironmentBlendMode.OPAQUE,
                                                     layers=[]))
