@@ -203,3 +203,15 @@ def test_depth_is_requested_at_a_depth_mode_independent_of_colour(monkeypatch, c
     cam._close()
     with pytest.raises(ValueError, match="not a depth mode"):
         RealSenseCamera("rs", CaptureSettings(64, 48), capture_size=color, depth=True, depth_size=(1920, 1080))
+
+
+def test_depth_size_is_a_camera_option_checked_against_the_depth_modes():
+    from devices.cameras.config import CameraConfig
+    from devices.cameras.registry import CameraContext, build_camera
+
+    cam = build_camera(CameraConfig(name="rs", kind="realsense", options={
+        "capture_size": [1920, 1080], "depth": True, "depth_size": [848, 480]}), CameraContext())
+    assert cam._depth_size == (848, 480)
+    with pytest.raises(ValueError, match="not a depth mode"):
+        build_camera(CameraConfig(name="rs", kind="realsense", options={
+            "capture_size": [1920, 1080], "depth": True, "depth_size": [1920, 1080]}), CameraContext())
