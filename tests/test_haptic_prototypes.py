@@ -163,7 +163,7 @@ def openhaptics_lib(calibration: int = 0x5000) -> tuple[FakeLib, dict]:  # 0x500
     return lib, state
 
 
-def dhd_lib() -> tuple[FakeLib, dict]:
+def dhd_lib(calibrated: bool = True) -> tuple[FakeLib, dict]:
     state = {"forces": [], "watchdog": []}
 
     def set_force(*args):
@@ -176,7 +176,8 @@ def dhd_lib() -> tuple[FakeLib, dict]:
         "dhdGetButtonMask": lambda i: 0, "dhdHasActiveWrist": lambda i: True,
         "dhdGetPosition": lambda x, y, z, i: 0, "dhdSetForceAndTorque": set_force,
         "dhdGetOrientationFrame": lambda m, i: 0, "dhdGetMaxForce": lambda i: 12.0,
-        "dhdSetWatchdog": lambda v, i: state["watchdog"].append(v) or 0})
+        "dhdSetWatchdog": lambda v, i: state["watchdog"].append(v) or 0,
+        "drdIsInitialized": lambda i: calibrated})
     return lib, state
 
 
@@ -232,6 +233,14 @@ def test_an_uncalibrated_touch_is_refused_at_connect_with_one_line(sdk):
     msg = str(err.value)
     assert "not calibrated" in msg and "inkwell" in msg and "\n" not in msg
     assert not state["running"]  # the scheduler was stopped again
+
+
+def test_an_uncalibrated_force_dimension_device_is_refused_at_connect(sdk):
+    lib, state = dhd_lib(calibrated=False)
+    backend = sdk(hb.ForceDimensionBackend, lib)
+    with pytest.raises(DeviceUnavailable, match="omega.6 is not calibrated") as err:
+        backend.open()
+    assert "\n" not in str(err.value) and not lib.fns["dhdEnableForce"].calls  # never powered
 
 
 def test_openhaptics_servo_thread_zeroes_the_force_when_the_python_loop_stalls(sdk):

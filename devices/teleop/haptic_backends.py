@@ -293,6 +293,15 @@ class ForceDimensionBackend(HapticBackend):
             units = max(1, min(255, int(round(self.watchdog_s / DHD_WATCHDOG_UNIT_S))))
             if lib.dhdSetWatchdog(units, self._id) < 0:
                 raise DeviceUnavailable(f"Force Dimension device refused its watchdog: {self._error()}")
+        if hasattr(lib, "drdIsInitialized"):  # libdrd (a superset of libdhd): is the device calibrated?
+            lib.drdIsInitialized.restype = ctypes.c_bool  # drdc.h: bool drdIsInitialized(char ID)
+            lib.drdIsInitialized.argtypes = [ctypes.c_byte]
+            if not lib.drdIsInitialized(self._id):
+                lib.dhdClose(self._id)
+                self._id = -1
+                raise DeviceUnavailable(f"the {model or 'Force Dimension device'} is not calibrated (drdIsInitialized "
+                                        "is false): run the SDK's autoinit (or move it through its calibration "
+                                        "position), then connect again")
         if lib.dhdEnableForce(1, self._id) < 0:
             raise DeviceUnavailable(f"Force Dimension device refused force output: {self._error()}")
         return HapticInfo(model=model or "Force Dimension", max_force=limit, output_dof=dof)

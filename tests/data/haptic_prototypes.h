@@ -23,6 +23,9 @@ int         dhdSetWatchdog (unsigned char val, char ID = -1);
  * (argtypes [c_byte], restype c_double), "retrieves the current limit (in N) to the force". */
 double      dhdGetMaxForce (char ID = -1);
 
+/* ---- Force Dimension DRD (robotic) SDK: drdc.h ("DRD - Robotic SDK ver 3.7.0-pre"), section "SDK" ---- */
+bool   drdIsInitialized (char ID = -1);
+
 /* ---- OpenHaptics HD API (SensAble / 3D Systems), HD/hdDefines.h typedefs ---- */
 typedef unsigned int HDuint;
 typedef unsigned int HDenum;
