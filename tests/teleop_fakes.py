@@ -134,6 +134,8 @@ class FakeHaptic(HapticBackend):
         self.times: list[float] = []
         self.fail = False
         self.closed = 0
+        self.zeroed = 0  # zero_force calls (from the watchdog)
+        self.stall = None  # a threading.Event: exchange blocks on it (a stalled servo loop) while set
         self._t0 = None
 
     def open(self) -> HapticInfo:
@@ -141,6 +143,9 @@ class FakeHaptic(HapticBackend):
         return HapticInfo(model="Touch (fake)", max_force=self.max_force, output_dof=3)
 
     def exchange(self, force: np.ndarray, torque: np.ndarray) -> HapticState:
+        if self.stall is not None:
+            self.stall.wait(5.0)
+            self.stall = None
         if self.fail:
             raise DeviceLost("OpenHaptics lost the device: communication error")
         t = time.monotonic() - self._t0
@@ -152,6 +157,9 @@ class FakeHaptic(HapticBackend):
 
     def close(self) -> None:
         self.closed += 1
+
+    def zero_force(self) -> None:
+        self.zeroed += 1
 
 
 def marker_image(distance_px: float, size: int = 320, marker_px: int = 36, ids=(0, 1), warp: float = 0.0,

@@ -122,6 +122,9 @@ def test_uvc_device_is_asked_for_mjpg_size_fps_and_one_buffer():
             calls.append((prop, value))
             return True
 
+        def get(self, prop):
+            return dict(calls).get(prop, 0)
+
     cam = OpenCVCamera("w", "/dev/video0", CaptureSettings(8, 8, fps=30), capture_size=(640, 480))
     cam._configure_device(RecordingCapture())
     got = dict(calls)
@@ -144,3 +147,62 @@ def _wait(pred, timeout):
             return True
         time.sleep(0.005)
     return False
+
+
+class _StallingWebcam:
+    """``cv2.VideoCapture`` stand-in for a V4L2 webcam (the outermost edge) that keeps 4 buffers
+    whatever it is asked (as some UVC drivers do), ignores CAP_PROP_READ_TIMEOUT_MSEC like OpenCV's
+    V4L2 backend, and whose first opening delivers 3 frames and then blocks inside ``read()`` the
+    way a stalled device does (~10 s; here until the test releases it)."""
+
+    opened = 0
+    release_stall = None
+
+    def __init__(self, source, api=None):
+        type(self).opened += 1
+        self._stalls = type(self).opened == 1
+        self._frames = 0
+
+    def isOpened(self):
+        return True
+
+    def set(self, prop, value):
+        return prop != cv2.CAP_PROP_BUFFERSIZE  # the driver refuses a 1-buffer queue
+
+    def get(self, prop):
+        return {cv2.CAP_PROP_BUFFERSIZE: 4, cv2.CAP_PROP_FRAME_WIDTH: 32, cv2.CAP_PROP_FRAME_HEIGHT: 24,
+                cv2.CAP_PROP_POS_MSEC: 33.3 * self._frames}.get(prop, 0)
+
+    def read(self):
+        if self._stalls and self._frames >= 3:
+            type(self).release_stall.wait(10.0)
+            return False, None
+        time.sleep(0.005)
+        self._frames += 1
+        return True, np.full((24, 32, 3), self._frames % 255, np.uint8)
+
+    def release(self):
+        pass
+
+
+def test_a_stalled_webcam_is_reported_within_the_read_timeout_and_never_blocks_the_caller(monkeypatch):
+    import threading
+
+    _StallingWebcam.opened = 0
+    _StallingWebcam.release_stall = threading.Event()
+    monkeypatch.setattr(cv2, "VideoCapture", _StallingWebcam)
+    cam = OpenCVCamera("w", "/dev/video0", CaptureSettings(16, 12, fps=30, reconnect_backoff_s=(0.01, 0.05)),
+                       read_timeout_ms=100)
+    try:
+        cam.connect()
+        assert cam.info.extra["buffer_size"] == 4 and "drains" in cam.info.extra["buffer_note"]
+        # the device hangs in read() after 3 frames: the reader reports it within its own timeout
+        # (not after V4L2's 10 s) and reopens, and frames flow again from the new opening
+        assert _wait(lambda: _StallingWebcam.opened >= 2 and cam.status().frames_captured > 5, 5.0)
+        assert "within 100 ms" in cam.status().last_error
+        cam.disconnect()  # returns at once: the reader is not stuck in the blocked read()
+        cam.connect()  # so the camera is not left behind as "still stuck in a device call"
+        assert _wait(lambda: cam.read_latest() is not None, 5.0)
+    finally:
+        _StallingWebcam.release_stall.set()
+        cam.disconnect()

@@ -125,3 +125,93 @@ def test_missing_recording_and_absent_serial_fail_with_one_line(tmp_path):
 
 def test_enumeration_without_cameras_is_empty():
     assert list_realsense_devices() == []
+
+
+class _D435Edge:
+    """pyrealsense2 stand-in for a live D435 (``rs.context``, ``rs.config``, ``rs.pipeline``), the
+    outermost edge: the pipeline refuses a request the device has no mode for, as librealsense does
+    ("Couldn't resolve requests"). Modes: colour up to 1920x1080, depth only at D400 depth sizes."""
+
+    COLOR = {(1920, 1080), (1280, 720), (960, 540), (848, 480), (640, 480), (640, 360), (424, 240), (320, 240)}
+    DEPTH = {(1280, 720), (848, 480), (640, 480), (640, 360), (480, 270), (424, 240), (256, 144)}
+
+    def __init__(self, rs):
+        edge = self
+        self.requests = []
+
+        class Device:
+            def supports(self, key):
+                return True
+
+            def get_info(self, key):
+                return "D435-SERIAL" if key == rs.camera_info.serial_number else "Intel RealSense D435"
+
+            def is_playback(self):
+                return False
+
+            def first_depth_sensor(self):
+                return type("S", (), {"get_depth_scale": lambda self: 0.001})()
+
+        class Context:
+            def query_devices(self):
+                return [Device()]
+
+        class Config:
+            def enable_device(self, serial):
+                pass
+
+            def enable_stream(self, stream, w, h, fmt, fps):
+                edge.requests.append((stream, w, h))
+
+        class Profile:
+            def get_device(self):
+                return Device()
+
+            def get_stream(self, stream):
+                w, h = next((w, h) for s, w, h in edge.requests if s == rs.stream.color)
+                intr = type("I", (), {"width": w, "height": h, "fx": 600.0, "fy": 600.0, "ppx": w / 2,
+                                      "ppy": h / 2, "model": rs.distortion.brown_conrady, "coeffs": [0.0] * 5})()
+                return type("P", (), {"as_video_stream_profile": lambda self: self, "get_intrinsics": lambda self: intr,
+                                      "format": lambda self: rs.format.rgb8})()
+
+        class Pipeline:
+            def start(self, config):
+                for stream, w, h in edge.requests:
+                    modes = edge.COLOR if stream == rs.stream.color else edge.DEPTH
+                    if (w, h) not in modes:
+                        raise RuntimeError("Couldn't resolve requests")
+                return Profile()
+
+            def stop(self):
+                pass
+
+        self.context, self.config, self.pipeline = Context, Config, Pipeline
+
+
+@pytest.mark.parametrize("color, depth", [((1920, 1080), (1280, 720)), ((640, 480), (640, 480)),
+                                          ((960, 540), (848, 480))])
+def test_depth_is_requested_at_a_depth_mode_independent_of_colour(monkeypatch, color, depth):
+    import pyrealsense2 as rs
+
+    edge = _D435Edge(rs)
+    for name in ("context", "config", "pipeline"):
+        monkeypatch.setattr(rs, name, getattr(edge, name))
+    cam = RealSenseCamera("rs", CaptureSettings(64, 48, fps=30), capture_size=color, depth=True)
+    cam._open()  # the device calls of the reader thread, against the stand-in device
+    assert (rs.stream.color, *color) in edge.requests and (rs.stream.depth, *depth) in edge.requests
+    assert cam.info.extra["depth_size"] == list(depth) and cam.info.extra["depth_aligned_to"] == "color"
+    cam._close()
+    with pytest.raises(ValueError, match="not a depth mode"):
+        RealSenseCamera("rs", CaptureSettings(64, 48), capture_size=color, depth=True, depth_size=(1920, 1080))
+
+
+def test_depth_size_is_a_camera_option_checked_against_the_depth_modes():
+    from devices.cameras.config import CameraConfig
+    from devices.cameras.registry import CameraContext, build_camera
+
+    cam = build_camera(CameraConfig(name="rs", kind="realsense", options={
+        "capture_size": [1920, 1080], "depth": True, "depth_size": [848, 480]}), CameraContext())
+    assert cam._depth_size == (848, 480)
+    with pytest.raises(ValueError, match="not a depth mode"):
+        build_camera(CameraConfig(name="rs", kind="realsense", options={
+            "capture_size": [1920, 1080], "depth": True, "depth_size": [1920, 1080]}), CameraContext())

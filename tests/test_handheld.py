@@ -121,3 +121,38 @@ def test_recorded_handheld_session_replays_images_through_the_same_detection(tmp
     frame = replay.camera.read_latest()
     assert frame is not None and frame.image.shape == (320, 320, 3)
     assert ArucoJawSensor().measure(frame.image) == pytest.approx(180.0, abs=1.0)
+
+
+def test_rotating_about_the_jaws_commands_no_translation_of_the_tcp(tmp_path):
+    """A pure rotation about the tool centre point: the tracker, mounted off the jaws, swings on an
+    arc; with the tracker-to-TCP offset set the commanded TCP position stays put and only turns."""
+    from devices.geometry import quat_to_matrix
+
+    offset = np.array([0.0, -0.06, -0.12])  # TCP 6 cm below and 12 cm ahead of the tracker (its frame)
+    tcp = np.array([0.1, 1.0, -0.3])  # fixed TCP, runtime y-up frame
+    samples = []
+    for k in range(12):
+        axis = np.array([1.0, 1.0, 0.3]) / np.linalg.norm([1.0, 1.0, 0.3])
+        half = 0.12 * k / 2
+        q = np.concatenate([[np.cos(half)], np.sin(half) * axis])
+        samples.append(XrSample(np.concatenate([tcp - quat_to_matrix(q) @ offset, q])))
+    store = SettingsStore(tmp_path / "settings.json")
+    dev = handheld(PushedFrameCamera(), samples, store)
+    dev.save_settings(dev.default_settings().with_options(HandheldOptions(tcp_offset=tuple(offset))))
+    again = handheld(PushedFrameCamera(), [], store)
+    np.testing.assert_allclose(again.settings.options.tcp_offset, offset)  # saved with the device settings
+    from devices.teleop.frames import OPERATOR_FROM_Y_UP
+
+    poses = []
+    with dev:
+        while dev.transport.xr_source.index <= len(samples):
+            cmd = dev.read_command()
+            if cmd.pose is not None:
+                poses.append(cmd.pose)
+            time.sleep(0.001)
+    poses = np.array(poses)
+    turned = {tuple(np.round(p[3:], 3)) for p in poses}
+    assert len(turned) >= 3  # the gripper really turned through the stream
+    np.testing.assert_allclose(poses[:, :3], np.tile(OPERATOR_FROM_Y_UP @ tcp, (len(poses), 1)), atol=1e-9)
+    with pytest.raises(ValueError, match="tcp_offset"):
+        HandheldOptions(tcp_offset=(0.0, float("nan"), 0.0))

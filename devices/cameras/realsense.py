@@ -8,6 +8,13 @@ exact drop counts. With depth enabled, `rs.align(rs.stream.color)` reprojects de
 colour camera so pixel (u, v) of ``Frame.depth`` is the distance along the ray of colour pixel
 (u, v); depth is returned in metres (raw units × the sensor's depth scale).
 
+Depth is requested at its own resolution, not the colour one: the D400 depth sensor streams only
+1280x720, 848x480, 640x480, 640x360, 480x270 and 424x240 (plus 256x144), while colour goes up to
+1920x1080, so 1920x1080 colour with depth at 1920x1080 cannot start ("Couldn't resolve requests").
+Unless ``depth_size`` says otherwise, depth takes the largest depth mode no wider than the colour
+stream with the colour stream's aspect ratio (1920x1080 → 1280x720), else 848x480; `rs.align` then
+brings it to the colour size, so ``Frame.depth`` always matches ``Frame.image``.
+
 A recording (``.db3`` from librealsense ≥ 2.56, ``.bag`` before) is played through the very same
 pipeline with ``config.enable_device_from_file`` — the way the tests exercise this module.
 """
@@ -35,6 +42,23 @@ _COLOR_FORMATS = {
     rs.format.yuyv: ("rgb", cv2.COLOR_YUV2RGB_YUYV),
     rs.format.uyvy: ("rgb", cv2.COLOR_YUV2RGB_UYVY),
 }
+
+
+# Depth modes of the D400 family's depth sensor (librealsense's D400 stream profiles), largest first.
+DEPTH_SIZES: tuple[tuple[int, int], ...] = ((1280, 720), (848, 480), (640, 480), (640, 360), (480, 270),
+                                            (424, 240), (256, 144))
+
+
+def depth_size_for(color_size: tuple[int, int]) -> tuple[int, int]:
+    """The depth mode to pair with a colour size: itself where the depth sensor has it, else the
+    largest depth mode no wider than it with (within 2 %) its aspect ratio, else 848x480."""
+    if tuple(color_size) in DEPTH_SIZES:
+        return (int(color_size[0]), int(color_size[1]))
+    w, h = color_size
+    for dw, dh in DEPTH_SIZES:
+        if dw <= w and abs(dw / dh - w / h) <= 0.02 * (w / h):
+            return (dw, dh)
+    return (848, 480)
 
 
 @dataclass(frozen=True)
@@ -74,12 +98,14 @@ class RealSenseCamera(ThreadedCamera):
     """One RealSense camera (by ``serial``, or the only one plugged in) or one recording (``recording``).
 
     ``capture_size`` (width, height) and ``settings.fps`` pick the colour stream mode on a live
-    device; a recording plays the modes it holds. ``realtime=False`` plays a recording as fast as
+    device; ``depth_size`` the depth mode (default: ``depth_size_for(capture_size)``); a recording
+    plays the modes it holds. ``realtime=False`` plays a recording as fast as
     it is read (tests); ``loop`` plays it over and over.
     """
 
     def __init__(self, name: str, settings: CaptureSettings, *, serial: str = "", recording: str | Path | None = None,
-                 capture_size: tuple[int, int] = (640, 480), depth: bool = False, mount: str = "scene",
+                 capture_size: tuple[int, int] = (640, 480), depth: bool = False,
+                 depth_size: tuple[int, int] | None = None, mount: str = "scene",
                  clock: Clock = time.monotonic, loop: bool = False, realtime: bool = True,
                  frame_timeout_ms: int = 1000, reopen_after_s: float = 5.0) -> None:
         super().__init__(name, settings, mount=mount, clock=clock)
@@ -87,6 +113,10 @@ class RealSenseCamera(ThreadedCamera):
         self._recording = Path(recording) if recording is not None else None
         self._capture_size = capture_size
         self._depth = depth
+        if depth_size is not None and tuple(depth_size) not in DEPTH_SIZES:
+            raise ValueError(f"RealSense depth size {depth_size[0]}x{depth_size[1]} is not a depth mode "
+                             f"(choose one of {', '.join(f'{w}x{h}' for w, h in DEPTH_SIZES)})")
+        self._depth_size = tuple(depth_size) if depth_size is not None else depth_size_for(capture_size)
         self._loop = loop
         self._realtime = realtime
         self._frame_timeout_ms = frame_timeout_ms
@@ -130,7 +160,8 @@ class RealSenseCamera(ThreadedCamera):
             w, h = self._capture_size
             config.enable_stream(rs.stream.color, w, h, rs.format.rgb8, int(round(self.settings.fps)))
             if self._depth:
-                config.enable_stream(rs.stream.depth, w, h, rs.format.z16, int(round(self.settings.fps)))
+                dw, dh = self._depth_size
+                config.enable_stream(rs.stream.depth, dw, dh, rs.format.z16, int(round(self.settings.fps)))
         pipeline = rs.pipeline()
         try:
             profile = pipeline.start(config)
@@ -163,6 +194,8 @@ class RealSenseCamera(ThreadedCamera):
                 raise OSError("the depth sensor reports no depth scale")
         extra = {"distortion": str(intr.model).split(".")[-1], "coeffs": [float(c) for c in intr.coeffs],
                  "color_format": str(color.format()).split(".")[-1], "depth": self._depth,
+                 **({"depth_size": list(self._depth_size), "depth_aligned_to": "color"}
+                    if self._depth and self._recording is None else {}),
                  "firmware": _info(device, rs.camera_info.firmware_version)}
         if self._recording is not None:
             extra["recording"] = str(self._recording)

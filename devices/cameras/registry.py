@@ -60,9 +60,9 @@ class CameraKind:
                 names = " or ".join(t.__name__ for t in opt.types)
                 raise ValueError(f"camera {config.name!r} ({self.name}): option {key!r} must be {names}, "
                                  f"got {value!r}")
-        for key in ("capture_size", "intrinsics"):
+        for key in ("capture_size", "depth_size", "intrinsics"):
             if config.options.get(key) is not None and key in self.options:
-                _check_numbers(config, key, 2 if key == "capture_size" else 4)
+                _check_numbers(config, key, 4 if key == "intrinsics" else 2)
         if self.check is not None:
             self.check(config)
 
@@ -114,9 +114,11 @@ def _build_realsense(config: CameraConfig, context: CameraContext) -> Camera:
 
     kind = CAMERA_KINDS["realsense"]
     recording = kind.option(config, "recording")
+    depth_size = kind.option(config, "depth_size")
     return RealSenseCamera(config.name, _settings(config), serial=kind.option(config, "serial"),
                            recording=_path(recording, context) if recording else None,
                            capture_size=tuple(kind.option(config, "capture_size")), depth=kind.option(config, "depth"),
+                           depth_size=tuple(depth_size) if depth_size else None,
                            mount=config.mount, clock=context.clock, loop=kind.option(config, "loop"))
 
 
@@ -173,6 +175,8 @@ CAMERA_KINDS: Mapping[str, CameraKind] = MappingProxyType({
         "serial": Option((str,), "", help="device serial; empty for the only one connected"),
         "capture_size": Option((list,), [640, 480], help="[width, height] of the colour stream"),
         "depth": Option((bool,), False, help="also stream depth, aligned to colour"),
+        "depth_size": Option((list,), None, help="[width, height] of the depth stream, a D400 depth mode "
+                             "(default: the largest one matching the colour stream, e.g. 1280x720 for 1920x1080)"),
         "recording": Option((str,), "", help="play a .db3/.bag recording instead of a device"),
         "loop": Option((bool,), False, help="loop the recording"),
     }, _build_realsense),

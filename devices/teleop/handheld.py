@@ -23,9 +23,10 @@ from devices.connection import NothingToOpen
 from devices.teleop.command import ButtonAction, DeviceSample, MotionMode, RawEvent
 from devices.teleop.device import CommandParts, TeleopDevice, Transport
 from devices.teleop.errors import DeviceLost, MalformedInput
+from devices.geometry import quat_to_matrix
 from devices.teleop.openxr_adapter import OpenXRAdapter, XrSample
 from devices.teleop.settings import ClutchMode, DeviceSettings, MapperSettings
-from devices.teleop.vr import XrSource, xr_sample_to_device_sample
+from devices.teleop.vr import XrSource, xr_problem, xr_sample_to_device_sample
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,16 @@ class HandheldOptions:
     max_width: float = 0.08  # m, fully open: gripper command 0; width 0: command 1
     calibration: tuple[tuple[float, float], ...] = ()  # (marker distance px, width m)
     occlusion_timeout: float = 0.5  # s without markers before the operator is told
+    # Where the tool centre point (between the jaw tips) sits in the tracker's own frame, metres
+    # (the runtime's grip-space axes: x right, y up, z back towards the wrist). The tracker is
+    # mounted off the jaws, so without this a rotation about the jaws moves the tracker on an arc
+    # and the robot's TCP would translate.
+    tcp_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def __post_init__(self) -> None:
+        offset = np.asarray(self.tcp_offset, dtype=float)
+        if offset.shape != (3,) or not np.all(np.isfinite(offset)) or np.linalg.norm(offset) > 0.5:
+            raise ValueError(f"handheld tcp_offset must be 3 finite metres within 0.5 m, got {self.tcp_offset}")
         if not (np.isfinite(self.max_width) and self.max_width > 0):
             raise ValueError(f"handheld max_width must be positive metres, got {self.max_width}")
         if self.left_marker == self.right_marker:
@@ -257,7 +266,7 @@ class HandheldGripperDevice(TeleopDevice):
                     self._width = self._calibration.width(distance)
         else:
             raise MalformedInput(f"a handheld gripper reads OpenXR samples and images, got {event.kind!r}")
-        xs = self._xr or XrSample(pose=None)
+        xs = tool_centre_sample(self._xr or XrSample(pose=None), self._tcp_offset())
         sample = xr_sample_to_device_sample(event.time, xs, squeezed=xs.squeeze >= 0.5)
         analog = dict(sample.analog)
         if self._distance is not None:
@@ -266,6 +275,10 @@ class HandheldGripperDevice(TeleopDevice):
             analog["jaw_width"] = self._width
         return DeviceSample(time=sample.time, seq=0, pose=sample.pose, analog=analog, buttons=sample.buttons)
 
+    def _tcp_offset(self) -> np.ndarray:
+        opts: HandheldOptions = self.settings.options or HandheldOptions()
+        return np.asarray(opts.tcp_offset, dtype=float)
+
     def _interpret(self, sample: DeviceSample) -> CommandParts:
         opts: HandheldOptions = self.settings.options or HandheldOptions()
         width = sample.analog.get("jaw_width")
@@ -273,12 +286,25 @@ class HandheldGripperDevice(TeleopDevice):
         return CommandParts(pose=sample.pose, gripper=gripper)
 
     def _notice(self) -> str:
+        problem = xr_problem(self._transport)
+        if problem:
+            return problem
         opts: HandheldOptions = self.settings.options or HandheldOptions()
         if self._calibration is None:
             return "handheld gripper jaw is not calibrated: calibrate it at two or more known widths"
         if self._last_seen is None or self._last_event - self._last_seen > opts.occlusion_timeout:
             return "jaw markers not visible to the wrist camera: the gripper keeps its last width"
         return ""
+
+
+def tool_centre_sample(xs: XrSample, offset: np.ndarray) -> XrSample:
+    """The tracker's sample moved to the tool centre point: position + R(orientation) @ offset,
+    orientation unchanged (a rigid offset in the tracker's frame)."""
+    if xs.pose is None or not np.any(offset):
+        return xs
+    pose = np.array(xs.pose, dtype=float)
+    pose[:3] = pose[:3] + quat_to_matrix(pose[3:]) @ offset
+    return dataclasses.replace(xs, pose=pose)
 
 
 def make_handheld(camera: Camera, *, hand: str = "right", tracker_role: str | None = None,

@@ -8,6 +8,13 @@ into the device's frame, scaled, low-pass filtered (the wrench arrives at contro
 every tick would buzz), clamped to the device's limit, and faded to zero when no fresh wrench
 arrives — so a stalled robot link never leaves a force on the operator's hand.
 
+That fade runs in the servo loop, which is Python; if the loop itself stalls (a long GC pause, a
+blocked SDK call, a hung thread), the last force would stay on the hand. So a watchdog outside the
+loop checks the age of the last force command: the backend's own servo side (the Force Dimension
+controller's hardware watchdog, an OpenHaptics scheduler callback in the SDK's servo thread) and,
+for every backend, a watchdog thread in ``HapticTransport`` that calls ``backend.zero_force()``
+once the loop has not exchanged for ``watchdog_s``.
+
 The SDKs (OpenHaptics for the 3D Systems Touch, the DHD library for Force Dimension devices) sit
 behind ``HapticBackend`` in ``haptic_backends.py``, loaded only when their libraries exist.
 """
@@ -81,6 +88,12 @@ class HapticBackend(ABC):
     def close(self) -> None:
         """Zero the force and release the device."""
 
+    @abstractmethod
+    def zero_force(self) -> None:
+        """Command zero force now, from a thread other than the servo loop (the watchdog's)."""
+
+    watchdog_s: float = 0.05  # set before ``open`` (HapticOptions.watchdog_s): for the SDK-side watchdog
+
 
 @dataclass(frozen=True)
 class HapticOptions:
@@ -88,7 +101,8 @@ class HapticOptions:
 
     ``force_scale``: device newtons per newton at the robot's hand. ``max_force``: never exceed this
     (the device's own continuous limit applies too). ``wrench_timeout``: a wrench older than this
-    fades to zero. ``smoothing_hz``: low-pass cut-off. ``loop_hz``: servo rate.
+    fades to zero. ``smoothing_hz``: low-pass cut-off. ``loop_hz``: servo rate. ``watchdog_s``:
+    a servo loop silent this long has its force zeroed from outside the loop.
     """
 
     force_scale: float = 0.1
@@ -98,8 +112,11 @@ class HapticOptions:
     wrench_timeout: float = 0.2
     smoothing_hz: float = 30.0
     loop_hz: float = 1000.0
+    watchdog_s: float = 0.05
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.watchdog_s) and 0.002 <= self.watchdog_s <= 1.0):
+            raise ValueError(f"haptic watchdog_s must be in [0.002, 1] s, got {self.watchdog_s}")
         for name in ("force_scale", "max_force", "torque_scale", "max_torque", "wrench_timeout"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v >= 0):
@@ -163,6 +180,7 @@ class LoopStats:
     seconds: float
     overruns: int  # stalls longer than MAX_CATCH_UP periods (the loop then skipped ahead)
     max_period: float  # longest time between two device exchanges
+    watchdog_trips: int = 0  # times the watchdog zeroed the force because the loop stalled
 
     @property
     def rate_hz(self) -> float:
@@ -202,6 +220,7 @@ class HapticTransport(Transport):
         self._max_period = 0.0
 
     def open(self) -> None:
+        self.backend.watchdog_s = self.options.watchdog_s
         self.info = self.backend.open()
         self.renderer = ForceRenderer(self.options, device_limit=self.info.max_force,
                                       base_from_operator=self._base_from_operator,
@@ -209,9 +228,50 @@ class HapticTransport(Transport):
                                       render_torque=self.info.output_dof >= 6)
         self._reset_stats()
         self._next = self._clock()
+        self._start_watchdog()
 
     def close(self) -> None:
+        self._stop_watchdog()
         self.backend.close()
+
+    # -- the watchdog: a thread of its own, so a stalled servo loop cannot stall it --------------
+    def _start_watchdog(self) -> None:
+        self._watchdog_stop = threading.Event()
+        self._watchdog_trips = 0
+        self._watchdog = threading.Thread(target=self._watch, args=(self._watchdog_stop,),
+                                          name="haptic-watchdog", daemon=True)
+        self._watchdog.start()
+
+    def _stop_watchdog(self) -> None:
+        stop = getattr(self, "_watchdog_stop", None)
+        if stop is not None:
+            stop.set()
+
+    def _watch(self, stop: threading.Event) -> None:
+        limit = self.options.watchdog_s
+        armed = True
+        opened = self._clock()
+        while not stop.wait(limit / 4):
+            with self._lock:
+                last = self._last_exchange if self._last_exchange is not None else opened
+            stale = self._clock() - last > limit
+            if stale and armed:
+                try:
+                    self.backend.zero_force()
+                except Exception:  # noqa: BLE001 - a dead device renders no force anyway; keep watching
+                    pass
+                with self._lock:
+                    self._watchdog_trips += 1
+                armed = False  # once per stall; re-armed by the next exchange
+            elif not stale:
+                armed = True
+
+    @property
+    def watchdog_tripped(self) -> bool:
+        """True while the servo loop is stalled past ``watchdog_s`` (the force has been zeroed)."""
+        with self._lock:
+            last = self._last_exchange
+        return last is not None and self._clock() - last > self.options.watchdog_s
 
     def read(self, timeout: float) -> RawEvent | None:
         now = self._clock()
@@ -238,7 +298,7 @@ class HapticTransport(Transport):
         with self._lock:
             seconds = 0.0 if self._t0 is None or self._last_exchange is None else self._last_exchange - self._t0
             return LoopStats(ticks=max(0, self._ticks - 1), seconds=seconds, overruns=self._overruns,
-                             max_period=self._max_period)
+                             max_period=self._max_period, watchdog_trips=getattr(self, "_watchdog_trips", 0))
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.backend.name,
@@ -289,6 +349,12 @@ class HapticStylusDevice(TeleopDevice):
         renderer = getattr(self._transport, "renderer", None)
         if renderer is not None:
             renderer.set_wrench(wrench, self._clock() if t is None else t)
+
+    def _notice(self) -> str:
+        if isinstance(self._transport, HapticTransport) and self._transport.watchdog_tripped:
+            return (f"{self.name}: servo loop stalled over {self._transport.options.watchdog_s * 1000:.0f} ms; "
+                    "the watchdog zeroed the force")
+        return ""
 
     def loop_stats(self) -> LoopStats | None:
         """Servo-loop timing (ticks, rate, overruns) of a live device; None for a replay."""

@@ -3,7 +3,16 @@
 Each library is looked for only when asked (``$DEMOSTATION_LIBHD`` / ``$DEMOSTATION_LIBDHD`` first,
 then the loader's search path and the SDKs' usual install folders) and loaded only when found; with
 none installed the user gets one line naming what to install. Constants are from OpenHaptics'
-``hdDefines.h`` and the DHD SDK's ``dhdc.h`` C API (functions take the device id as last argument).
+``hdDefines.h`` and the DHD SDK's ``dhdc.h`` C API (functions take the device id as last argument);
+every ctypes prototype declared here is checked against the headers' prototypes by
+tests/test_haptic_prototypes.py (tests/data/haptic_prototypes.h).
+
+Each backend also keeps a watchdog on the SDK's side of the servo loop, so a stalled Python loop
+cannot leave a force on the hand: the Force Dimension controller's own watchdog
+(``dhdSetWatchdog``: forces are cut when no force command arrives in time), and for OpenHaptics an
+asynchronous callback in the SDK's servo scheduler that zeroes the force once the last command is
+older than ``watchdog_s`` (it runs Python, so it needs the GIL: it covers a loop that is blocked or
+sleeping, not one stuck in C code holding the GIL; the transport's watchdog thread is the same).
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ import ctypes
 import ctypes.util
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -30,8 +40,15 @@ HD_NOMINAL_MAX_CONTINUOUS_FORCE = 0x2604
 HD_CURRENT_FORCE = 0x2700
 HD_FORCE_OUTPUT = 0x4000
 HD_MAX_SCHEDULER_PRIORITY = 0xFFFF
+HD_DEFAULT_SCHEDULER_PRIORITY = 0x7FFF  # (HD_MAX + HD_MIN) / 2
 HD_CALLBACK_DONE = 0
+HD_CALLBACK_CONTINUE = 1
 HD_INVALID_HANDLE = 0xFFFFFFFF
+HD_CALIBRATION_OK = 0x5000
+HD_CALIBRATION_NEEDS_UPDATE = 0x5001
+HD_CALIBRATION_NEEDS_MANUAL_INPUT = 0x5002
+
+DHD_WATCHDOG_UNIT_S = 125e-6  # dhdSetWatchdog counts in multiples of 125 us
 
 
 def find_library(env_var: str, names: tuple[str, ...], files: tuple[str, ...], dirs: tuple[str, ...]) -> str | None:
@@ -64,6 +81,7 @@ class _HDErrorInfo(ctypes.Structure):
 
 _CALLBACK_TYPE: Callable[..., Any] = ctypes.WINFUNCTYPE if sys.platform == "win32" else ctypes.CFUNCTYPE  # type: ignore[attr-defined]
 HDSchedulerCallback = _CALLBACK_TYPE(ctypes.c_uint, ctypes.c_void_p)
+HDSchedulerHandle = ctypes.c_ulong  # hdScheduler.h: typedef unsigned long HDSchedulerHandle
 
 
 class OpenHapticsBackend(HapticBackend):
@@ -94,7 +112,13 @@ class OpenHapticsBackend(HapticBackend):
         self._matrix = (ctypes.c_double * 16)()
         self._buttons = ctypes.c_int(0)
         self._force = (ctypes.c_double * 3)()
+        self._zero = (ctypes.c_double * 3)()
         self._callback = HDSchedulerCallback(self._servo)  # a reference kept for the SDK's lifetime
+        self._watchdog_callback = HDSchedulerCallback(self._watchdog)
+        self._calibration_callback = HDSchedulerCallback(self._check_calibration)
+        self._calibration = ctypes.c_uint(HD_CALIBRATION_OK)
+        self._watchdog_handle: int | None = None
+        self._last_command = 0.0
 
     def open(self) -> HapticInfo:
         path = self.library()
@@ -112,6 +136,11 @@ class OpenHapticsBackend(HapticBackend):
         lib.hdSetDoublev.argtypes = [ctypes.c_uint, ctypes.POINTER(ctypes.c_double)]
         lib.hdGetIntegerv.argtypes = [ctypes.c_uint, ctypes.POINTER(ctypes.c_int)]
         lib.hdScheduleSynchronous.argtypes = [HDSchedulerCallback, ctypes.c_void_p, ctypes.c_ushort]
+        lib.hdScheduleAsynchronous.restype = HDSchedulerHandle
+        lib.hdScheduleAsynchronous.argtypes = [HDSchedulerCallback, ctypes.c_void_p, ctypes.c_ushort]
+        lib.hdUnschedule.argtypes = [HDSchedulerHandle]
+        lib.hdCheckCalibration.restype = ctypes.c_uint
+        lib.hdCheckCalibration.argtypes = []
         for fn in ("hdBeginFrame", "hdEndFrame", "hdDisableDevice", "hdMakeCurrentDevice"):
             getattr(lib, fn).argtypes = [ctypes.c_uint]
         lib.hdEnable.argtypes = [ctypes.c_uint]
@@ -126,6 +155,16 @@ class OpenHapticsBackend(HapticBackend):
         lib.hdEnable(HD_FORCE_OUTPUT)
         lib.hdStartScheduler()
         self._check("OpenHaptics scheduler did not start", DeviceUnavailable)
+        lib.hdScheduleSynchronous(self._calibration_callback, None, HD_DEFAULT_SCHEDULER_PRIORITY)
+        if self._calibration.value != HD_CALIBRATION_OK:
+            self.close()
+            how = ("put the stylus in its inkwell" if self._calibration.value == HD_CALIBRATION_NEEDS_MANUAL_INPUT
+                   else "move the stylus through its whole range")
+            raise DeviceUnavailable(f"the {model or 'Touch'} is not calibrated (hdCheckCalibration "
+                                    f"0x{self._calibration.value:x}): {how}, or run Touch Setup, then connect again")
+        self._last_command = time.monotonic()
+        self._watchdog_handle = int(lib.hdScheduleAsynchronous(self._watchdog_callback, None,
+                                                               HD_DEFAULT_SCHEDULER_PRIORITY))
         return HapticInfo(model=model or "Touch", max_force=float(max_force.value) or 0.88, output_dof=int(dof.value))
 
     def _check(self, what: str, error: type[Exception]) -> None:
@@ -133,6 +172,29 @@ class OpenHapticsBackend(HapticBackend):
         if err.errorCode:
             text = (self._lib.hdGetErrorString(err.errorCode) or b"").decode(errors="replace")
             raise error(f"{what}: {text} (HD error 0x{err.errorCode:x})")
+
+    def _check_calibration(self, _data: Any) -> int:
+        lib, h = self._lib, self._handle
+        lib.hdBeginFrame(h)
+        self._calibration.value = lib.hdCheckCalibration()
+        lib.hdEndFrame(h)
+        return HD_CALLBACK_DONE
+
+    def _watchdog(self, _data: Any) -> int:
+        """Every servo tick, in the SDK's scheduler thread: zero the force once the last command is
+        older than ``watchdog_s`` (the Python servo loop stalled)."""
+        lib = self._lib
+        if lib is None:
+            return HD_CALLBACK_DONE
+        if time.monotonic() - self._last_command > self.watchdog_s:
+            lib.hdBeginFrame(self._handle)
+            lib.hdSetDoublev(HD_CURRENT_FORCE, self._zero)
+            lib.hdEndFrame(self._handle)
+        return HD_CALLBACK_CONTINUE
+
+    def zero_force(self) -> None:
+        self._force[0] = self._force[1] = self._force[2] = 0.0
+        self._last_command = 0.0  # the scheduler's watchdog callback keeps the device at zero
 
     def _servo(self, _data: Any) -> int:
         lib, h = self._lib, self._handle
@@ -145,6 +207,7 @@ class OpenHapticsBackend(HapticBackend):
 
     def exchange(self, force: np.ndarray, torque: np.ndarray) -> HapticState:
         self._force[0], self._force[1], self._force[2] = (float(v) for v in force)
+        self._last_command = time.monotonic()
         self._lib.hdScheduleSynchronous(self._callback, None, HD_MAX_SCHEDULER_PRIORITY)
         self._check("OpenHaptics lost the device", DeviceLost)
         m = np.array(self._matrix, dtype=float).reshape(4, 4).T  # column-major → row-major
@@ -156,6 +219,9 @@ class OpenHapticsBackend(HapticBackend):
         if lib is None or self._handle == HD_INVALID_HANDLE:
             return
         self._force[0] = self._force[1] = self._force[2] = 0.0
+        if self._watchdog_handle is not None:
+            lib.hdUnschedule(self._watchdog_handle)
+            self._watchdog_handle = None
         lib.hdStopScheduler()
         lib.hdDisableDevice(self._handle)
         self._handle = HD_INVALID_HANDLE
@@ -219,8 +285,23 @@ class ForceDimensionBackend(HapticBackend):
             limit = reported if reported > 0 else limit
         dof = 3
         if hasattr(lib, "dhdHasActiveWrist"):
+            lib.dhdHasActiveWrist.restype = ctypes.c_bool  # dhdc.h: bool dhdHasActiveWrist(char ID)
             lib.dhdHasActiveWrist.argtypes = [ctypes.c_byte]
             dof = 6 if lib.dhdHasActiveWrist(self._id) else 3
+        if hasattr(lib, "dhdSetWatchdog"):  # SDK >= 3.3.2: the controller cuts forces on its own
+            lib.dhdSetWatchdog.argtypes = [ctypes.c_ubyte, ctypes.c_byte]
+            units = max(1, min(255, int(round(self.watchdog_s / DHD_WATCHDOG_UNIT_S))))
+            if lib.dhdSetWatchdog(units, self._id) < 0:
+                raise DeviceUnavailable(f"Force Dimension device refused its watchdog: {self._error()}")
+        if hasattr(lib, "drdIsInitialized"):  # libdrd (a superset of libdhd): is the device calibrated?
+            lib.drdIsInitialized.restype = ctypes.c_bool  # drdc.h: bool drdIsInitialized(char ID)
+            lib.drdIsInitialized.argtypes = [ctypes.c_byte]
+            if not lib.drdIsInitialized(self._id):
+                lib.dhdClose(self._id)
+                self._id = -1
+                raise DeviceUnavailable(f"the {model or 'Force Dimension device'} is not calibrated (drdIsInitialized "
+                                        "is false): run the SDK's autoinit (or move it through its calibration "
+                                        "position), then connect again")
         if lib.dhdEnableForce(1, self._id) < 0:
             raise DeviceUnavailable(f"Force Dimension device refused force output: {self._error()}")
         return HapticInfo(model=model or "Force Dimension", max_force=limit, output_dof=dof)
@@ -237,6 +318,11 @@ class ForceDimensionBackend(HapticBackend):
             m[:3, :3] = np.array(self._rot, dtype=float).reshape(3, 3)
         m[:3, 3] = [p.value for p in self._pos]
         return HapticState(matrix=m, buttons=int(lib.dhdGetButtonMask(i)))
+
+    def zero_force(self) -> None:
+        lib = self._lib
+        if lib is not None and self._id >= 0:
+            lib.dhdSetForceAndTorque(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, self._id)
 
     def close(self) -> None:
         lib, self._lib = self._lib, None

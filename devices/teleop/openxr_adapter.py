@@ -23,17 +23,21 @@ from typing import Any
 
 import numpy as np
 
-from devices.teleop.errors import DeviceError, DeviceLost, DeviceUnavailable, MalformedInput
+from devices.teleop.errors import DeviceLost, DeviceUnavailable, MalformedInput
 
 INSTALL_HINT = "install Monado or SteamVR and set XR_RUNTIME_JSON"
 NO_RUNTIME_MESSAGE = f"no OpenXR runtime found: {INSTALL_HINT}"
+# Extension names from the OpenXR registry (pyopenxr defines each only on its own platform).
+TIMESPEC_TIME_EXTENSION = "XR_KHR_convert_timespec_time"
+WIN32_TIME_EXTENSION = "XR_KHR_win32_convert_performance_counter_time"
 
 # Physical inputs bound per interaction profile: action name → input path under the hand/role.
 # Names of profiles and paths are from the OpenXR 1.0 specification, section 6.4 (interaction
 # profiles); boolean inputs bound to float actions are converted by the runtime.
 _HAND_PROFILES: dict[str, dict[str, str]] = {
+    # no squeeze here: select is the clutch (squeeze action), the gripper stays undriven
     "/interaction_profiles/khr/simple_controller": {
-        "grip_pose": "input/grip/pose", "trigger": "input/select/click", "menu": "input/menu/click"},
+        "grip_pose": "input/grip/pose", "squeeze": "input/select/click", "menu": "input/menu/click"},
     "/interaction_profiles/oculus/touch_controller": {
         "grip_pose": "input/grip/pose", "trigger": "input/trigger/value", "squeeze": "input/squeeze/value",
         "primary": "input/{a}/click", "secondary": "input/{b}/click", "thumbstick": "input/thumbstick/click"},
@@ -147,7 +151,11 @@ class OpenXRAdapter:
         self._ref_space: Any = None
         self._state: Any = None
         self._running = False
-        self._time_from_timespec: Any = None
+        self._time_source = "frame"  # "timespec", "win32" or "frame" (see the module docstring)
+        self._failures = 0
+        self._failing_since: float | None = None
+        self._retry_at = 0.0
+        self.problem = ""  # why samples are not coming now (retrying, not focused), for the status line
 
     @property
     def user_path(self) -> str:
@@ -179,9 +187,14 @@ class OpenXRAdapter:
             raise DeviceUnavailable("the OpenXR runtime has no headless sessions (XR_MND_headless); "
                                     "Demo Station renders nothing in the headset: use Monado")
         extensions = [xr.MND_HEADLESS_EXTENSION_NAME]
-        timespec_ext = getattr(xr, "KHR_CONVERT_TIMESPEC_TIME_EXTENSION_NAME", None)
-        if timespec_ext in available:
-            extensions.append(timespec_ext)
+        if TIMESPEC_TIME_EXTENSION in available and sys.platform != "win32":
+            extensions.append(TIMESPEC_TIME_EXTENSION)
+            self._time_source = "timespec"
+        elif WIN32_TIME_EXTENSION in available and sys.platform == "win32":
+            extensions.append(WIN32_TIME_EXTENSION)
+            self._time_source = "win32"
+        else:
+            self._time_source = "frame"
         if self.tracker_role:
             if xr.HTCX_VIVE_TRACKER_INTERACTION_EXTENSION_NAME not in available:
                 raise DeviceUnavailable("the OpenXR runtime cannot track Vive trackers "
@@ -195,10 +208,6 @@ class OpenXRAdapter:
         self.system_name = props.system_name.decode(errors="replace") if isinstance(props.system_name, bytes) \
             else str(props.system_name)
         self._session = xr.create_session(self._instance, xr.SessionCreateInfo(system_id=system, next=None))
-        if timespec_ext in extensions:
-            fn = ctypes.cast(xr.get_instance_proc_addr(self._instance, "xrConvertTimespecTimeToTimeKHR"),
-                             xr.PFN_xrConvertTimespecTimeToTimeKHR)
-            self._time_from_timespec = fn
         self._make_actions(xr)
         spaces = set(xr.enumerate_reference_spaces(self._session))
         space_type = xr.ReferenceSpaceType.STAGE if xr.ReferenceSpaceType.STAGE in spaces \
@@ -251,34 +260,61 @@ class OpenXRAdapter:
         self._pose_space = self._ref_space = self._action_set = self._session = self._instance = None
         self._actions = {}
         self._running = False
+        self._failures, self._failing_since, self._retry_at, self.problem = 0, None, 0.0, ""
 
     # -- sampling ---------------------------------------------------------------------------------
+    RETRY_FIRST_S = 0.05  # back-off after the first failed call, doubled per failure up to RETRY_MAX_S
+    RETRY_MAX_S = 2.0
+    GIVE_UP_S = 30.0  # failing this long without one good sample: DeviceLost, the session is reopened
+
     def poll(self) -> XrSample | None:
         """The controller's state now, or None while the session is not focused (not yet running,
-        headset asleep). Raises ``DeviceLost`` when the runtime or the session went away."""
+        headset asleep) or a failed call waits for its retry. Raises ``DeviceLost`` when the
+        runtime or the session went away."""
         xr = self._xr
         if xr is None or self._session is None:
             raise DeviceLost("OpenXR session is not open")
+        now = time.monotonic()
+        if now < self._retry_at:
+            return None
         try:
-            self._pump_events(xr)
-            if not self._running or self._state != xr.SessionState.FOCUSED:
-                return None
-            xr.sync_actions(self._session, xr.ActionsSyncInfo(active_action_sets=[
-                xr.ActiveActionSet(action_set=self._action_set, subaction_path=xr.NULL_PATH)]))
-            location = xr.locate_space(self._pose_space, self._ref_space, self._now(xr))
-            valid = xr.SPACE_LOCATION_POSITION_VALID_BIT | xr.SPACE_LOCATION_ORIENTATION_VALID_BIT
-            pose = None
-            if (int(location.location_flags) & valid) == valid:
-                p, o = location.pose.position, location.pose.orientation
-                pose = np.array([p.x, p.y, p.z, o.w, o.x, o.y, o.z], dtype=float)
-            trigger = self._float(xr, "trigger")
-            squeeze = self._float(xr, "squeeze")
-            buttons = frozenset(b for b in BUTTON_NAMES if self._bool(xr, b))
-        except (xr.exception.SessionLostError, xr.exception.InstanceLostError,
-                xr.exception.RuntimeFailureError) as exc:
+            sample = self._sample(xr)
+        except (xr.exception.SessionLostError, xr.exception.InstanceLostError) as exc:
             raise DeviceLost(f"OpenXR runtime lost the session ({type(exc).__name__})") from None
+        except xr.exception.SessionNotFocused:
+            self.problem = "OpenXR session is not focused (headset asleep or another app in front)"
+            return None
         except xr.exception.XrException as exc:
-            raise DeviceError(f"OpenXR call failed: {type(exc).__name__}: {exc}") from None
+            return self._retry_later(now, exc)
+        self._failures, self._failing_since = 0, None
+        self.problem = "" if sample is not None or self._running else "waiting for the OpenXR session to start"
+        return sample
+
+    def _retry_later(self, now: float, exc: Exception) -> None:
+        self._failures += 1
+        self._failing_since = now if self._failing_since is None else self._failing_since
+        if now - self._failing_since > self.GIVE_UP_S:
+            raise DeviceLost(f"OpenXR calls kept failing for {self.GIVE_UP_S:g} s ({type(exc).__name__})")
+        delay = min(self.RETRY_FIRST_S * 2 ** (self._failures - 1), self.RETRY_MAX_S)
+        self._retry_at = now + delay
+        self.problem = (f"OpenXR call failed ({type(exc).__name__}); retry {self._failures} in {delay:.2g} s")
+        return None
+
+    def _sample(self, xr: Any) -> XrSample | None:
+        self._pump_events(xr)
+        if not self._running or self._state != xr.SessionState.FOCUSED:
+            return None
+        xr.sync_actions(self._session, xr.ActionsSyncInfo(active_action_sets=[
+            xr.ActiveActionSet(action_set=self._action_set, subaction_path=xr.NULL_PATH)]))
+        location = xr.locate_space(self._pose_space, self._ref_space, self._now(xr))
+        valid = xr.SPACE_LOCATION_POSITION_VALID_BIT | xr.SPACE_LOCATION_ORIENTATION_VALID_BIT
+        pose = None
+        if (int(location.location_flags) & valid) == valid:
+            p, o = location.pose.position, location.pose.orientation
+            pose = np.array([p.x, p.y, p.z, o.w, o.x, o.y, o.z], dtype=float)
+        trigger = self._float(xr, "trigger")
+        squeeze = self._float(xr, "squeeze")
+        buttons = frozenset(b for b in BUTTON_NAMES if self._bool(xr, b))
         return XrSample(pose=pose, trigger=trigger, squeeze=squeeze, buttons=buttons)
 
     def _float(self, xr: Any, name: str) -> float:
@@ -314,14 +350,30 @@ class OpenXRAdapter:
                 raise DeviceLost(f"OpenXR session is {self._state.name.lower()}")
 
     def _now(self, xr: Any) -> Any:
-        if self._time_from_timespec is not None:
+        """The runtime's XrTime for this instant (see the module docstring for the three sources)."""
+        if self._time_source == "timespec":
             t = time.clock_gettime(time.CLOCK_MONOTONIC)
             spec = xr.timespec()
             spec.tv_sec = int(t)
             spec.tv_nsec = int(math.modf(t)[0] * 1e9)
-            out = xr.Time()
-            result = xr.check_result(self._time_from_timespec(self._instance, ctypes.pointer(spec), ctypes.byref(out)))
-            if result.is_exception():
-                raise result
-            return out
-        return xr.wait_frame(self._session).predicted_display_time
+            return xr.convert_timespec_time_to_time_khr(self._instance, spec)
+        if self._time_source == "win32":
+            return xr.convert_win32_performance_counter_to_time_khr(self._instance, _performance_counter())
+        # No conversion extension: one whole frame. xrWaitFrame is always followed by its
+        # xrBeginFrame and xrEndFrame, so the next xrWaitFrame does not block forever.
+        state = xr.wait_frame(self._session, xr.FrameWaitInfo())
+        try:
+            xr.begin_frame(self._session, xr.FrameBeginInfo())
+        except xr.exception.FrameDiscarded:
+            pass  # a frame left open by a failed xrEndFrame was dropped; this one is begun all the same
+        xr.end_frame(self._session, xr.FrameEndInfo(display_time=state.predicted_display_time,
+                                                    environment_blend_mode=xr.EnvironmentBlendMode.OPAQUE,
+                                                    layers=[]))
+        return state.predicted_display_time
+
+
+def _performance_counter() -> ctypes.c_longlong:
+    """QueryPerformanceCounter, the clock ``XR_KHR_win32_convert_performance_counter_time`` converts."""
+    counter = ctypes.c_longlong(0)
+    ctypes.windll.kernel32.QueryPerformanceCounter(ctypes.byref(counter))  # type: ignore[attr-defined]
+    return counter

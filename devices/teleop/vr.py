@@ -117,6 +117,15 @@ class VRControllerDevice(TeleopDevice):
     def _interpret(self, sample: DeviceSample) -> CommandParts:
         return CommandParts(pose=sample.pose, gripper=sample.analog.get("trigger"))
 
+    def _notice(self) -> str:
+        return xr_problem(self._transport)
+
+
+def xr_problem(transport: Transport) -> str:
+    """Why the OpenXR source sends no samples now (retrying a failed call, not focused), or ''."""
+    source = getattr(transport, "xr_source", None) or getattr(transport, "source", None)
+    return str(getattr(source, "problem", "") or "")
+
 
 def xr_sample_to_device_sample(t: float, xs: XrSample, squeezed: bool) -> DeviceSample:
     """An OpenXR sample in the operator frame; a held squeeze shows as the ``squeeze`` button."""
