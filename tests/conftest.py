@@ -9,6 +9,12 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 
 import pytest  # noqa: E402
 
+from devices.sim.gl import select_backend  # noqa: E402
+
+# Before any test module is collected: some import OpenGL through other packages (pyopenxr), and
+# PyOpenGL's platform must already say EGL then, as the station's own import would make it.
+select_backend()
+
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path_factory, monkeypatch):

@@ -2,6 +2,11 @@
 
 MuJoCo reads ``MUJOCO_GL`` once, at import. We respect a value the user set; otherwise we pick EGL
 when libEGL is present (headless GPUs and Mesa llvmpipe alike) and OSMesa when only that exists.
+
+PyOpenGL, which MuJoCo's EGL and OSMesa contexts call through, fixes its platform the first time
+anything imports ``OpenGL`` — and other packages do (pyopenxr imports it). If that happens before
+MuJoCo's context is made, PyOpenGL has picked GLX and every EGL call fails. So the platform is set
+together with the backend, whichever of the two chose it.
 """
 
 from __future__ import annotations
@@ -23,15 +28,17 @@ class RenderBackendError(RuntimeError):
 def select_backend() -> str:
     """Set MUJOCO_GL (if unset) to the first backend whose library exists; return it."""
     chosen = os.environ.get("MUJOCO_GL")
-    if chosen:
-        return chosen
-    if ctypes.util.find_library("EGL"):
-        chosen = "egl"
-    elif ctypes.util.find_library("OSMesa"):
-        chosen = "osmesa"
-    else:
-        chosen = "egl"  # the attempt will fail with INSTALL_HINT, which names what to install
-    os.environ["MUJOCO_GL"] = chosen
+    if not chosen:
+        chosen = _first_available()
+        os.environ["MUJOCO_GL"] = chosen
     if chosen in ("egl", "osmesa"):
         os.environ.setdefault("PYOPENGL_PLATFORM", chosen)
     return chosen
+
+
+def _first_available() -> str:
+    if ctypes.util.find_library("EGL"):
+        return "egl"
+    if ctypes.util.find_library("OSMesa"):
+        return "osmesa"
+    return "egl"  # the attempt will fail with INSTALL_HINT, which names what to install
