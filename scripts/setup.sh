@@ -28,10 +28,21 @@ if command -v dpkg-query >/dev/null 2>&1; then
   fi
 fi
 
+# Quiet unless something is wrong: each step's output goes to .venv/setup.log, and is shown (its
+# last lines) only when the step fails.
+quietly() {
+  if ! "$@" >>.venv/setup.log 2>&1; then
+    echo "setup: failed: $*  (last lines of .venv/setup.log follow)" >&2
+    tail -n 40 .venv/setup.log >&2
+    exit 1
+  fi
+}
+
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
+: >.venv/setup.log
+quietly .venv/bin/python -m pip install -q --upgrade pip
 # The CPU build of torch; on a CUDA machine install the matching CUDA build instead.
-.venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/python -m pip install -q torch==2.13.0
-.venv/bin/python -m pip install -q -e ".[dev]"
+.venv/bin/python -c "import torch" 2>/dev/null || quietly .venv/bin/python -m pip install -q torch==2.13.0
+quietly .venv/bin/python -m pip install -q -e ".[dev]"
 echo "setup: ready (.venv)"
