@@ -38,7 +38,9 @@ import itertools
 import threading
 from typing import Any
 
-import xr as real_xr
+from devices.teleop.pyopenxr_import import import_pyopenxr
+
+real_xr = import_pyopenxr()
 
 
 class SpecViolation(AssertionError):

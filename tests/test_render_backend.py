@@ -23,13 +23,14 @@ def test_a_platform_the_user_chose_is_kept(monkeypatch):
     assert os.environ["PYOPENGL_PLATFORM"] == "osmesa"
 
 
-def test_the_station_renders_when_opengl_was_imported_first():
-    """pyopenxr imports OpenGL; when that import comes first, the station must still render."""
+def test_the_station_renders_after_pyopenxr_was_imported():
+    """pyopenxr's import switches PyOpenGL to GLX (xr/platform/linux.py); a VR device opened before
+    the station must not stop its cameras."""
     env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
     env["MUJOCO_GL"] = "egl"
     code = (
         "from devices.sim.gl import select_backend; select_backend()\n"
-        "import OpenGL.GL\n"
+        "from devices.teleop.pyopenxr_import import import_pyopenxr; import_pyopenxr()\n"
         "from devices.sim.station import make_station\n"
         "s = make_station('pick_place', image_size=32, cameras=('scene',)); s.connect(); s.reset(seed=0)\n"
         "print(s.render('scene').shape)\n"

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from devices.teleop.errors import DeviceLost, DeviceUnavailable, MalformedInput
+from devices.teleop.pyopenxr_import import import_pyopenxr
 
 INSTALL_HINT = "install Monado or SteamVR and set XR_RUNTIME_JSON"
 NO_RUNTIME_MESSAGE = f"no OpenXR runtime found: {INSTALL_HINT}"
@@ -121,7 +122,7 @@ def runtime_status() -> tuple[bool, str]:
             return False, f"XR_RUNTIME_JSON points to a missing file ({os.environ['XR_RUNTIME_JSON']}): {INSTALL_HINT}"
         return False, NO_RUNTIME_MESSAGE
     try:
-        import xr  # noqa: F401
+        import_pyopenxr()
     except ImportError:
         return False, "pyopenxr is not installed: pip install pyopenxr"
     return True, f"OpenXR runtime manifest {manifest}"
@@ -168,7 +169,7 @@ class OpenXRAdapter:
         if find_runtime_manifest() is None:
             raise DeviceUnavailable(runtime_status()[1])
         try:
-            import xr
+            xr = import_pyopenxr()
         except ImportError:
             raise DeviceUnavailable("pyopenxr is not installed: pip install pyopenxr") from None
         self._xr = xr
