@@ -126,10 +126,20 @@ def _env_args(ws: Workspace, first_id: str, cameras: list[str]) -> str:
                                           "cameras": cameras, "action": "ee_pose[7] xyz+quat(wxyz), gripper[1]"}})
 
 
+def refuse_inside_dataset(root: Path, out: Path) -> None:
+    """An export never writes into the dataset it reads: with ``--force`` a path there could name
+    a raw episode or the catalog, and the recording would be gone."""
+    dataset = Path(root).resolve()
+    target = out.resolve()
+    if target == dataset or dataset in target.parents:
+        raise ValueError(f"{out} is inside the dataset {root}; write the export outside the dataset folder")
+
+
 def export_robomimic(ws: Workspace, out: str | Path, next_obs: bool = True, overwrite: bool = False,
                      progress: Progress = no_progress, should_stop: ShouldStop = never_stop) -> ExportReport:
     """Write ``out`` in robomimic's layout from the curated dataset of ``ws``."""
     out = Path(out)
+    refuse_inside_dataset(ws.root, out)
     if out.exists() and not overwrite:
         raise ValueError(f"{out} exists; choose another --out or pass --force to replace it")
     if out.exists() and out.is_dir():

@@ -152,3 +152,14 @@ def test_trim_events_from_the_command_line(tmp_path, capsys):
     assert result["found"] == 1 and result["applied"] is True and len(result["trim_ids"]) == 1
     (trim,) = run_json(capsys, "curate", root, "--trims")["trims"]
     assert (trim["start"], trim["end"], trim["status"], trim["source"]) == (1.0, 2.0, "applied", "logged-events")
+
+
+@pytest.mark.parametrize("target", ["episodes/ep_000001.h5", "catalog.sqlite", "demos.h5", "."])
+def test_export_never_writes_into_the_dataset_even_with_force(dataset, capsys, target):
+    run_json(capsys, "curate", dataset, "--stats")  # the catalog exists
+    catalog = (dataset / "catalog.sqlite").read_bytes()
+    before = file_hashes(dataset)
+    code, err = fail(capsys, "export", dataset, "--out", dataset / target, "--force")
+    assert code == 2 and "inside the dataset" in err and len(err.splitlines()) == 1, err
+    assert file_hashes(dataset) == before and (dataset / "catalog.sqlite").read_bytes() == catalog
+    assert not (dataset / "demos.h5").exists()
