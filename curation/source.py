@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recorder.dataset import Dataset, Episode
+from recorder.dataset import Dataset, Episode, require_dataset
 
 # What a damaged or half-written episode raises while being read; reported, never fatal.
 READ_ERRORS: tuple[type[BaseException], ...] = (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError)
@@ -22,14 +22,7 @@ READ_ERRORS: tuple[type[BaseException], ...] = (OSError, KeyError, ValueError, T
 
 def open_dataset(root: str | Path) -> Dataset:
     """The dataset at ``root`` for reading; a clear error if it is not one."""
-    root = Path(root)
-    if not root.exists():
-        raise FileNotFoundError(f"no dataset at {root}: the folder does not exist")
-    if not root.is_dir():
-        raise NotADirectoryError(f"{root} is not a dataset folder")
-    if not (root / "episodes").is_dir():
-        raise ValueError(f"{root} is not a dataset: it has no episodes/ folder")
-    return Dataset(root, recover=False)
+    return Dataset(require_dataset(root), recover=False)
 
 
 

@@ -37,6 +37,25 @@ class FileProblem:
         return f"{self.name}: {self.message}"
 
 
+def require_dataset(root: str | Path) -> Path:
+    """``root`` as a dataset folder to read, or one line saying why it is not one.
+
+    The one rule every reading command applies (validate, info, curate, export, train), so a folder
+    that is not a dataset is never reported as an empty, sound one.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"no dataset at {root}: the folder does not exist")
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root} is not a dataset folder")
+    episodes = fmt.episodes_dir(root)
+    if not episodes.is_dir():
+        raise ValueError(f"{root} is not a dataset: it has no episodes/ folder")
+    if not os.access(episodes, os.R_OK | os.X_OK):
+        raise PermissionError(f"{episodes} cannot be read (permission denied)")
+    return root
+
+
 class Dataset:
     def __init__(self, root: str | Path, recover: bool = True) -> None:
         self.root = Path(root)

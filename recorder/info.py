@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from recorder.dataset import Dataset
+from recorder.dataset import Dataset, require_dataset
 
 
 def dataset_info(root: str | Path) -> dict:
     """Summary of a dataset (opening it recovers crashed recordings first, as any open does)."""
-    ds = Dataset(root)
+    ds = Dataset(require_dataset(root))
     tasks: Counter[str] = Counter()
     devices: Counter[str] = Counter()
     cameras: Counter[str] = Counter()

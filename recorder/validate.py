@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 
 from recorder import format as fmt
-from recorder.dataset import Dataset, Episode
+from recorder.dataset import Dataset, Episode, require_dataset
 
 RATE_TOLERANCE = 0.05
 
@@ -55,7 +55,7 @@ class ValidationReport:
 
 
 def validate_dataset(root: str | Path) -> ValidationReport:
-    ds = Dataset(root)
+    ds = Dataset(require_dataset(root))
     report = ValidationReport(str(ds.root))
     for fp in ds.problem_details():
         report.problems.append(Problem(fp.name, "unreadable", fp.message))

@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     window = build_main_window(open_settings(work / "config" / "gui.ini"))
     window.resize(w, h)
     window.show()
-    wait(app, 30, until=lambda: window.ctx.station.ticks > 5)
+    wait(app, 30, until=lambda win=window: win.ctx.station.ticks > 5)
     driver = Driver(app, window, args.out, work)
     for step in (driver.station, driver.record, driver.dataset, driver.train, driver.run_policy):
         step()

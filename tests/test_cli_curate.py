@@ -163,3 +163,28 @@ def test_export_never_writes_into_the_dataset_even_with_force(dataset, capsys, t
     assert code == 2 and "inside the dataset" in err and len(err.splitlines()) == 1, err
     assert file_hashes(dataset) == before and (dataset / "catalog.sqlite").read_bytes() == catalog
     assert not (dataset / "demos.h5").exists()
+
+
+@pytest.mark.parametrize("command", [["validate"], ["info"], ["curate", "--stats"], ["train", "--out", "RUN"],
+                                     ["export", "--out", "OUT/demos.h5"]])
+def test_every_reading_command_refuses_a_folder_that_is_not_a_dataset(tmp_path, capsys, command):
+    """One rule: /etc-like folders are never "0 episodes, all sound" for one command and refused by another."""
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "readme.txt").write_text("not episodes")
+    argv = [command[0], other, *[str(tmp_path / a) if a.isupper() or "/" in a else a for a in command[1:]]]
+    code, err = fail(capsys, *argv)
+    assert code == 2 and err == f"demostation {command[0]}: error: {other} is not a dataset: it has no episodes/ folder", err
+
+
+def test_an_unreadable_episodes_folder_is_refused_not_sound(dataset, capsys):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root reads every folder")
+    (dataset / "episodes").chmod(0)
+    try:
+        code, err = fail(capsys, "validate", dataset)
+    finally:
+        (dataset / "episodes").chmod(0o755)
+    assert code == 2 and "cannot be read" in err

@@ -95,12 +95,10 @@ def run(args: argparse.Namespace) -> int:
     from policy.curation_seam import curation_for
     from policy.selection import EpisodeFilter
     from policy.trainer import TrainingStopped, train
-    from recorder.dataset import Dataset
+    from recorder.dataset import Dataset, require_dataset
     from recorder.jobs import Cancelled
 
-    root = Path(args.dataset)
-    if not (root / "episodes").is_dir():
-        raise ValueError(f"{root} is not a dataset folder (it has no episodes/ folder)")
+    root = require_dataset(args.dataset)
     cfg = build_config(args)
     episode_filter = EpisodeFilter(include_tags=tuple(args.tag), exclude_tags=tuple(args.exclude_tag),
                                    outcomes=tuple(args.outcome))

@@ -50,7 +50,7 @@ def test_a_run_that_cannot_train_is_reported_as_failed(make_window, qtbot, tmp_p
     panel = w.panels["train"]
     panel.dataset_edit.setText(str(tmp_path / "nowhere"))
     assert panel.start_training() is None  # checked before any process starts
-    assert "not a dataset folder" in w.ctx.messages.history[-1][1]
+    assert "no dataset at" in w.ctx.messages.history[-1][1]  # the reading commands' one rule (recorder.dataset.require_dataset)
     (tmp_path / "empty" / "episodes").mkdir(parents=True)
     panel.dataset_edit.setText(str(tmp_path / "empty"))
     panel.steps_spin.setValue(5)

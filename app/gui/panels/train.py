@@ -21,6 +21,7 @@ from app.gui.panels.base import Panel
 from app.gui.plot_widget import PlotWidget
 from app.gui.settings import read
 from app.gui.train_runs import TrainRun, TrainSpec
+from recorder.dataset import require_dataset
 
 STATE_LIGHT = {"starting": theme.ACCENT, "running": theme.ACCENT, "finished": theme.OK, "failed": theme.BAD,
                "stopped": theme.WARN}
@@ -222,9 +223,8 @@ class TrainPanel(Panel):
             spec.argv()  # validate before anything starts
             if not spec.outcomes:
                 raise ValueError("tick at least one outcome to train on")
-            if not (Path(spec.dataset).expanduser() / "episodes").is_dir():
-                raise ValueError(f"{spec.dataset} is not a dataset folder (it has no episodes/)")
-        except ValueError as exc:
+            require_dataset(Path(spec.dataset).expanduser())
+        except (ValueError, OSError) as exc:
             self.ctx.messages.fail(str(exc))
             return None
         self._save_form()
