@@ -28,9 +28,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from devices.sim.scene import OFFSCREEN_SIZE
 from recorder.jobs import Cancelled, Progress, ShouldStop, never_stop, no_progress
 from recorder.session import EpisodeEnd, EpisodeSummary, RecordingSession, SessionSettings
 from recorder.sources import SourceOptions, make_source
+
+
+MAX_SEED = 2**63 - 1  # episode seeds are stored as int64 attributes; a larger one cannot be written
+MAX_TAIL_S = 600.0  # what is recorded after success: beyond ten minutes it is a typo, not a tail
 
 
 @dataclass
@@ -57,10 +62,14 @@ class StationRecordingSettings:
             raise ValueError(f"--episodes must be at least 1, got {self.episodes}")
         if not 0 < self.rate_hz <= 1000:
             raise ValueError(f"--rate must be in (0, 1000] Hz, got {self.rate_hz}")
-        if not 16 <= self.image_size <= 2048:
-            raise ValueError(f"--image-size must be between 16 and 2048 pixels, got {self.image_size}")
-        if not self.tail_s >= 0:
-            raise ValueError(f"the tail after success must be >= 0 s, got {self.tail_s}")
+        largest = min(OFFSCREEN_SIZE)  # the station renders square images into this framebuffer
+        if not 16 <= self.image_size <= largest:
+            raise ValueError(f"--image-size must be between 16 and {largest} pixels, got {self.image_size}")
+        if not 0 <= self.seed <= MAX_SEED - (self.episodes - 1):
+            raise ValueError(f"--seed must be between 0 and {MAX_SEED - (self.episodes - 1)} "
+                             f"(episode i uses seed+i, stored as a 64-bit integer), got {self.seed}")
+        if not 0 <= self.tail_s <= MAX_TAIL_S:
+            raise ValueError(f"--tail must be between 0 and {MAX_TAIL_S:g} s, got {self.tail_s}")
         if len(set(self.cameras)) != len(self.cameras):
             raise ValueError(f"--cameras lists a camera twice: {','.join(self.cameras)}")
         if not self.control_hz >= 100:

@@ -80,6 +80,11 @@ def test_record_info_validate(recorded, capsys):
     ["record", "--out", "X", "--expert-pause-prob", "1.5"],
     ["record", "--out", "X", "--rate", "0"],
     ["record", "--out", "X", "--image-size", "4"],
+    ["record", "--out", "X", "--image-size", "481"],  # beyond the station's 640x480 framebuffer
+    ["record", "--out", "X", "--seed", "18446744073709551615"],  # >= 2**64: an unwritable journal attribute
+    ["record", "--out", "X", "--seed", "9223372036854775807", "--episodes", "2"],  # the second seed overflows
+    ["record", "--out", "X", "--seed", "-1"],
+    ["record", "--out", "X", "--tail", "1e9"],  # recorded forever
     ["info", "MISSING"],
     ["validate", "MISSING"],
 ])

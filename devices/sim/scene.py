@@ -20,6 +20,8 @@ HOME_QUAT = np.array([0.0, 1.0, 0.0, 0.0])
 HOME_POSITION = np.array([0.45, 0.0, 0.20])
 TABLE_CENTER = np.array([0.5, 0.0])
 TABLE_HALF = np.array([0.35, 0.40])
+# MuJoCo's off-screen framebuffer (width, height): no camera renders larger than this.
+OFFSCREEN_SIZE = (640, 480)
 
 
 @dataclass
@@ -66,7 +68,7 @@ def build_mjcf(spec: SceneSpec) -> str:
   <compiler angle="radian" autolimits="true"/>
   <option timestep="{spec.timestep}" integrator="implicitfast" cone="elliptic" impratio="5"/>
   <visual>
-    <global offwidth="640" offheight="480"/>
+    <global offwidth="{OFFSCREEN_SIZE[0]}" offheight="{OFFSCREEN_SIZE[1]}"/>
     <quality shadowsize="0" offsamples="0"/>
     <headlight ambient="0.35 0.35 0.35" diffuse="0.3 0.3 0.3" specular="0 0 0"/>
   </visual>
