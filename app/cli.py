@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import pkgutil
 import sys
 from types import ModuleType
@@ -72,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args._run(args) or 0)
+    except BrokenPipeError:
+        return _reader_went_away()
     except KeyboardInterrupt:
         print("demostation: interrupted", file=sys.stderr)
         return 1
@@ -87,6 +90,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"demostation {args.command}: failed: {kind}{_one_line(exc)} (rerun with --debug for details)",
               file=sys.stderr)
         return 1
+
+
+def _reader_went_away() -> int:
+    """stdout's reader closed early (``demostation info DATA | head -1``): no traceback, and none at
+    exit either, where Python would flush into the closed pipe again (the Python docs' recipe for
+    SIGPIPE, status 1)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 1
 
 
 def _one_line(exc: BaseException) -> str:

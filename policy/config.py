@@ -116,6 +116,14 @@ class TrainConfig:
             raise ValueError("val_fraction must be in [0, 1)")
         if self.cache_images not in ("auto", "ram", "lazy"):
             raise ValueError(f"cache_images must be auto, ram or lazy, got {self.cache_images!r}")
+        if self.threads < 0:
+            raise ValueError(f"threads must be 0 (torch's default) or more, got {self.threads}")
+        if not self.time_limit_s >= 0:  # also refuses NaN
+            raise ValueError(f"the time limit must be 0 (none) or positive, got {self.time_limit_s / 60:g} minutes")
+        if self.seed < 0:
+            raise ValueError(f"seed must be 0 or more, got {self.seed}")
+        if self.num_workers < 0:
+            raise ValueError(f"num_workers must be 0 or more, got {self.num_workers}")
 
 
 @dataclass

@@ -58,6 +58,8 @@ class StationRecordingSettings:
 
     def check(self) -> None:
         """ValueError (one line) for settings that cannot work."""
+        if not str(self.out).strip():
+            raise ValueError("--out must name a dataset folder (an empty one would record into the current folder)")
         if self.episodes < 1:
             raise ValueError(f"--episodes must be at least 1, got {self.episodes}")
         if not 0 < self.rate_hz <= 1000:

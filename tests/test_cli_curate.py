@@ -188,3 +188,24 @@ def test_an_unreadable_episodes_folder_is_refused_not_sound(dataset, capsys):
     finally:
         (dataset / "episodes").chmod(0o755)
     assert code == 2 and "cannot be read" in err
+
+
+def test_a_reader_that_closes_the_pipe_early_gets_no_traceback(dataset):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "app", "info", str(dataset)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # `| head -0`: gone before the command prints
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err, err
+
+
+@pytest.mark.parametrize("flag,says", [(["--threads", "-1"], "threads must be"),
+                                       (["--time-limit", "-1"], "time limit must be"),
+                                       (["--time-limit", "nan"], "time_limit_s")])
+def test_train_refuses_negative_budgets_with_one_line(dataset, capsys, tmp_path, flag, says):
+    code, err = fail(capsys, "train", dataset, "--out", tmp_path / "run", *flag)
+    assert code == 2 and len(err.splitlines()) == 1 and says in err, err
+    assert not (tmp_path / "run").exists()

@@ -85,6 +85,7 @@ def test_record_info_validate(recorded, capsys):
     ["record", "--out", "X", "--seed", "9223372036854775807", "--episodes", "2"],  # the second seed overflows
     ["record", "--out", "X", "--seed", "-1"],
     ["record", "--out", "X", "--tail", "1e9"],  # recorded forever
+    ["record", "--out", "", "--episodes", "1"],  # recorded into the current folder
     ["info", "MISSING"],
     ["validate", "MISSING"],
 ])
