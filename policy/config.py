@@ -269,6 +269,8 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"config file {p} does not exist") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"config file {p} is not valid JSON ({exc})") from None
+    except RecursionError:  # nested deeper than the parser's stack: not a configuration
+        raise ValueError(f"config file {p} is nested too deeply to be a configuration") from None
     if not isinstance(data, dict):
         raise ValueError(f"config file {p} must hold a JSON object with 'policy' and/or 'train'")
     return data

@@ -209,3 +209,13 @@ def test_train_refuses_negative_budgets_with_one_line(dataset, capsys, tmp_path,
     code, err = fail(capsys, "train", dataset, "--out", tmp_path / "run", *flag)
     assert code == 2 and len(err.splitlines()) == 1 and says in err, err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("command", [["train", "DATA", "--out", "RUN", "--config", "FILE"],
+                                     ["cameras", "--config", "FILE"]])
+def test_deeply_nested_json_is_named_in_one_line(dataset, capsys, tmp_path, command):
+    hostile = tmp_path / "nested.json"
+    hostile.write_text("[" * 200_000 + "]" * 200_000)
+    subs = {"DATA": str(dataset), "RUN": str(tmp_path / "run"), "FILE": str(hostile)}
+    code, err = fail(capsys, *[subs.get(a, a) for a in command])
+    assert code == 2 and len(err.splitlines()) == 1 and "nested too deeply" in err and str(hostile) in err, err

@@ -72,6 +72,7 @@ def test_bad_values_fail_in_one_line_that_names_the_key(tmp_path, entry, words):
     ("{not json", "is not valid JSON"),
     (json.dumps({"format": "other", "version": 1}), "is not a Demo Station teleop settings file"),
     (json.dumps({"format": "demostation-teleop-settings", "version": 99}), "settings version 99"),
+    ("[" * 200_000 + "]" * 200_000, "nested too deeply"),  # RecursionError, without the file's name
 ])
 def test_corrupt_or_foreign_files_fail_clearly(tmp_path, text, words):
     path = tmp_path / "s.json"

@@ -93,6 +93,8 @@ def parse_camera_configs(text: str, source: str = "camera config") -> list[Camer
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise ValueError(f"{source} is nested too deeply to be a camera config") from None
     if not isinstance(data, dict) or data.get("format") != CONFIG_FORMAT:
         raise ValueError(f"{source} is not a Demo Station camera config (expected \"format\": \"{CONFIG_FORMAT}\")")
     version = data.get("version")

@@ -65,6 +65,8 @@ class CameraLayout:
             items = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"camera layout is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        except RecursionError:
+            raise ValueError("camera layout is nested too deeply to be a camera list") from None
         return cls.from_list(items)
 
 

@@ -234,6 +234,9 @@ class SettingsStore:
         except json.JSONDecodeError as exc:
             raise ValueError(f"teleop settings file {self.path} is not valid JSON (line {exc.lineno}): "
                              "fix it or delete it to start from the defaults") from None
+        except RecursionError:
+            raise ValueError(f"teleop settings file {self.path} is nested too deeply to be settings: "
+                             "fix it or delete it to start from the defaults") from None
         if not isinstance(doc, dict) or doc.get("format") != SETTINGS_FORMAT:
             raise ValueError(f"{self.path} is not a Demo Station teleop settings file "
                              f"(format should be {SETTINGS_FORMAT!r})")
