@@ -4,9 +4,10 @@ MuJoCo reads ``MUJOCO_GL`` once, at import. We respect a value the user set; oth
 when libEGL is present (headless GPUs and Mesa llvmpipe alike) and OSMesa when only that exists.
 
 PyOpenGL, which MuJoCo's EGL and OSMesa contexts call through, fixes its platform the first time
-anything imports ``OpenGL`` — and other packages do (pyopenxr imports it). If that happens before
-MuJoCo's context is made, PyOpenGL has picked GLX and every EGL call fails. So the platform is set
-together with the backend, whichever of the two chose it.
+anything imports ``OpenGL``, and other packages may import it before MuJoCo makes a context; if it
+has picked GLX then, every EGL call fails. So ``PYOPENGL_PLATFORM`` is set together with the backend,
+whichever of the two chose it. (pyopenxr goes further and replaces the platform at import:
+``devices.teleop.pyopenxr_import`` undoes that.)
 """
 
 from __future__ import annotations
