@@ -89,9 +89,11 @@ def test_record_info_validate(recorded, capsys):
     ["info", "MISSING"],
     ["validate", "MISSING"],
 ])
-def test_bad_input_exits_2_with_one_line(argv, tmp_path, capsys):
+def test_bad_input_exits_2_with_one_line(argv, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where `--out ""` would record if it were accepted
     argv = [str(tmp_path / a) if a in ("X", "MISSING") else a for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "error" in err[0]
     assert not (tmp_path / "X" / "episodes").exists() or not any((tmp_path / "X" / "episodes").iterdir())
+    assert not (tmp_path / "episodes").exists()
