@@ -21,6 +21,17 @@ from typing import Any
 
 ACTION_LABELS = ("auto", "command", "applied")
 
+# Every size that allocates, bounded before anything is built: a configuration (a checkpoint's
+# included) is untrusted input, and a horizon of 5e6 or a width of 1e9 would otherwise be tried.
+# The limits are far above any preset (the GPU preset's largest width is 1024).
+SIZE_BOUNDS: dict[str, tuple[int, int]] = {
+    "obs_steps": (1, 64), "horizon": (1, 512), "image_size": (16, 1024), "crop_size": (8, 1024),
+    "lowdim_dim": (0, 4096), "encoder_channels": (1, 1024), "keypoints": (1, 1024), "image_features": (1, 4096),
+    "unet_kernel": (1, 31), "unet_groups": (1, 256), "time_embed_dim": (1, 4096), "transformer_dim": (1, 4096),
+    "transformer_layers": (1, 64), "transformer_heads": (1, 64), "train_timesteps": (1, 10_000),
+    "sample_steps": (1, 1000),
+}
+
 
 @dataclass
 class PolicyConfig:
@@ -63,6 +74,12 @@ class PolicyConfig:
     action_label: str = "auto"
 
     def validate(self) -> None:
+        for key, (low, high) in SIZE_BOUNDS.items():
+            value = getattr(self, key)
+            if not low <= value <= high:
+                raise ValueError(f"{key} must be between {low} and {high}, got {value}")
+        if not 1 <= len(self.unet_dims) <= 8 or not all(1 <= d <= 4096 for d in self.unet_dims):
+            raise ValueError(f"unet_dims must be 1 to 8 widths between 1 and 4096, got {list(self.unet_dims)}")
         if self.obs_steps < 1 or self.horizon < 1:
             raise ValueError("obs_steps and horizon must be at least 1")
         if not 1 <= self.action_steps <= self.horizon:

@@ -103,3 +103,17 @@ def test_inference_beside_other_busy_threads_takes_half_the_cores():
     from policy.device import shared_process_threads
 
     assert [shared_process_threads(n) for n in (1, 2, 3, 8)] == [1, 1, 1, 4]
+
+
+@pytest.mark.parametrize("key,value", [("horizon", 5_000_000), ("lowdim_dim", -3), ("transformer_dim", 10**9),
+                                       ("sample_steps", 10**9), ("unet_dims", (64, 10**9))])
+def test_a_hostile_config_with_a_valid_digest_is_refused_before_anything_is_built(tmp_path, key, value):
+    """The digest proves integrity, not intent: sizes in a well-formed checkpoint are still bounded."""
+    path = tmp_path / "c.safetensors"
+    make_checkpoint(path)
+    cfg = tiny_run_config()
+    setattr(cfg.policy, key, value)
+    save_checkpoint(path, cfg, {"w": torch.zeros(1)}, {"training": {"step": 1}})
+    with pytest.raises(ValueError) as exc:
+        read_checkpoint(path)
+    assert key in _one_line(exc) and str(path) in _one_line(exc)
