@@ -11,6 +11,8 @@ command over the whole dataset. `scan_files` and `import_facts` are the two halv
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,6 +136,8 @@ def read_facts(dataset: Dataset, eid: str, stamp: Stamp) -> EpisodeFacts:
     with dataset.open(eid) as ep:
         rate = ep.rate_hz
         duration = duration_after(ep.last_time, rate)
+        if not (math.isfinite(duration) and math.isfinite(rate)):  # the catalog would store NULL and refuse
+            raise ValueError("its last tick time or its rate is not a finite number (demostation validate lists it)")
         return EpisodeFacts(id=eid, samples=len(ep), rate_hz=float(rate), task=ep.task, device=ep.device,
                             complete=ep.complete, station_success=ep.success, file_size=stamp[0],
                             file_mtime=stamp[1], duration=duration, tags=_file_tags(ep.attr("tags")))

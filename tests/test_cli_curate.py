@@ -219,3 +219,12 @@ def test_deeply_nested_json_is_named_in_one_line(dataset, capsys, tmp_path, comm
     subs = {"DATA": str(dataset), "RUN": str(tmp_path / "run"), "FILE": str(hostile)}
     code, err = fail(capsys, *[subs.get(a, a) for a in command])
     assert code == 2 and len(err.splitlines()) == 1 and "nested too deeply" in err and str(hostile) in err, err
+
+
+def test_one_nan_time_skips_that_episode_and_only_that_one(dataset, capsys, tmp_path):
+    with h5py.File(dataset / "episodes" / "ep_000001.h5", "r+") as f:
+        f["time"][-1] = np.nan
+    stats = run_json(capsys, "curate", dataset, "--stats")
+    assert stats["episodes"] == 3, stats  # four written, the NaN one and the corrupt one skipped
+    report = run_json(capsys, "export", dataset, "--out", tmp_path / "demos.h5")
+    assert report["demos"] == 3 and any("ep_000001" in p and "finite" in p for p in report["problems"]), report
