@@ -12,7 +12,6 @@ command over the whole dataset. `scan_files` and `import_facts` are the two halv
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -80,16 +80,12 @@ class PolicyConfig:
                 raise ValueError(f"{key} must be between {low} and {high}, got {value}")
         if not 1 <= len(self.unet_dims) <= 8 or not all(1 <= d <= 4096 for d in self.unet_dims):
             raise ValueError(f"unet_dims must be 1 to 8 widths between 1 and 4096, got {list(self.unet_dims)}")
-        if self.obs_steps < 1 or self.horizon < 1:
-            raise ValueError("obs_steps and horizon must be at least 1")
         if not 1 <= self.action_steps <= self.horizon:
             raise ValueError(f"action_steps must be in [1, horizon={self.horizon}], got {self.action_steps}")
         if not 0 <= self.image_obs_steps <= self.obs_steps:
             raise ValueError(f"image_obs_steps must be in [0, obs_steps={self.obs_steps}]")
         if self.crop_size > self.image_size:
             raise ValueError(f"crop_size {self.crop_size} is larger than image_size {self.image_size}")
-        if self.sample_steps < 1:
-            raise ValueError("sample_steps must be at least 1")
         if self.conditioning not in ("none", "task", "goal"):
             raise ValueError(f"conditioning must be none, task or goal, got {self.conditioning!r}")
         if self.rate_hz <= 0:
