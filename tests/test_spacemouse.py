@@ -36,9 +36,10 @@ def test_separate_reports_translation_rotation_buttons():
     p = SpaceMouseParser(COMPACT)
     assert p.feed(bytes.fromhex("01" "5e01" "0000" "0000"))  # tx = +350: full right
     np.testing.assert_allclose(p.twist, [1, 0, 0, 0, 0, 0])
-    # a SpaceNavigator capture: "02 00 00 e2 ff 00 00" (rotation about the second axis, -30 counts)
+    # a SpaceNavigator capture: "02 00 00 e2 ff 00 00" (HID Ry, about the axis toward the user, -30
+    # counts) is +30/350 about the operator's y (away from the user)
     assert p.feed(bytes.fromhex("02 00 00 e2 ff 00 00".replace(" ", "")))
-    np.testing.assert_allclose(p.twist, [1, 0, 0, 0, -30 / 350, 0])
+    np.testing.assert_allclose(p.twist, [1, 0, 0, 0, 30 / 350, 0])
     assert p.feed(bytes.fromhex("030100"))
     assert p.buttons == {"left"}
     assert p.feed(bytes.fromhex("030300")) and p.buttons == {"left", "right"}
@@ -52,6 +53,29 @@ def test_combined_six_axis_report_of_newer_models():
     assert len(report) == 13 and report[0] == 1
     p.feed(report)
     np.testing.assert_allclose(p.twist, [0.2, -0.4, 0.6, 0.1, -0.3, 0.5], atol=2 / 350)
+
+
+def test_pushing_the_cap_away_moves_the_robot_away_and_its_rotation_follows():
+    """HID Y increases from far to near (HID Usage Tables, Generic Desktop Y 0x31): pushing the cap
+    away from the user reads negative counts, which must be +y (away) in the operator frame and move
+    the robot away from the operator (base -x at the station); Ry by the right-hand rule about that
+    same toward-the-user axis flips with it (#17 defect 1)."""
+    p = SpaceMouseParser(COMPACT)
+    p.feed(bytes([1]) + np.array([0, -350, 0], "<i2").tobytes())  # cap pushed away, full
+    np.testing.assert_allclose(p.twist, [0, 1, 0, 0, 0, 0])
+    p.feed(bytes([2]) + np.array([0, -175, 0], "<i2").tobytes())
+    assert p.twist[4] == pytest.approx(0.5)
+    api = FakeHidApi()
+    dev = make_device("spacemouse", hid_api=api)
+    mapper = TeleopMapper(dev.settings.mapper)
+    mapper.reset(HOME)
+    with dev:
+        api.feed(bytes([1]) + np.array([0, -350, 0], "<i2").tobytes(), bytes([2]) + bytes(6))
+        assert wait_until(lambda: dev.read_latest().seq >= 2)
+        mapper.update(dev.read_command(), now=0.0)
+        out = mapper.update(dev.read_command(), now=0.1)
+    assert out.action.position[0] == pytest.approx(HOME[0] - 0.015)  # away from the operator = base -x
+    assert out.action.position[1:] == pytest.approx(HOME[1:3])
 
 
 def test_hid_axes_become_the_operator_frame():

@@ -16,8 +16,11 @@ deflection):
   (13 bytes); id 3 = buttons as above.
 
 The parser tells them apart by the length of report 1, so an unlisted model works too. Raw HID axes
-are x right, y away from the user, z down (spacenavd's default axis map and inversions turn them
-into a right-handed y-up frame); here they become the operator frame: x right, y away, z up.
+follow the USB HID Usage Tables (Generic Desktop X/Y/Z/Rx/Ry/Rz, usages 0x30-0x35): X increases
+from left to right, Y from far to near (toward the user), Z from high to low (down), a right-handed
+frame with rotations by the right-hand rule about those axes. The operator frame (x right, y away,
+z up) is that frame turned half a turn about x, so y, z, ry and rz change sign (pyspacemouse calls
+this convention ``hid_z_up``; tests/test_spacemouse_oracle.py checks it against its decoder).
 """
 
 from __future__ import annotations
@@ -41,8 +44,9 @@ REPORT_TRANSLATION = 1
 REPORT_ROTATION = 2
 REPORT_BUTTONS = 3
 
-# Raw HID axes (x right, y away, z down; rotations likewise) → operator frame (x right, y away, z up).
-_HID_TO_OPERATOR = np.array([1.0, 1.0, -1.0, 1.0, 1.0, -1.0])
+# Raw HID axes (x right, y toward the user, z down; rotations right-handed about them) → operator
+# frame (x right, y away, z up): a half turn about x, so y, z and the rotations about them flip.
+_HID_TO_OPERATOR = np.array([1.0, -1.0, -1.0, 1.0, -1.0, -1.0])
 
 # Button names by bit index. Two-button models: left, right. The Pro family (Pro, Pro Wireless,
 # Enterprise, Universal Receiver): bits from pyspacemouse's devices.toml ([report, byte, bit] →
