@@ -50,7 +50,10 @@ class FakeHidHandle:
 
 
 class FakeHidApi:
-    """The ``hid`` module's surface the SpaceMouse code uses: ``enumerate`` and ``device``."""
+    """The ``hidraw`` module's surface the SpaceMouse code uses: ``enumerate`` and ``device`` (and its
+    module name, which says which hidapi backend it is; set ``__name__ = "hid"`` to play libusb)."""
+
+    __name__ = "hidraw"
 
     def __init__(self, vendor_id: int = 0x256F, product_id: int = 0xC635, extra: list[dict] | None = None) -> None:
         self.entries = [{"vendor_id": vendor_id, "product_id": product_id, "path": b"/dev/hidraw7",

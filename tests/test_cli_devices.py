@@ -32,6 +32,20 @@ def test_devices_text_has_a_line_per_device(capsys):
     assert len(lines) >= 6 and lines[0].startswith("keyboard")
 
 
+def test_devices_says_which_hid_backend_it_used_and_where_the_udev_rules_are(capsys):
+    from devices.teleop.spacemouse import UDEV_RULES
+
+    assert main(["devices"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("HID backend: hidraw;") and str(UDEV_RULES) in last  # Linux: the hidraw module
+    assert UDEV_RULES.is_file()
+    assert main(["devices", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["hid_backend"] == "hidraw" and out["udev_rules"] == str(UDEV_RULES)
+    [sm] = [d for d in out["devices"] if d["kind"] == "spacemouse"]
+    assert "hidraw backend" in sm["message"]
+
+
 def test_watch_a_recorded_stream(capsys):
     assert main(["devices", "--watch", f"replay:{DEMO}", "--fast", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)

@@ -6,8 +6,10 @@ import pytest
 
 from devices.teleop import ButtonAction, DeviceStatus, DeviceUnavailable, TeleopMapper, make_device
 from devices.teleop.errors import MalformedInput
+from devices.teleop import spacemouse
 from devices.teleop.spacemouse import (
-    KNOWN_MODELS, SpaceMouseParser, encode_reports, find_spacemice, identify, operator_twist_to_raw,
+    KNOWN_MODELS, SpaceMouseParser, encode_reports, find_spacemice, identify, ignored_3dconnexion,
+    operator_twist_to_raw,
 )
 from teleop_fakes import FakeHidApi, wait_until
 
@@ -26,10 +28,14 @@ def test_known_models_are_recognised_by_vendor_and_product_id(vid, pid, name):
     assert identify(vid, pid).name.endswith(name)
 
 
-def test_unlisted_3dconnexion_ids_count_and_other_vendors_do_not():
-    assert identify(0x256F, 0xC6FF) is not None
-    assert identify(0x046D, 0xC077) is None  # a Logitech mouse
-    assert identify(0x1234, 0xC635) is None
+@pytest.mark.parametrize("vid, pid", [
+    (0x256F, 0xC650), (0x256F, 0xC651), (0x256F, 0xC654),  # CadMouse, CadMouse Wireless, CadMouse Pro Wireless
+    (0x256F, 0xC664), (0x256F, 0xC665), (0x256F, 0xC6FF),  # keyboard / numpad class ids, an unknown id
+    (0x046D, 0xC077), (0x1234, 0xC635),  # a Logitech mouse; a SpaceMouse product id of another vendor
+])
+def test_only_listed_models_are_spacemice_not_every_3dconnexion_device(vid, pid):
+    """3Dconnexion sells CadMice, keyboards and numpads under 0x256f too (#17 defect 3)."""
+    assert identify(vid, pid) is None
 
 
 def test_separate_reports_translation_rotation_buttons():
@@ -93,14 +99,84 @@ def test_malformed_reports_are_refused(report):
         SpaceMouseParser(COMPACT).feed(report)
 
 
-def test_enumeration_prefers_the_multi_axis_interface():
-    api = FakeHidApi(0x256F, 0xC652, extra=[
-        {"vendor_id": 0x256F, "product_id": 0xC652, "path": b"/dev/hidraw3", "serial_number": "",
-         "usage_page": 12, "usage": 1},
-        {"vendor_id": 0x046D, "product_id": 0xC077, "path": b"/dev/hidraw1", "usage_page": 1, "usage": 2}])
+def _entry(pid, path, usage_page, usage, vid=0x256F, serial="R1"):
+    return {"vendor_id": vid, "product_id": pid, "path": path, "serial_number": serial,
+            "usage_page": usage_page, "usage": usage}
+
+
+def test_enumeration_takes_the_receivers_multi_axis_interface_never_its_mouse_or_keyboard():
+    """hidraw lists each top-level collection of the Universal Receiver: the multi-axis one (Generic
+    Desktop 0x01 / Multi-axis Controller 0x08) carries the motion; the mouse (0x01/0x02) of a paired
+    CadMouse, the keyboard (0x01/0x06) and consumer control (0x0c/0x01) never move (#17 defect 2)."""
+    api = FakeHidApi()
+    api.entries = [_entry(0xC652, b"/dev/hidraw2", 1, 2), _entry(0xC652, b"/dev/hidraw3", 1, 6),
+                   _entry(0xC652, b"/dev/hidraw4", 12, 1), _entry(0xC652, b"/dev/hidraw5", 1, 8),
+                   _entry(0xC650, b"/dev/hidraw6", 1, 2, serial="M1"),  # a CadMouse on its cable
+                   _entry(0xC077, b"/dev/hidraw1", 1, 2, vid=0x046D, serial="")]
     found = find_spacemice(api)
-    assert [m.name for m, _ in found][0].endswith("Universal Receiver")
-    assert found[0][1]["path"] == b"/dev/hidraw7" and len(found) == 2
+    assert [(m.product_id, i["path"]) for m, i in found] == [(0xC652, b"/dev/hidraw5")]
+    api.entries = api.entries[:3]  # the receiver with no SpaceMouse paired: no multi-axis interface
+    assert find_spacemice(api) == []
+    assert ignored_3dconnexion(FakeHidApi(0x256F, 0xC650)) == ["256f:c650"]
+
+
+def test_an_interface_without_usage_information_is_taken_only_when_nothing_better_is_there():
+    api = FakeHidApi()
+    api.entries = [_entry(0xC635, "1-2:1.0", 0, 0), _entry(0xC635, b"/dev/hidraw9", 1, 8)]
+    assert [i["path"] for _, i in find_spacemice(api)] == [b"/dev/hidraw9"]
+    api.entries = api.entries[:1]  # libusb: usage page and usage are empty
+    assert [i["path"] for _, i in find_spacemice(api)] == ["1-2:1.0"]
+
+
+def test_linux_reads_through_the_hidraw_backend_and_falls_back_to_libusb(monkeypatch):
+    import sys
+    monkeypatch.setattr(sys, "platform", "linux")
+    api = spacemouse._hid_module()
+    assert api.__name__ == "hidraw" and spacemouse.backend_name(api) == "hidraw"
+    assert {"enumerate", "device"} <= set(dir(api))  # the same API as the libusb ``hid`` module
+    monkeypatch.setitem(sys.modules, "hidraw", None)  # a wheel without the hidraw module
+    api = spacemouse._hid_module()
+    assert api.__name__ == "hid" and spacemouse.backend_name(api) == "libusb"
+
+
+def test_error_lines_name_the_device_files_and_the_udev_rule():
+    api = FakeHidApi()
+    api.unplug()
+    with pytest.raises(DeviceUnavailable) as err:
+        make_device("spacemouse", hid_api=api).connect()
+    msg = str(err.value)
+    assert "/dev/hidraw*" in msg and str(spacemouse.UDEV_RULES) in msg and "hidraw backend" in msg
+    api = FakeHidApi()
+    api.refuse_open = True
+    with pytest.raises(DeviceUnavailable) as err:
+        make_device("spacemouse", hid_api=api).connect()
+    assert "at /dev/hidraw7" in str(err.value) and "udev" in str(err.value) and "\n" not in str(err.value)
+    libusb = FakeHidApi()
+    libusb.__name__ = "hid"
+    libusb.unplug()
+    with pytest.raises(DeviceUnavailable) as err:
+        make_device("spacemouse", hid_api=libusb).connect()
+    assert "/dev/bus/usb" in str(err.value) and "libusb backend" in str(err.value)
+
+
+def test_the_udev_rules_file_covers_every_model_and_nothing_else():
+    """One rule per listed model, USB (bus 0003) and Bluetooth (0005) alike, no vendor-wide match, and
+    numbered before systemd's 73-seat-late.rules so TAG+="uaccess" takes effect."""
+    import re
+    from pathlib import Path
+    rules = spacemouse.UDEV_RULES
+    assert int(rules.name.split("-")[0]) < 73
+    matched = set()
+    for line in rules.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        m = re.fullmatch(r'SUBSYSTEM=="hidraw", KERNELS=="000\[35\]:([0-9A-F]{4}):([0-9A-F]{4})\.\*", '
+                         r'MODE="0660", GROUP="plugdev", TAG\+="uaccess"', line)
+        assert m, line
+        matched.add((int(m[1], 16), int(m[2], 16)))
+    assert matched == set(KNOWN_MODELS)
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert '"*.rules"' in pyproject  # shipped as package data
 
 
 def test_no_spacemouse_is_a_one_line_error():

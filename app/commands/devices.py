@@ -32,19 +32,23 @@ def run(args: argparse.Namespace) -> int:
 
     if args.watch:
         return _watch(args)
-    from devices.teleop.discovery import list_devices
+    from devices.teleop.discovery import hid_setup, list_devices
 
     from devices.teleop.spacemouse import KNOWN_MODELS
 
     listings = list_devices()
+    hid = hid_setup()
     if args.json:
         known = [{"id": f"{m.vendor_id:04x}:{m.product_id:04x}", "name": m.name,
                   "report": "combined" if m.combined_report else "separate"} for m in KNOWN_MODELS.values()]
-        print_json({"devices": [d.as_dict() for d in listings], "known_spacemouse_models": known})
+        print_json({"devices": [d.as_dict() for d in listings], "known_spacemouse_models": known,
+                    "hid_backend": hid["backend"], "udev_rules": hid["udev_rules"]})
         return 0
     width = max(len(d.spec) for d in listings)
     for d in listings:
         print(f"{d.spec:<{width}}  {d.status:<11}  {d.name}: {d.message}")
+    print(f"HID backend: {hid['backend']}; udev rules for SpaceMice: {hid['udev_rules']} "
+          "(copy to /etc/udev/rules.d/, then udevadm control --reload && udevadm trigger)")
     return 0
 
 

@@ -6,6 +6,7 @@ looked up, haptic SDK libraries are searched for. Each kind's probe is registere
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
@@ -33,23 +34,45 @@ def _keyboard(**_: Any) -> list[DeviceListing]:
     return [DeviceListing("keyboard", "keyboard", "keyboard", AVAILABLE, "always available")]
 
 
-def _spacemouse(hid_api: Any = None, **_: Any) -> list[DeviceListing]:
-    from devices.teleop.spacemouse import KNOWN_MODELS, find_spacemice
+def hid_setup(hid_api: Any = None) -> dict[str, str]:
+    """Which hidapi backend SpaceMice are read through and where the shipped udev rules file is."""
+    from devices.teleop.spacemouse import UDEV_RULES, _hid_module, backend_name
 
     try:
+        backend = backend_name(hid_api or _hid_module())
+    except DeviceUnavailable:
+        backend = "none"
+    return {"backend": backend, "udev_rules": str(UDEV_RULES)}
+
+
+def _spacemouse(hid_api: Any = None, **_: Any) -> list[DeviceListing]:
+    from devices.teleop.spacemouse import (
+        KNOWN_MODELS, _hid_module, access_hint, backend_name, device_file, find_spacemice, ignored_3dconnexion,
+    )
+
+    try:
+        hid_api = hid_api or _hid_module()
+        backend = backend_name(hid_api)
         found = find_spacemice(hid_api)
+        ignored = ignored_3dconnexion(hid_api)
     except DeviceUnavailable as exc:
         return [DeviceListing("spacemouse", "spacemouse", "SpaceMouse", UNAVAILABLE, str(exc))]
+    except OSError as exc:  # enumeration itself failed (libusb without access to /dev/bus/usb)
+        return [DeviceListing("spacemouse", "spacemouse", "SpaceMouse", UNAVAILABLE,
+                              f"HID enumeration failed ({exc})")]
+    not_ours = f"; not SpaceMice, ignored: {', '.join(ignored)}" if ignored else ""
     if not found:
         return [DeviceListing("spacemouse", "spacemouse", "SpaceMouse", NOT_FOUND,
-                              f"no SpaceMouse connected ({len(KNOWN_MODELS)} models known, vendor ids 046d and 256f)")]
+                              f"no SpaceMouse connected ({backend} backend, {len(KNOWN_MODELS)} models known{not_ours})")]
     out = []
     for model, info in found:
-        path = info.get("path", b"")
-        path = path.decode(errors="replace") if isinstance(path, bytes) else str(path)
+        path = device_file(info)
         ids = f"{model.vendor_id:04x}:{model.product_id:04x}"
         layout = "combined 6-axis report" if model.combined_report else "separate reports"
-        out.append(DeviceListing("spacemouse", f"spacemouse:{ids}", model.name, CONNECTED, f"{ids} at {path}, {layout}"))
+        message = f"{ids} at {path} ({backend} backend), {layout}{not_ours}"
+        if path.startswith("/dev/") and os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
+            message += f"; {path} is not readable and writable by you: {access_hint(backend)}"
+        out.append(DeviceListing("spacemouse", f"spacemouse:{ids}", model.name, CONNECTED, message))
     return out
 
 

@@ -1,11 +1,17 @@
-"""3Dconnexion SpaceMouse over HID (``hidapi``, ``import hid``): models, report parsing, hot-plug.
+"""3Dconnexion SpaceMouse over HID (the ``hidapi`` wheel): models, report parsing, hot-plug.
+
+Backend: on Linux the wheel's ``hidraw`` module (hidapi's hidraw backend: reads ``/dev/hidraw*``,
+fills each interface's HID usage page and usage, sees Bluetooth models, leaves the kernel driver
+attached); its ``hid`` module is the libusb backend, used only when ``hidraw`` is missing. Elsewhere
+``hid`` is the platform's own HID API. Both modules have the same API.
 
 Vendor and product ids were looked up in public driver code (no code copied):
-FreeSpacenav/spacenavd ``src/dev.c`` (the 0x046d list, and "any 0x256f device is 3Dconnexion"),
-janoc/libndofdev ``README.md`` (the 0x256f wireless ids, cable vs receiver), and
-JakubAndrysek/PySpaceMouse ``pyspacemouse/devices.toml`` (Compact, Enterprise, Pro Wireless
-Bluetooth, the new Wireless, the Universal Receiver 0xc652, and which models send translation and
-rotation in one report). Button bit positions of the Pro family are from that same file.
+FreeSpacenav/spacenavd ``src/dev.c`` (the 0x046d list), janoc/libndofdev ``README.md`` (the 0x256f
+wireless ids, cable vs receiver), and JakubAndrysek/PySpaceMouse ``pyspacemouse/devices.toml``
+(Compact, Enterprise, Pro Wireless Bluetooth, the new Wireless, the Universal Receiver 0xc652, and
+which models send translation and rotation in one report). Only listed models count: 3Dconnexion
+also sells CadMice, keyboards and numpads under vendor 0x256f, and a receiver shows mouse and
+keyboard interfaces beside its multi-axis one. Button bit positions are from devices.toml.
 
 Report layouts (USB HID input reports, little-endian signed 16-bit axes, about ±350 at full
 deflection):
@@ -25,8 +31,11 @@ this convention ``hid_z_up``; tests/test_spacemouse_oracle.py checks it against 
 
 from __future__ import annotations
 
+import importlib
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -75,17 +84,26 @@ def _m(vid: int, pid: int, name: str, combined: bool, buttons: Any = _TWO_BUTTON
     return SpaceMouseModel(vid, pid, f"3Dconnexion {name}", combined, names)
 
 
+_EXPLORER_BUTTONS = {0: "1", 1: "2", 2: "t", 3: "l", 4: "r", 5: "f", 6: "esc", 7: "alt", 8: "shift", 9: "ctrl",
+                     10: "fit", 11: "panel", 12: "plus", 13: "minus", 14: "2d"}
+_PILOT_BUTTONS = {0: "1", 1: "2", 2: "3", 3: "4", 4: "5", 5: "6", 6: "t", 7: "l", 8: "r", 9: "f", 10: "esc",
+                  11: "alt", 12: "shift", 13: "ctrl", 14: "fit", 15: "panel", 16: "zoom_minus", 17: "zoom_plus",
+                  18: "dominant", 19: "lock_3d", 20: "config"}
+_PILOT_PRO_BUTTONS = {0: "menu", 1: "fit", 2: "top", 4: "rear", 5: "front", 8: "roll_cw", 10: "iso", 14: "3",
+                      15: "4", 16: "5", 17: "1", 18: "2", 22: "esc", 23: "alt", 24: "shift", 25: "ctrl",
+                      26: "rotation", 27: "pan_zoom", 28: "dominant", 29: "plus", 30: "minus"}
+
 KNOWN_MODELS: dict[tuple[int, int], SpaceMouseModel] = {(m.vendor_id, m.product_id): m for m in (
     _m(VENDOR_LOGITECH, 0xC603, "SpaceMouse Plus XT", False),
     _m(VENDOR_LOGITECH, 0xC605, "CadMan", False),
     _m(VENDOR_LOGITECH, 0xC606, "SpaceMouse Classic", False),
     _m(VENDOR_LOGITECH, 0xC621, "SpaceBall 5000", False),
     _m(VENDOR_LOGITECH, 0xC623, "SpaceTraveler", False),
-    _m(VENDOR_LOGITECH, 0xC625, "SpacePilot", False),
+    _m(VENDOR_LOGITECH, 0xC625, "SpacePilot", False, _PILOT_BUTTONS),
     _m(VENDOR_LOGITECH, 0xC626, "SpaceNavigator", False),
-    _m(VENDOR_LOGITECH, 0xC627, "SpaceExplorer", False),
+    _m(VENDOR_LOGITECH, 0xC627, "SpaceExplorer", False, _EXPLORER_BUTTONS),
     _m(VENDOR_LOGITECH, 0xC628, "SpaceNavigator for Notebooks", False),
-    _m(VENDOR_LOGITECH, 0xC629, "SpacePilot Pro", False),
+    _m(VENDOR_LOGITECH, 0xC629, "SpacePilot Pro", False, _PILOT_PRO_BUTTONS),
     _m(VENDOR_LOGITECH, 0xC62B, "SpaceMouse Pro", False, _PRO_BUTTONS),
     _m(VENDOR_3DCONNEXION, 0xC62E, "SpaceMouse Wireless (cable)", True),
     _m(VENDOR_3DCONNEXION, 0xC62F, "SpaceMouse Wireless (receiver)", True),
@@ -101,18 +119,12 @@ KNOWN_MODELS: dict[tuple[int, int], SpaceMouseModel] = {(m.vendor_id, m.product_
 
 
 def identify(vendor_id: int, product_id: int) -> SpaceMouseModel | None:
-    """The SpaceMouse model of a HID device, or None if it is not one.
+    """The SpaceMouse model of a HID device, or None if it is not a listed one.
 
-    Any device with 3Dconnexion's own vendor id counts (as spacenavd does); an unlisted one gets a
-    generic entry whose report layout is detected from the reports themselves.
+    Not every 3Dconnexion id is a SpaceMouse (CadMouse, keyboards, numpads share vendor 0x256f), so
+    only the model table counts.
     """
-    known = KNOWN_MODELS.get((vendor_id, product_id))
-    if known is not None:
-        return known
-    if vendor_id == VENDOR_3DCONNEXION:
-        return SpaceMouseModel(vendor_id, product_id, f"3Dconnexion device {product_id:04x}", True,
-                               dict(enumerate(_TWO_BUTTONS)))
-    return None
+    return KNOWN_MODELS.get((vendor_id, product_id))
 
 
 # -- parsing ---------------------------------------------------------------------------------------
@@ -202,28 +214,68 @@ def operator_twist_to_raw(twist: Iterable[float]) -> np.ndarray:
 
 # -- the HID edge ------------------------------------------------------------------------------------
 
+USAGE_PAGE_GENERIC_DESKTOP = 0x01
+USAGE_MULTI_AXIS_CONTROLLER = 0x08
+UDEV_RULES = Path(__file__).resolve().parent / "udev" / "70-demostation-spacemouse.rules"
+
+
+def backend_name(hid_api: Any) -> str:
+    """Which hidapi backend a ``hid``/``hidraw`` module is: ``hidraw``, ``libusb`` or ``native``."""
+    name = getattr(hid_api, "__name__", "")
+    if name == "hidraw":
+        return "hidraw"
+    return "libusb" if sys.platform.startswith("linux") else "native"
+
+
+def access_hint(backend: str) -> str:
+    """What to check when a SpaceMouse cannot be seen or opened with ``backend`` (one line)."""
+    if backend == "hidraw":
+        return (f"check read access to /dev/hidraw* (install the udev rule: sudo cp {UDEV_RULES} "
+                "/etc/udev/rules.d/ && sudo udevadm control --reload && sudo udevadm trigger)")
+    if backend == "libusb":
+        return ("the libusb backend needs write access to /dev/bus/usb/* and detaches the kernel driver; "
+                "install hidapi's hidraw module (pip install hidapi) to read /dev/hidraw* instead")
+    return "check that no other program holds the device exclusively"
+
+
 def _hid_module() -> Any:
-    try:
-        import hid
-    except ImportError as exc:  # the hidapi wheel or the system libhidapi is missing
-        raise DeviceUnavailable(f"hidapi is not usable ({exc}): pip install hidapi") from None
-    return hid
+    """hidapi's hidraw backend on Linux (the libusb one only if hidraw is missing), else ``hid``."""
+    errors = []
+    names = ("hidraw", "hid") if sys.platform.startswith("linux") else ("hid",)
+    for name in names:
+        try:
+            return importlib.import_module(name)
+        except ImportError as exc:  # the hidapi wheel or the system libhidapi is missing
+            errors.append(f"{name}: {exc}")
+    raise DeviceUnavailable(f"hidapi is not usable ({'; '.join(errors)}): pip install hidapi")
+
+
+def is_multi_axis(info: dict[str, Any]) -> bool:
+    """True for the Generic Desktop / Multi-axis Controller interface (HID usage page 0x01, usage 0x08)."""
+    return (info.get("usage_page"), info.get("usage")) == (USAGE_PAGE_GENERIC_DESKTOP, USAGE_MULTI_AXIS_CONTROLLER)
+
+
+def _usage_known(info: dict[str, Any]) -> bool:
+    return bool(info.get("usage_page") or info.get("usage"))
 
 
 def find_spacemice(hid_api: Any = None) -> list[tuple[SpaceMouseModel, dict[str, Any]]]:
-    """Connected SpaceMice as (model, hid enumeration entry), the multi-axis interface of each first.
+    """Connected SpaceMice as (model, hid enumeration entry): one entry per device, its multi-axis
+    interface.
 
-    A universal receiver or a Pro model can show several HID interfaces; the one whose usage page is
-    Generic Desktop (1) with usage Multi-axis Controller (8) carries the motion reports.
+    A universal receiver or a Pro model shows several HID interfaces (mouse, keyboard, consumer
+    control); only the Generic Desktop / Multi-axis Controller one carries the motion reports. An
+    interface whose usage is known and is something else is never taken; one without usage
+    information (the libusb backend leaves it empty) is taken only when nothing better is listed.
     """
     hid_api = hid_api or _hid_module()
     found = []
     for info in hid_api.enumerate(0, 0):
         model = identify(int(info.get("vendor_id", 0)), int(info.get("product_id", 0)))
-        if model is not None:
+        if model is not None and (is_multi_axis(info) or not _usage_known(info)):
             found.append((model, info))
-    found.sort(key=lambda mi: (not (mi[1].get("usage_page") == 1 and mi[1].get("usage") == 8),
-                               mi[0].vendor_id, mi[0].product_id, str(mi[1].get("path", b""))))
+    found.sort(key=lambda mi: (not is_multi_axis(mi[1]), mi[0].vendor_id, mi[0].product_id,
+                               str(mi[1].get("path", b""))))
     seen, unique = set(), []
     for model, info in found:  # one entry per physical device (by serial): its multi-axis interface
         ident = (model.vendor_id, model.product_id, info.get("serial_number") or info.get("path"))
@@ -231,6 +283,19 @@ def find_spacemice(hid_api: Any = None) -> list[tuple[SpaceMouseModel, dict[str,
             seen.add(ident)
             unique.append((model, info))
     return unique
+
+
+def ignored_3dconnexion(hid_api: Any) -> list[str]:
+    """``vvvv:pppp`` of connected 3Dconnexion-vendor HID devices that are not SpaceMice (CadMouse,
+    keyboard, numpad), for the listing's message."""
+    ids = {(int(i.get("vendor_id", 0)), int(i.get("product_id", 0))) for i in hid_api.enumerate(0, 0)}
+    return sorted(f"{v:04x}:{p:04x}" for v, p in ids if v == VENDOR_3DCONNEXION and identify(v, p) is None)
+
+
+def device_file(info: dict[str, Any]) -> str:
+    """The enumeration entry's path as text (``/dev/hidraw3`` on hidraw, ``1-2:1.0`` on libusb)."""
+    path = info.get("path", b"")
+    return path.decode(errors="replace") if isinstance(path, bytes) else str(path)
 
 
 class HidTransport(Transport):
@@ -245,23 +310,28 @@ class HidTransport(Transport):
         self._hid_api = hid_api
         self._clock = clock
         self._handle: Any = None
+        self.backend = ""  # which hidapi backend opened it, once open
+        self.device_file = ""
 
     def open(self) -> None:
         hid_api = self._hid_api or _hid_module()
         candidates = [(m, i) for m, i in find_spacemice(hid_api)
                       if self.model is None or (m.vendor_id, m.product_id) == (self.model.vendor_id, self.model.product_id)]
+        backend = backend_name(hid_api)
         if not candidates:
             what = self.model.name if self.model else "SpaceMouse"
-            raise DeviceUnavailable(f"no {what} found: plug it in (or its receiver) and check read access to "
-                                    "/dev/hidraw* (udev rule for vendor 046d/256f)")
+            raise DeviceUnavailable(f"no {what} found ({backend} backend): plug it in (or its receiver) and "
+                                    + access_hint(backend))
         model, info = candidates[0]
         handle = hid_api.device()
         try:
             handle.open_path(info["path"])
         except (OSError, IOError, ValueError) as exc:
-            raise DeviceUnavailable(f"cannot open {model.name} ({exc}): another program may hold it, or add a "
-                                    "udev rule giving your user access to /dev/hidraw*") from None
+            raise DeviceUnavailable(f"cannot open {model.name} at {device_file(info)} ({exc}, {backend} backend): "
+                                    "another program may hold it, or " + access_hint(backend)) from None
         self.model = model
+        self.backend = backend
+        self.device_file = device_file(info)
         self._handle = handle
 
     def close(self) -> None:
