@@ -63,7 +63,7 @@ _HID_TO_OPERATOR = np.array([1.0, -1.0, -1.0, 1.0, -1.0, -1.0])
 _TWO_BUTTONS = ("left", "right")
 _PRO_BUTTONS = {0: "menu", 1: "fit", 2: "top", 4: "rear", 5: "front", 8: "roll_cw", 12: "1", 13: "2",
                 14: "3", 15: "4", 22: "esc", 23: "alt", 24: "shift", 25: "ctrl", 26: "rotation"}
-_ENTERPRISE_BUTTONS = {**_PRO_BUTTONS, 16: "5", 17: "6", 18: "7", 19: "8", 20: "9", 21: "10"}
+_ENTERPRISE_BUTTONS = {**_PRO_BUTTONS, 10: "iso1", 16: "5", 17: "6", 18: "7", 19: "8", 20: "9", 21: "10"}
 
 
 @dataclass(frozen=True)
