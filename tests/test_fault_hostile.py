@@ -176,3 +176,40 @@ def test_a_genuine_checkpoint_still_loads_through_the_header_checks(tmp_path):
     assert ckpt.config.policy.head == "transformer"
     assert set(ckpt.state_dict("ema")) == set(DiffusionPolicy(ckpt.config.policy).state_dict())
     assert all(isinstance(t, torch.Tensor) for t in ckpt.tensors.values())
+
+
+@pytest.mark.slow
+def test_sigterm_ends_an_evaluation_inside_a_thousand_step_chunk(tmp_path):
+    """sample_steps at its bound (1000 flow steps per chunk, minutes per episode) must not make
+    `eval` deaf to SIGTERM until the episode ends: the sampler polls the stop request per step."""
+    import os
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    cfg = tiny_run_config(objective="flow", sample_steps=1000, lowdim_dim=10)
+    sd = DiffusionPolicy(cfg.policy).state_dict()
+    save_checkpoint(run / "checkpoints" / "best.safetensors", cfg,
+                    {f"ema.{k}": v for k, v in sd.items()} | {f"model.{k}": v for k, v in sd.items()},
+                    {"training": {"step": 1}})
+    video = tmp_path / "video"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    child = subprocess.Popen([sys.executable, "-m", "app", "eval", str(run), "--episodes", "3", "--image-size", "32",
+                              "--video", str(video)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not list(video.glob("*.mp4")) and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.1)  # the first episode's video opens right before its first chunk is sampled
+        assert child.poll() is None and list(video.glob("*.mp4")), child.communicate()[1][-2000:]
+        time.sleep(1.0)
+        child.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        _, err = child.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert took < 5.0, (took, err[-2000:])
+    assert child.returncode == 1 and "cancelled" in err and "Traceback" not in err, err[-2000:]
