@@ -20,18 +20,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from policy.checkpoint_header import check_shapes, read_header
 from policy.config import RunConfig
 
 FORMAT = "demostation-policy"
 FORMAT_VERSION = 1
-MAX_HEADER_BYTES = 64 * 1024 * 1024
 
 
 class CheckpointError(ValueError):
@@ -89,41 +88,61 @@ def _fail(path: Path, why: str) -> CheckpointError:
 
 
 def read_checkpoint(path: str | Path) -> Checkpoint:
-    """Read and verify a checkpoint file (see the module docstring for what is checked)."""
-    from safetensors.torch import load
+    """Read and verify a checkpoint file (see the module docstring for what is checked).
 
+    The header is read and checked first (`policy.checkpoint_header`): its length is bounded, its
+    configuration's sizes are bounded, and every tensor it announces must have the shape the
+    configuration builds and lie inside the file — only then are the tensors read, through a
+    memory map, so a hostile file costs the bytes of its header, not of the file.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint file at {path}")
-    data = path.read_bytes()
-    if len(data) < 8:
-        raise _fail(path, "the file is too short")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > min(MAX_HEADER_BYTES, len(data) - 8):
-        raise _fail(path, "no safetensors header (a pickle or another format?)")
-    try:
-        header = json.loads(data[8:8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _fail(path, "its header is not valid JSON (damaged file?)") from None
-    metadata = header.get("__metadata__") if isinstance(header, dict) else None
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise _fail(path, f"it is not a {FORMAT} file (a foreign safetensors file?)")
+
+    def fail(why: str) -> CheckpointError:
+        return _fail(path, why)
+
+    header = read_header(path, fail)
+    metadata = header.metadata
+    if metadata.get("format") != FORMAT:
+        raise fail(f"it is not a {FORMAT} file (a foreign safetensors file?)")
     if metadata.get("format_version") != str(FORMAT_VERSION):
-        raise _fail(path, f"format version {metadata.get('format_version')!r}, this build reads {FORMAT_VERSION}")
-    try:
-        tensors = load(data)
-    except Exception as exc:  # the safetensors parser's own errors: truncated, overlapping, bad dtype
-        raise _fail(path, f"its tensors cannot be read ({type(exc).__name__}: {' '.join(str(exc).split())})") from None
-    if metadata.get("digest") != _digest(tensors, metadata):
-        raise _fail(path, "its content does not match its digest (the file was changed or damaged)")
+        raise fail(f"format version {metadata.get('format_version')!r}, this build reads {FORMAT_VERSION}")
     try:
         config = RunConfig.from_dict(json.loads(metadata["config"]))
         meta = {k: json.loads(v) for k, v in metadata.items() if k not in ("format", "format_version", "config", "digest")}
-    except (KeyError, json.JSONDecodeError) as exc:
-        raise _fail(path, f"its metadata is incomplete ({exc})") from None
-    except ValueError as exc:
-        raise _fail(path, f"its configuration is not understood ({exc})") from None
+    except (KeyError, json.JSONDecodeError, RecursionError) as exc:
+        raise fail(f"its metadata is incomplete ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from None
+    except (ValueError, TypeError) as exc:
+        raise fail(f"its configuration is not understood ({exc})") from None
+    check_shapes(header.tensors, _built_shapes(config, fail), fail)
+    tensors = _read_tensors(path, fail)
+    if metadata.get("digest") != _digest(tensors, metadata):
+        raise fail("its content does not match its digest (the file was changed or damaged)")
     return Checkpoint(path, config, tensors, meta)
+
+
+def _built_shapes(config: RunConfig, fail) -> dict[str, tuple[int, ...]]:
+    """Every state-dict shape of the network ``config`` builds, without allocating it (meta device)."""
+    from policy.model import DiffusionPolicy
+
+    try:
+        with torch.device("meta"):
+            model = DiffusionPolicy(config.policy)
+    except ValueError as exc:
+        raise fail(f"its configuration cannot build a policy ({exc})") from None
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def _read_tensors(path: Path, fail) -> dict[str, torch.Tensor]:
+    """The tensors, copied one by one out of a memory map (the file is never read whole)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            return {name: f.get_tensor(name) for name in f.keys()}
+    except Exception as exc:  # the safetensors parser's own errors: the file changed under us, bad bytes
+        raise fail(f"its tensors cannot be read ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from None
 
 
 # -- optimiser state as tensors + JSON ---------------------------------------------------------------

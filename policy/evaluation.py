@@ -122,12 +122,15 @@ def expert_chunk_agent(horizon: int = 16, n_execute: int = 8, noise: float = 0.0
 
 
 def policy_chunk_agent(source: str | Path, device: str = "cpu", n_execute: int | None = None,
-                       blend: BlendSettings | None = None) -> tuple[ChunkAgent, dict]:
+                       blend: BlendSettings | None = None,
+                       should_stop: ShouldStop = never_stop) -> tuple[ChunkAgent, dict]:
     """A trained policy (run directory or checkpoint) as a `ChunkAgent`, plus what evaluation must
     match (``cameras``, ``rate_hz``). Loads it once here, so a bad checkpoint fails before any rollout.
 
     Relies on ``policy.inference.DiffusionPolicyRunner`` (``from_checkpoint``, ``reset(seed)``,
     ``predict_chunk(history)``, ``cameras``, ``obs_steps``, ``action_steps``, ``rate_hz``).
+    ``should_stop`` reaches the sampler (polled per denoising step); it must be picklable when the
+    agent goes to worker processes, so pass it only for in-process evaluation.
     """
     path = Path(source)
     if not path.exists():
@@ -137,7 +140,8 @@ def policy_chunk_agent(source: str | Path, device: str = "cpu", n_execute: int |
     except ImportError:
         raise ValueError("this build has no policy loader (policy.inference); only `expert` sources can be evaluated") from None
     probe = DiffusionPolicyRunner.from_checkpoint(str(path), device)
-    agent = ChunkAgent(partial(DiffusionPolicyRunner.from_checkpoint, str(path), device), name=f"policy:{path.name}",
+    factory = partial(DiffusionPolicyRunner.from_checkpoint, str(path), device, should_stop=should_stop)
+    agent = ChunkAgent(factory, name=f"policy:{path.name}",
                        uses_cameras=bool(probe.cameras), n_obs_steps=int(probe.obs_steps),
                        n_execute=int(n_execute or probe.action_steps), blend=blend or BlendSettings())
     return agent, {"cameras": tuple(probe.cameras), "rate_hz": float(probe.rate_hz)}

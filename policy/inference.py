@@ -28,6 +28,7 @@ from policy.config import PolicyConfig
 from policy.device import pick_device
 from policy.features import lowdim_vector, vector_to_action
 from policy.model import DiffusionPolicy
+from recorder.jobs import ShouldStop, never_stop
 
 
 @dataclass
@@ -59,8 +60,10 @@ class ActionChunk:
 
 class DiffusionPolicyRunner:
     def __init__(self, model: DiffusionPolicy, device: torch.device | str = "cpu", sample_steps: int | None = None,
-                 seed: int = 0, checkpoint: Checkpoint | None = None, cache_size: int = 64) -> None:
+                 seed: int = 0, checkpoint: Checkpoint | None = None, cache_size: int = 64,
+                 should_stop: ShouldStop = never_stop) -> None:
         self.model = model.eval()
+        self.should_stop = should_stop  # polled per denoising step: a stop request ends a long chunk
         self.device = torch.device(device)
         self.cfg: PolicyConfig = model.cfg
         self.sample_steps = sample_steps or self.cfg.sample_steps
@@ -72,10 +75,10 @@ class DiffusionPolicyRunner:
 
     @classmethod
     def from_checkpoint(cls, source: str | Path, device: str = "auto", sample_steps: int | None = None,
-                        seed: int = 0) -> "DiffusionPolicyRunner":
+                        seed: int = 0, should_stop: ShouldStop = never_stop) -> "DiffusionPolicyRunner":
         dev = pick_device(device)
         model, ckpt = load_policy(source, dev)
-        return cls(model, dev, sample_steps, seed, ckpt)
+        return cls(model, dev, sample_steps, seed, ckpt, should_stop=should_stop)
 
     # -- the API -----------------------------------------------------------------------------------
     @property
@@ -122,7 +125,7 @@ class DiffusionPolicyRunner:
                                 for k in self.cfg.lowdim_keys}, self.cfg.lowdim_keys)[None].to(self.device)
         feats = self._features(hist[len(hist) - self.cfg.image_obs_steps:])[None] if self.cameras else None
         cond = self.model.condition(feats, lowdim, self._task_index(task), self._goal_features(goal_image))
-        vec = self.model.sample(cond, self.sample_steps, self._generator)[0]
+        vec = self.model.sample(cond, self.sample_steps, self._generator, self.should_stop)[0]
         actions = vector_to_action(vec.float().cpu()).double().numpy()
         times = np.arange(self.cfg.horizon) / self.cfg.rate_hz
         return ActionChunk(actions, times, time.perf_counter() - t0)

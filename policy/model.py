@@ -22,6 +22,7 @@ from policy.features import ACTION_DIM
 from policy.heads import make_head
 from policy.normalizer import MinMaxNormalizer
 from policy.objectives import make_objective
+from recorder.jobs import ShouldStop, never_stop
 
 
 class DiffusionPolicy(nn.Module):
@@ -96,8 +97,11 @@ class DiffusionPolicy(nn.Module):
 
     @torch.no_grad()
     def sample(self, cond: torch.Tensor, steps: int | None = None,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-        """(B, horizon, 10) actions in learning space (denormalised), from observation tokens."""
+               generator: torch.Generator | None = None, should_stop: ShouldStop = never_stop) -> torch.Tensor:
+        """(B, horizon, 10) actions in learning space (denormalised), from observation tokens.
+
+        ``should_stop`` is polled before every denoising step (`Cancelled` when it turns true).
+        """
         shape = (cond.shape[0], self.cfg.horizon, ACTION_DIM)
-        x = self.objective.sample(self.head, cond, shape, steps or self.cfg.sample_steps, generator)
+        x = self.objective.sample(self.head, cond, shape, steps or self.cfg.sample_steps, generator, should_stop)
         return self.normalizer.unnormalize("action", x)

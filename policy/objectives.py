@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from recorder.jobs import ShouldStop, check_stop, never_stop
+
 Denoiser = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 """``model(x (B, T, A), t (B,), cond) → (B, T, A)``."""
 
@@ -58,10 +60,11 @@ class DDPM(nn.Module):
 
     @torch.no_grad()
     def sample(self, model: Denoiser, cond: torch.Tensor, shape: tuple[int, ...], steps: int,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+               generator: torch.Generator | None = None, should_stop: ShouldStop = never_stop) -> torch.Tensor:
         x = torch.randn(shape, device=cond.device, generator=generator)
         ts = self.timesteps(steps)
         for i, t in enumerate(ts):
+            check_stop(should_stop)  # per step: a big network's chunk can take minutes
             ab = self.alpha_bars[t]
             ab_prev = self.alpha_bars[ts[i + 1]] if i + 1 < len(ts) else torch.ones((), device=x.device)
             eps = model(x, torch.full((shape[0],), float(t), device=x.device), cond).float()
@@ -89,10 +92,11 @@ class FlowMatching(nn.Module):
 
     @torch.no_grad()
     def sample(self, model: Denoiser, cond: torch.Tensor, shape: tuple[int, ...], steps: int,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+               generator: torch.Generator | None = None, should_stop: ShouldStop = never_stop) -> torch.Tensor:
         x = torch.randn(shape, device=cond.device, generator=generator)
         dt = 1.0 / steps
         for i in range(steps):
+            check_stop(should_stop)
             t = torch.full((shape[0],), i * dt * self.time_scale, device=x.device)
             x = x + dt * model(x, t, cond).float()
         return x.clamp(-1.0, 1.0)

@@ -53,8 +53,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 EXPERT_SOURCES = ("expert", "expert-chunks")
 
 
-def _agent(args: argparse.Namespace, settings, blend):
-    """The policy source named on the command line (a registry of built-ins, else a run directory)."""
+def _agent(args: argparse.Namespace, settings, blend, should_stop: Callable[[], bool]):
+    """The policy source named on the command line (a registry of built-ins, else a run directory).
+
+    In-process (one worker), the stop request reaches the sampler itself, so a SIGTERM ends even a
+    chunk of a thousand denoising steps; workers are stopped by the parent between results.
+    """
     from policy.evaluation import ExpertAgent, expert_chunk_agent, policy_chunk_agent
 
     builders = {
@@ -64,7 +68,8 @@ def _agent(args: argparse.Namespace, settings, blend):
     }
     if args.source in builders:
         return builders[args.source]()
-    agent, needs = policy_chunk_agent(args.source, args.device, args.n_execute, blend)
+    in_process = {"should_stop": should_stop} if settings.workers == 1 else {}
+    agent, needs = policy_chunk_agent(args.source, args.device, args.n_execute, blend, **in_process)
     if needs["cameras"]:
         settings.cameras = needs["cameras"]
     settings.rate_hz = needs["rate_hz"]
@@ -122,12 +127,12 @@ def run(args: argparse.Namespace) -> int:
     settings = EvalSettings(task=args.task, episodes=args.episodes, seed=args.seed,
                             perturbations=parse_perturbations(args.perturb), video_dir=args.video,
                             image_size=args.image_size, workers=args.workers, latency_ms=parse_latency(args.latency))
-    agent = _agent(args, settings, blend)
     sink = _progress_json if args.progress_json else _progress if sys.stderr.isatty() else \
         (lambda done, total, message="": None)
     progress = _Counted(sink)
     try:
         with _stop_on_sigterm() as should_stop:
+            agent = _agent(args, settings, blend, should_stop)
             if args.sweep:
                 return _run_sweep(args, agent, settings, progress, should_stop, print_json)
             report = evaluate(agent, settings, progress=progress, should_stop=should_stop)
