@@ -18,7 +18,7 @@ from devices.teleop.command import DeviceStatus as TeleopStatus
 from devices.teleop.device import TeleopDevice
 from devices.teleop.discovery import CONNECTED, NOT_FOUND, UNAVAILABLE, DeviceListing, list_devices
 from devices.teleop.registry import make_device
-from devices.teleop.settings import SettingsStore
+from devices.teleop.settings import MapperSettings, SettingsStore
 
 DEMO_STREAM = ASSETS / "teleop" / "spacemouse_demo.jsonl"
 
@@ -70,6 +70,12 @@ class InputDevice:
     @property
     def is_connected(self) -> bool:
         return self.device is not None and self.device.is_connected
+
+    def use_mapper_settings(self, mapper: MapperSettings) -> None:
+        """After a flip in the axes view: the agent driving the robot maps with the new settings at
+        once (its mapper reads them on every update)."""
+        if self._agent is not None:
+            self._agent.mapper.settings = mapper
 
     def agent(self) -> DeviceAgent:
         if self._agent is None or not self.is_connected:

@@ -10,6 +10,7 @@ per-axis flip, ``axis_map``), so what it shows is what the robot will be told; t
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,3 +100,15 @@ def format_motion(motion: AxisMotion) -> str:
     rb = " ".join(f"{a}{v:+.2f}" for a, v in zip(AXIS_NAMES, motion.robot))
     words = motion.dominant()
     return f"operator [{op}]  robot [{rb}]" + (f"  {words}" if words else "")
+
+
+def set_axis_flip(device, axis: str, flipped: bool) -> MapperSettings:
+    """Flip (or unflip) one operator axis of ``device`` and save it in its settings; the new mapper
+    settings, for whoever maps this device's commands (the mapper reads them on every update)."""
+    settings = device.settings
+    axes = [a for a, f in zip(AXIS_NAMES, settings.mapper.axis_flip) if f and a != axis]
+    if flipped:
+        axes.append(axis)
+    mapper = settings.mapper.with_flipped(axes)
+    device.save_settings(dataclasses.replace(settings, mapper=mapper))
+    return mapper
