@@ -201,6 +201,8 @@ class _Watch:
             "start": list(WATCH_START),
             "final": None if final is None else {"ee_pose": final.ee_pose.tolist(), "gripper": final.gripper},
             "moved_m": None if final is None else float(np.linalg.norm(final.position - start[:3])),
+            "hid_backend": getattr(self.device.transport, "backend", None) or None,  # SpaceMice: hidraw / libusb
+            "device_file": getattr(self.device.transport, "device_file", None) or None,
             "axis_flip": [a for a, f in zip(AXIS_NAMES, mapper.axis_flip) if f],
             "peak_operator": dict(zip(AXIS_NAMES, self.monitor.peak_operator.tolist())),
             "peak_robot": dict(zip(AXIS_NAMES, self.monitor.peak_robot.tolist())),
