@@ -32,6 +32,7 @@ from devices.teleop import (ButtonAction, DeviceError, DeviceStatus, DeviceUnava
                             TeleopDevice, make_device)
 from devices.teleop.mapper import TeleopTarget
 from devices.teleop.pump import TeleopPump
+from devices.teleop.settings import SettingsStore
 from recorder.sources import Command
 
 REPLAY = "replay"
@@ -64,7 +65,11 @@ class TeleopSource:
                   **options: Any) -> "TeleopSource":
         """``spacemouse``, ``openxr:left``, ``replay:FILE``, ...; ``options`` go to ``make_device``.
 
-        ``headless=False`` when an application window feeds the device (the GUI's keyboard)."""
+        ``headless=False`` when an application window feeds the device (the GUI's keyboard). The
+        device's settings (mapping, per-axis flips, buttons) come from the user's settings file
+        unless ``store`` or ``settings`` is given."""
+        if "settings" not in options:
+            options.setdefault("store", SettingsStore())
         if spec.partition(":")[0].strip().lower() == REPLAY:
             holder: list[TeleopSource] = []
             device = make_device(spec, realtime=False, clock=lambda: holder[0]._now, **options)

@@ -274,3 +274,17 @@ def test_lab_listing_shows_a_connected_spacemouse_with_its_ids():
     dev = make_device("spacemouse:256f:c652", hid_api=FakeHidApi(0x256F, 0xC652))
     with dev:
         assert dev.model == "spacemouse/256f:c652"
+
+
+def test_an_enumeration_failure_is_one_line_naming_the_backend():
+    class Refusing(FakeHidApi):
+        def enumerate(self, vendor_id=0, product_id=0):
+            raise OSError("Access denied (insufficient permissions)")
+
+    with pytest.raises(DeviceUnavailable) as err:
+        make_device("spacemouse", hid_api=Refusing()).connect()
+    assert "HID enumeration failed" in str(err.value) and "/dev/hidraw*" in str(err.value)
+    assert "\n" not in str(err.value)
+    api = FakeHidApi()
+    with make_device("spacemouse", hid_api=api) as dev:
+        assert (dev.transport.backend, dev.transport.device_file) == ("hidraw", "/dev/hidraw7")

@@ -18,6 +18,7 @@ from devices.teleop.command import DeviceStatus as TeleopStatus
 from devices.teleop.device import TeleopDevice
 from devices.teleop.discovery import CONNECTED, NOT_FOUND, UNAVAILABLE, DeviceListing, list_devices
 from devices.teleop.registry import make_device
+from devices.teleop.settings import MapperSettings, SettingsStore
 
 DEMO_STREAM = ASSETS / "teleop" / "spacemouse_demo.jsonl"
 
@@ -56,7 +57,7 @@ class InputDevice:
     def connect(self) -> None:
         """Open the device (slow devices: call from a worker); raises with a one-line message."""
         if self.device is None:
-            self.device = make_device(self.spec)
+            self.device = make_device(self.spec, store=SettingsStore())  # the saved mapping and axis flips
         self.device.connect()
         self._agent = DeviceAgent(self.device, on_events=self.worker.device_events.emit,
                                   name=self.listing.kind if self.listing.kind != "replay" else "replay")
@@ -69,6 +70,12 @@ class InputDevice:
     @property
     def is_connected(self) -> bool:
         return self.device is not None and self.device.is_connected
+
+    def use_mapper_settings(self, mapper: MapperSettings) -> None:
+        """After a flip in the axes view: the agent driving the robot maps with the new settings at
+        once (its mapper reads them on every update)."""
+        if self._agent is not None:
+            self._agent.mapper.settings = mapper
 
     def agent(self) -> DeviceAgent:
         if self._agent is None or not self.is_connected:

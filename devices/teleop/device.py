@@ -222,10 +222,19 @@ class TeleopDevice(ABC):
 
     def read_command(self) -> TeleopCommand:
         """The device's command now; consumes the button presses seen since the previous call."""
+        return self._command(consume=True)
+
+    def peek_command(self) -> TeleopCommand:
+        """The device's command now without consuming button presses: for a view (the axes display)
+        that must not take a press away from the mapper that acts on it."""
+        return self._command(consume=False)
+
+    def _command(self, consume: bool) -> TeleopCommand:
         with self._cond:
             sample = self._latest
             pressed_names = list(self._pressed)
-            self._pressed.clear()
+            if consume:
+                self._pressed.clear()
             status, message = self._status, self._message
         if sample is None:
             sample = self._neutral_sample(self._clock())

@@ -163,7 +163,7 @@ class TeleopMapper:
 
     def _integrate_twist(self, twist: np.ndarray, dt: float) -> None:
         s = self.settings
-        v = [_deadzone(min(max(float(x), -1.0), 1.0), s.deadzone) for x in twist]
+        v = [_deadzone(min(max(float(x), -1.0), 1.0), s.deadzone) * f for x, f in zip(twist, s.flip_signs)]
         r = s.axis_map
         k = s.translation_scale * dt
         assert self._pos is not None
@@ -182,13 +182,14 @@ class TeleopMapper:
             self._anchor = ((p[0], p[1], p[2]), q_normalize(p[3:]), tuple(self._pos), self._quat)  # type: ignore[assignment]
             return
         dev_pos, dev_quat, tgt_pos, tgt_quat = self._anchor
+        f = s.flip_signs
         d = _radial_deadzone([p[0] - dev_pos[0], p[1] - dev_pos[1], p[2] - dev_pos[2]], s.deadzone)
-        m = mat_vec(s.axis_map, d)
+        m = mat_vec(s.axis_map, [d[0] * f[0], d[1] * f[1], d[2] * f[2]])
         k = s.translation_scale
         self._pos = [tgt_pos[0] + k * m[0], tgt_pos[1] + k * m[1], tgt_pos[2] + k * m[2]]
         if s.rotation_enabled:
             delta = q_to_rotvec(q_mul(q_normalize(p[3:]), q_conj(dev_quat)))
-            w = mat_vec(s.axis_map, delta)
+            w = mat_vec(s.axis_map, [delta[0] * f[3], delta[1] * f[4], delta[2] * f[5]])
             k = s.rotation_scale
             self._quat = q_normalize(q_mul(rotvec_to_q((w[0] * k, w[1] * k, w[2] * k)), tgt_quat))
 

@@ -35,6 +35,7 @@ from devices.teleop.frames import STATION_BASE_FROM_OPERATOR, check_rotation
 SETTINGS_FORMAT = "demostation-teleop-settings"
 SETTINGS_VERSION = 1
 SETTINGS_FILE_NAME = "teleop-devices.json"
+AXIS_NAMES = ("x", "y", "z", "rx", "ry", "rz")  # operator-frame axes of a twist, in order
 
 
 class ClutchMode(StrEnum):
@@ -57,7 +58,9 @@ class MapperSettings:
     deflection; ``deadzone`` is a fraction of full deflection per axis. Absolute devices:
     the scales are robot motion per device motion (0.5 = half the hand's motion) and ``deadzone`` is
     metres of hand motion from the clutch point that are ignored. ``axis_map`` rotates the operator
-    frame (x right, y away, z up) into the robot base frame.
+    frame (x right, y away, z up) into the robot base frame. ``axis_flip`` reverses single operator
+    axes (x, y, z, rx, ry, rz) before that, for a device mounted or held the other way round — the
+    fix the axes view of ``demostation devices --watch`` and the Station panel make visible.
     """
 
     translation_scale: float = 0.15
@@ -66,6 +69,7 @@ class MapperSettings:
     axis_map: tuple[tuple[float, float, float], ...] = _matrix_tuple(STATION_BASE_FROM_OPERATOR)
     rotation_enabled: bool = True
     clutch: ClutchMode = ClutchMode.ALWAYS
+    axis_flip: tuple[bool, ...] = (False,) * 6
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "clutch", ClutchMode(self.clutch))  # accept "hold" as well as ClutchMode.HOLD
@@ -76,6 +80,22 @@ class MapperSettings:
         if not (math.isfinite(self.deadzone) and 0 <= self.deadzone < 0.9):
             raise ValueError(f"mapper deadzone must be in [0, 0.9), got {self.deadzone}")
         check_rotation(self.axis_map, "mapper axis_map")
+        object.__setattr__(self, "axis_flip", tuple(bool(f) for f in self.axis_flip))
+        if len(self.axis_flip) != len(AXIS_NAMES):
+            raise ValueError(f"mapper axis_flip must have 6 entries ({', '.join(AXIS_NAMES)}), "
+                             f"got {len(self.axis_flip)}")
+
+    @property
+    def flip_signs(self) -> tuple[float, ...]:
+        """-1.0 for each flipped operator axis (x, y, z, rx, ry, rz), else 1.0."""
+        return tuple(-1.0 if f else 1.0 for f in self.axis_flip)
+
+    def with_flipped(self, axes: list[str] | tuple[str, ...]) -> "MapperSettings":
+        """These settings with exactly ``axes`` (names from ``AXIS_NAMES``) flipped."""
+        unknown = [a for a in axes if a not in AXIS_NAMES]
+        if unknown:
+            raise ValueError(f"unknown axis {unknown[0]!r}: the axes are {', '.join(AXIS_NAMES)}")
+        return dataclasses.replace(self, axis_flip=tuple(a in axes for a in AXIS_NAMES))
 
     @property
     def rotation(self) -> np.ndarray:

@@ -315,9 +315,13 @@ class HidTransport(Transport):
 
     def open(self) -> None:
         hid_api = self._hid_api or _hid_module()
-        candidates = [(m, i) for m, i in find_spacemice(hid_api)
-                      if self.model is None or (m.vendor_id, m.product_id) == (self.model.vendor_id, self.model.product_id)]
         backend = backend_name(hid_api)
+        try:
+            found = find_spacemice(hid_api)
+        except (OSError, IOError) as exc:  # libusb without access to /dev/bus/usb, a hidraw node gone mid-scan
+            raise DeviceUnavailable(f"HID enumeration failed ({exc}, {backend} backend): {access_hint(backend)}") from None
+        candidates = [(m, i) for m, i in found
+                      if self.model is None or (m.vendor_id, m.product_id) == (self.model.vendor_id, self.model.product_id)]
         if not candidates:
             what = self.model.name if self.model else "SpaceMouse"
             raise DeviceUnavailable(f"no {what} found ({backend} backend): plug it in (or its receiver) and "

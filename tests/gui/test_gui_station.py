@@ -55,6 +55,7 @@ def test_disconnecting_the_keyboard_holds_the_robot(make_window, qtbot):
     panel.disconnect_selected()
     qtbot.waitUntil(lambda: w.ctx.station.agent_name == "hold", timeout=3000)
     assert panel.device_light.state == "idle"
+    assert panel.axes.motion is None and not panel.axes.flip_boxes["y"].isEnabled()
     panel.connect_selected()
     qtbot.waitUntil(lambda: w.ctx.station.agent_name == "keyboard", timeout=3000)
 
@@ -73,8 +74,12 @@ def test_a_recorded_spacemouse_stream_drives_the_station(make_window, qtbot):
     panel.connect_selected()
     qtbot.waitUntil(lambda: w.ctx.station.agent_name == "replay", timeout=10000)
     qtbot.waitUntil(lambda: panel.device_light.state == "ok", timeout=5000)
+    # the axes view follows the connected device: the stream's reach reads "away", the robot's -x
+    qtbot.waitUntil(lambda: panel.axes.words.text() == "away -> robot -x", timeout=10000)
+    assert panel.axes.flip_boxes["y"].isEnabled()
     qtbot.waitUntil(lambda: np.linalg.norm(np.array(w.ctx.station.last_status["pose"][:3]) - start) > 0.02,
                     timeout=10000)
     panel.disconnect_selected()
     qtbot.waitUntil(lambda: w.ctx.station.agent_name == "hold", timeout=3000)
     assert panel.device_light.state == "idle"
+    assert panel.axes.motion is None and not panel.axes.flip_boxes["y"].isEnabled()

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
 
+from app.gui.axes_view import AxesView
 from app.gui.context import AppContext
 from app.gui.input_devices import InputDevice, discover
 from app.gui.jobs import JobRunner, describe_error
@@ -47,6 +48,7 @@ class StationPanel(Panel):
         side_layout.setSpacing(8)
         side_layout.addWidget(self._robot_group())
         side_layout.addWidget(self._device_group())
+        side_layout.addWidget(self._axes_group())
         side_layout.addWidget(self._camera_group())
         side_layout.addStretch(1)
         side.setMinimumWidth(300)
@@ -123,6 +125,13 @@ class StationPanel(Panel):
         row.addWidget(self.disconnect_button)
         row.addWidget(self.rescan_button)
         col.addLayout(row)
+        return box
+
+    def _axes_group(self) -> QGroupBox:
+        box = QGroupBox("Axes (check before you record)")
+        col = QVBoxLayout(box)
+        self.axes = AxesView()
+        col.addWidget(self.axes)
         return box
 
     def _camera_group(self) -> QGroupBox:
@@ -244,6 +253,7 @@ class StationPanel(Panel):
         if dev is None:
             self.device_light.set_state("idle", "no input device found")
             self.device_detail.setText("")
+            self.axes.set_device(None)
             return
         st = dev.status()
         self.device_light.set_state(st.state, st.text)
@@ -251,6 +261,8 @@ class StationPanel(Panel):
         if st.last_error:
             lines.append(f"last error: {st.last_error}")
         self.device_detail.setText("\n".join(lines))
+        self.axes.set_device(dev.device if st.connected else None,
+                             dev.use_mapper_settings if st.connected else None)
         busy = self.device_job.is_running()
         self.connect_button.setEnabled(not busy and (not st.connected or bool(st.last_error)) and dev.available)
         self.disconnect_button.setEnabled(not busy and st.connected)
