@@ -20,6 +20,13 @@ from recorder.dataset import Dataset, Episode, require_dataset
 
 RATE_TOLERANCE = 0.05
 
+# What a consumer (an exporter, the trainer) refuses an episode for: its data is wrong or
+# unreadable. `rate`, `sync` and `incomplete` are reported to the curator but leave the samples
+# consistent — a crash-recovered episode is incomplete by design and is kept, trimmed or deleted in
+# curation — so they do not exclude it.
+UNUSABLE_KINDS = frozenset({"unreadable", "attribute", "missing", "shape", "nan", "time"})
+_READ_ERRORS = (OSError, KeyError, ValueError, TypeError)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -61,12 +68,27 @@ def validate_dataset(root: str | Path) -> ValidationReport:
         report.problems.append(Problem(fp.name, "unreadable", fp.message))
     for eid in ds.episode_ids():
         report.episode_ids.append(eid)
-        try:
-            with ds.open(eid) as ep:
-                report.problems.extend(validate_episode(ep))
-        except (OSError, KeyError, ValueError, TypeError) as exc:  # damage deeper than the header
-            report.problems.append(Problem(eid, "unreadable", " ".join(str(exc).split())))
+        report.problems.extend(check_episode(ds, eid))
     return report
+
+
+def check_episode(ds: Dataset, episode_id: str) -> list[Problem]:
+    """Every problem of one readable episode; damage deeper than the header is one "unreadable"."""
+    try:
+        with ds.open(episode_id) as ep:
+            return validate_episode(ep)
+    except _READ_ERRORS as exc:
+        return [Problem(episode_id, "unreadable", " ".join(str(exc).split()) or type(exc).__name__)]
+
+
+def unusable_reason(ds: Dataset, episode_id: str) -> str | None:
+    """Why exporters and the trainer must leave this episode out (validate's own checks, the kinds in
+    `UNUSABLE_KINDS`), as ``"kind: message"`` (the first problem; ``(+N more)``), or None if usable."""
+    bad = [p for p in check_episode(ds, episode_id) if p.kind in UNUSABLE_KINDS]
+    if not bad:
+        return None
+    more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
+    return f"{bad[0].kind}: {bad[0].message}{more}"
 
 
 def validate_episode(ep: Episode) -> list[Problem]:
