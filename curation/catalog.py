@@ -24,6 +24,7 @@ Facts read from the episode files (length, device, the station's success check) 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time as _time
 from contextlib import contextmanager
@@ -282,7 +283,13 @@ class Catalog:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
+        if self.path.is_dir():
+            raise IsADirectoryError(f"{self.path} is a folder, not a curation catalog; move it aside so curation "
+                                    "can create its catalog there (the raw episodes are untouched)")
+        try:
+            self._conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
+        except sqlite3.OperationalError as exc:
+            raise self._unopenable(exc) from None
         try:
             self._conn.execute("PRAGMA busy_timeout = 10000")
             mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -304,6 +311,9 @@ class Catalog:
                 elif int(row[0]) > SCHEMA_VERSION:
                     raise ValueError(f"{self.path} was written by a newer Demo Station (catalog schema {row[0]}); "
                                      "update Demo Station to curate this dataset")
+        except sqlite3.OperationalError as exc:
+            self._conn.close()
+            raise self._unopenable(exc) from None
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise ValueError(f"{self.path} is not a readable curation catalog ({exc}); "
@@ -311,6 +321,18 @@ class Catalog:
         except BaseException:
             self._conn.close()
             raise
+
+    def _unopenable(self, exc: sqlite3.OperationalError) -> Exception:
+        """SQLite's "unable to open database file" in words: a read-only dataset, or a damaged catalog."""
+        folder = self.path.parent
+        if not os.access(folder, os.W_OK | os.X_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
+            return PermissionError(f"{folder} is read-only: curation keeps its catalog there ({self.path.name}) and "
+                                   "must write to it; fix the folder's permissions or copy the dataset somewhere "
+                                   "writable")
+        if str(exc).startswith("database is locked"):
+            return ValueError(f"{self.path} is locked by another program for more than 10 s; try again when it is done")
+        return ValueError(f"{self.path} is not a readable curation catalog ({exc}); "
+                          "move it aside to start a fresh one (the raw episodes are untouched)")
 
     @classmethod
     def open(cls, dataset_root: str | Path) -> "Catalog":

@@ -36,7 +36,11 @@ def dataset_id(root: str | Path, create: bool = True) -> str | None:
     if existing is not None or not create:
         return existing
     tmp = path.with_name(f".{DATASET_FILE}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(json.dumps({"format": DATASET_FORMAT, "dataset_id": uuid.uuid4().hex}) + "\n")
+    try:
+        tmp.write_text(json.dumps({"format": DATASET_FORMAT, "dataset_id": uuid.uuid4().hex}) + "\n")
+    except PermissionError:
+        raise PermissionError(f"{path.parent} is read-only: its identity file {DATASET_FILE} cannot be created; "
+                              "fix the folder's permissions or copy the dataset somewhere writable") from None
     try:
         os.link(tmp, path)
     except FileExistsError:

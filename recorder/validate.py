@@ -106,6 +106,8 @@ def validate_episode(ep: Episode) -> list[Problem]:
         bad("missing", f"missing dataset {key!r}")
     if missing:
         return out
+    if not _check_types(ep, bad):  # everything below reads these; a wrong type would surface as Python's words
+        return out
     n = len(ep)
     datasets = _datasets(f)
     for key, ds in datasets.items():
@@ -144,6 +146,36 @@ def validate_episode(ep: Episode) -> list[Problem]:
         why = "recovered after the recording crashed" if ep.attrs.get("recovered") else "not finalised"
         bad("incomplete", f"episode is incomplete ({why}); keep it, trim it or delete it in curation")
     return out
+
+
+# The type each JSON-text root attribute must decode to (docs/dataset-format.md).
+_JSON_TYPES: dict[str, type] = {"station": dict, "cameras": list, "events": list, "timing": dict, "sources": list,
+                                "start_command": list}
+_TYPE_WORDS = {dict: "a JSON object", list: "a JSON list"}
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_types(ep: Episode, bad) -> bool:
+    """Attributes and ``time`` of the types the format says, before anything computes with them."""
+    ok = True
+    rate = ep.attr("rate_hz")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float))):
+        bad("attribute", f"rate_hz must be a number (samples per second), is {_shown(rate)}")
+        ok = False
+    for key, kind in _JSON_TYPES.items():
+        value = ep.attr(key)
+        if value is not None and not isinstance(value, kind):
+            bad("attribute", f"{key} must be {_TYPE_WORDS[kind]}, is {_shown(value)}")
+            ok = False
+    t = ep.file[fmt.TIME]
+    if t.ndim != 1 or t.dtype.kind not in "fiu":
+        bad("shape", f"{fmt.TIME} must be (T,) seconds, is {t.shape} {t.dtype}")
+        ok = False
+    return ok
 
 
 def _datasets(f: h5py.File) -> dict[str, h5py.Dataset]:
