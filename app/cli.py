@@ -9,6 +9,7 @@ stderr that says what is wrong, never a traceback for a user mistake (``--debug`
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import json
 import os
@@ -86,10 +87,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the job failed: still one line unless --debug
         if args.debug:
             raise
+        if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:  # a name the user gave: bad input
+            print(f"demostation {args.command}: error: {_name_too_long(exc)}", file=sys.stderr)
+            return 2
         kind = "" if isinstance(exc, JobError) else f"{type(exc).__name__}: "
         print(f"demostation {args.command}: failed: {kind}{_one_line(exc)} (rerun with --debug for details)",
               file=sys.stderr)
         return 1
+
+
+def _name_too_long(exc: OSError) -> str:
+    """ENAMETOOLONG as the user's mistake: which name, how long, the limit (the name itself shortened)."""
+    name = str(exc.filename or "")
+    longest = max((part for part in name.split(os.sep)), key=lambda p: len(p.encode()), default="")
+    try:
+        limit = os.pathconf(os.path.dirname(os.path.abspath(name)) or ".", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    shown = longest if len(longest) <= 40 else f"{longest[:20]}...{longest[-12:]}"
+    return (f"the name {shown!r} is {len(longest.encode())} bytes, longer than the file system allows "
+            f"({limit}); choose a shorter name")
 
 
 def _reader_went_away() -> int:

@@ -24,6 +24,7 @@ Facts read from the episode files (length, device, the station's success check) 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time as _time
 from contextlib import contextmanager
@@ -53,7 +54,8 @@ CREATE TABLE IF NOT EXISTS episodes (
     station_success INTEGER,
     file_size INTEGER NOT NULL,
     file_mtime REAL NOT NULL,
-    first_seen TEXT NOT NULL
+    first_seen TEXT NOT NULL,
+    fingerprint TEXT
 );
 CREATE TABLE IF NOT EXISTS episode_state (
     episode_id TEXT PRIMARY KEY REFERENCES episodes(id),
@@ -138,6 +140,7 @@ class EpisodeFacts:
     file_mtime: float
     duration: float  # seconds: last tick time plus one period (missed ticks included)
     tags: tuple[str, ...] = ()  # the episode file's own ``tags`` attribute (e.g. a take-over's "recovery")
+    fingerprint: str = ""  # recorder.identity.file_fingerprint of the file ("" when not taken)
 
 
 @dataclass(frozen=True)
@@ -271,12 +274,22 @@ class _Edit:
         self.changes += 1
 
 
+class ForeignCatalogError(ValueError):
+    """The catalog belongs to another dataset (or to another copy of this one): refused, one line."""
+
+
 class Catalog:
     """The catalog of one dataset. Open with `Catalog.open(dataset_root)`; close when done."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
+        if self.path.is_dir():
+            raise IsADirectoryError(f"{self.path} is a folder, not a curation catalog; move it aside so curation "
+                                    "can create its catalog there (the raw episodes are untouched)")
+        try:
+            self._conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
+        except sqlite3.OperationalError as exc:
+            raise self._unopenable(exc) from None
         try:
             self._conn.execute("PRAGMA busy_timeout = 10000")
             mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -288,6 +301,9 @@ class Catalog:
                 for stmt in _SCHEMA.split(";"):
                     if stmt.strip():
                         self._conn.execute(stmt)
+                columns = {r[1] for r in self._conn.execute("PRAGMA table_info(episodes)")}
+                if "fingerprint" not in columns:  # a catalog from before fingerprints: filled in as files are read
+                    self._conn.execute("ALTER TABLE episodes ADD COLUMN fingerprint TEXT")
                 row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
                 if row is None:
                     self._conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
@@ -295,6 +311,9 @@ class Catalog:
                 elif int(row[0]) > SCHEMA_VERSION:
                     raise ValueError(f"{self.path} was written by a newer Demo Station (catalog schema {row[0]}); "
                                      "update Demo Station to curate this dataset")
+        except sqlite3.OperationalError as exc:
+            self._conn.close()
+            raise self._unopenable(exc) from None
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise ValueError(f"{self.path} is not a readable curation catalog ({exc}); "
@@ -303,9 +322,52 @@ class Catalog:
             self._conn.close()
             raise
 
+    def _unopenable(self, exc: sqlite3.OperationalError) -> Exception:
+        """SQLite's "unable to open database file" in words: a read-only dataset, or a damaged catalog."""
+        folder = self.path.parent
+        if not os.access(folder, os.W_OK | os.X_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
+            return PermissionError(f"{folder} is read-only: curation keeps its catalog there ({self.path.name}) and "
+                                   "must write to it; fix the folder's permissions or copy the dataset somewhere "
+                                   "writable")
+        if str(exc).startswith("database is locked"):
+            return ValueError(f"{self.path} is locked by another program for more than 10 s; try again when it is done")
+        return ValueError(f"{self.path} is not a readable curation catalog ({exc}); "
+                          "move it aside to start a fresh one (the raw episodes are untouched)")
+
     @classmethod
     def open(cls, dataset_root: str | Path) -> "Catalog":
-        return cls(Path(dataset_root) / CATALOG_NAME)
+        """The catalog of the dataset at ``dataset_root``, bound to that dataset's id (see `bind`)."""
+        from recorder.identity import dataset_id
+
+        catalog = cls(Path(dataset_root) / CATALOG_NAME)
+        try:
+            catalog.bind(dataset_id(dataset_root))
+        except BaseException:
+            catalog.close()
+            raise
+        return catalog
+
+    def bind(self, dataset_id: str) -> None:
+        """Tie this catalog to the dataset ``dataset_id``, or refuse it if it belongs to another one.
+
+        A catalog without an id (made before ids existed) is bound by its first open: migrated in
+        place. A catalog copied from another dataset would apply its deletes, outcomes and trims to
+        unrelated episodes, so it is refused in one line naming both ids.
+        """
+        with self._transaction() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'dataset_id'").fetchone()
+            if row is None:
+                conn.execute("INSERT INTO meta (key, value) VALUES ('dataset_id', ?)", (dataset_id,))
+            elif row[0] != dataset_id:
+                raise ForeignCatalogError(
+                    f"{self.path} belongs to dataset {row[0]}, not to this dataset {dataset_id} "
+                    f"({self.path.parent / 'dataset.json'}): it was copied from another dataset; move it aside "
+                    "to start a fresh catalog (the raw episodes are untouched)")
+
+    @property
+    def dataset_id(self) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'dataset_id'").fetchone()
+        return None if row is None else str(row[0])
 
     def close(self) -> None:
         self._conn.close()
@@ -352,21 +414,29 @@ class Catalog:
         new: list[str] = []
         with self._transaction() as conn:
             for f in facts:
-                row = conn.execute("SELECT file_size, file_mtime FROM episodes WHERE id = ?", (f.id,)).fetchone()
+                row = conn.execute("SELECT file_size, file_mtime, fingerprint FROM episodes WHERE id = ?",
+                                   (f.id,)).fetchone()
+                if row is not None and row[2] and f.fingerprint and row[2] != f.fingerprint:
+                    raise ForeignCatalogError(
+                        f"{self.path} describes another {f.id} (fingerprint {row[2]}, the file has {f.fingerprint}): "
+                        "it belongs to another copy of this dataset; move it aside to start a fresh catalog "
+                        "(the raw episodes are untouched)")
                 values = (f.samples, f.rate_hz, f.duration, f.task, f.device, int(f.complete),
                           None if f.station_success is None else int(f.station_success), f.file_size, f.file_mtime)
                 if row is None:
                     conn.execute("INSERT INTO episodes (samples, rate_hz, duration, task, device, complete, "
-                                 "station_success, file_size, file_mtime, id, first_seen) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*values, f.id, _now()))
+                                 "station_success, file_size, file_mtime, id, first_seen, fingerprint) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 (*values, f.id, _now(), f.fingerprint or None))
                     for tag in dict.fromkeys(f.tags):
                         conn.execute("INSERT INTO tags (episode_id, tag, start, end, created_at) "
                                      "VALUES (?, ?, NULL, NULL, ?)", (f.id, tag, _now()))
                     new.append(f.id)
-                elif (row[0], row[1]) != (f.file_size, f.file_mtime):
+                elif (row[0], row[1]) != (f.file_size, f.file_mtime) or (f.fingerprint and not row[2]):
                     conn.execute("UPDATE episodes SET samples = ?, rate_hz = ?, duration = ?, task = ?, device = ?, "
-                                 "complete = ?, station_success = ?, file_size = ?, file_mtime = ? WHERE id = ?",
-                                 (*values, f.id))
+                                 "complete = ?, station_success = ?, file_size = ?, file_mtime = ?, "
+                                 "fingerprint = COALESCE(?, fingerprint) WHERE id = ?",
+                                 (*values, f.fingerprint or None, f.id))
                 outcome = "unknown" if f.station_success is None else ("success" if f.station_success else "failure")
                 conn.execute("INSERT OR IGNORE INTO episode_state (episode_id, outcome, outcome_source) "
                              "VALUES (?, ?, 'station')", (f.id, outcome))
@@ -378,6 +448,10 @@ class Catalog:
     def cached_file_stamp(self, episode_id: str) -> tuple[int, float] | None:
         row = self._conn.execute("SELECT file_size, file_mtime FROM episodes WHERE id = ?", (episode_id,)).fetchone()
         return None if row is None else (int(row[0]), float(row[1]))
+
+    def unfingerprinted_ids(self) -> list[str]:
+        """Known episodes whose file fingerprint was never taken (a catalog from before fingerprints)."""
+        return [r[0] for r in self._conn.execute("SELECT id FROM episodes WHERE fingerprint IS NULL ORDER BY id")]
 
     def cached_file_stamps(self) -> dict[str, tuple[int, float]]:
         """Every known episode's file (size, modification time) when its facts were read, in one query."""

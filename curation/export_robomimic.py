@@ -37,6 +37,7 @@ from curation.source import READ_ERRORS
 from curation.split import make_split
 from curation.workspace import Workspace
 from recorder.jobs import Progress, ShouldStop, check_stop, never_stop, no_progress
+from recorder.validate import unusable_reason
 
 # robomimic.envs.env_base.EnvType: ROBOSUITE_TYPE = 1, GYM_TYPE = 2, IG_MOMART_TYPE = 3. The station is
 # not any of them; GYM_TYPE is the closest (a gym-style step/reset environment). robomimic only reads
@@ -70,9 +71,18 @@ class ExportReport:
 
 
 def _plan(ws: Workspace, report: ExportReport) -> tuple[list[str], dict[str, str]]:
-    """Episodes to export (live, readable, something kept) and their subsets."""
+    """Episodes to export (live, sound by validate's checks, something kept) and their subsets.
+
+    An episode validate finds unusable (NaN, missing datasets, image counts that differ from time,
+    ...; `recorder.validate.unusable_reason`) is left out with one problem line naming it and why,
+    so a damaged recording can neither write NaN actions nor shrink the common observation keys.
+    """
     ids = []
     for eid in ws.live_ids():
+        why = unusable_reason(ws.dataset, eid)
+        if why is not None:
+            report.problems.append(f"{eid}: left out: {why}")
+            continue
         if not ws.catalog.kept_mask(eid).any():
             report.problems.append(f"{eid}: every sample is trimmed; left out")
             continue

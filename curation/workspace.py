@@ -20,6 +20,7 @@ import numpy as np
 from curation.catalog import Catalog, EpisodeFacts
 from curation.source import READ_ERRORS, Dataset, open_dataset
 from recorder.dataset import EpisodeFileError
+from recorder.identity import file_fingerprint
 
 Stamp = tuple[int, float]  # a file's (size, modification time)
 
@@ -71,6 +72,7 @@ class FileScan:
 
 def scan_files(dataset: Dataset, catalog: Catalog) -> FileScan:
     cached = catalog.cached_file_stamps()
+    stale = set(catalog.unfingerprinted_ids())  # read once more, to take the fingerprint that binds them
     known: list[str] = []
     unseen: dict[str, Stamp] = {}
     for eid in dataset.file_ids():
@@ -79,7 +81,7 @@ def scan_files(dataset: Dataset, catalog: Catalog) -> FileScan:
         except OSError:
             continue  # removed since the folder was listed
         stamp = (int(st.st_size), float(st.st_mtime))
-        if cached.get(eid) == stamp:
+        if cached.get(eid) == stamp and eid not in stale:
             known.append(eid)
         else:
             unseen[eid] = stamp
@@ -139,7 +141,8 @@ def read_facts(dataset: Dataset, eid: str, stamp: Stamp) -> EpisodeFacts:
             raise ValueError("its last tick time or its rate is not a finite number (demostation validate lists it)")
         return EpisodeFacts(id=eid, samples=len(ep), rate_hz=float(rate), task=ep.task, device=ep.device,
                             complete=ep.complete, station_success=ep.success, file_size=stamp[0],
-                            file_mtime=stamp[1], duration=duration, tags=_file_tags(ep.attr("tags")))
+                            file_mtime=stamp[1], duration=duration, tags=_file_tags(ep.attr("tags")),
+                            fingerprint=file_fingerprint(dataset.path(eid)))
 
 
 def _file_tags(value: object) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from typing import Iterable, Iterator, Protocol
+from typing import Callable, Iterable, Iterator, Protocol
 
 import numpy as np
 
@@ -138,8 +138,13 @@ def recorded_outcome(episode: EpisodeLike) -> bool | None:
 
 
 def select_episodes(dataset: DatasetLike, curation: CurationView | None = None,
-                    episode_filter: EpisodeFilter | None = None, min_samples: int = 1) -> Selection:
-    """Apply soft deletes, trims and the filter. Unusable episodes are skipped with a reason."""
+                    episode_filter: EpisodeFilter | None = None, min_samples: int = 1,
+                    unusable: Callable[[DatasetLike, str], str | None] | None = None) -> Selection:
+    """Apply soft deletes, trims and the filter. Unusable episodes are skipped with a reason.
+
+    ``unusable(dataset, id)`` says why an episode's data cannot be used (the trainer passes
+    validate's `recorder.validate.unusable_reason`); such an episode is skipped with that reason.
+    """
     curation = curation or RawEpisodes()
     episode_filter = episode_filter or EpisodeFilter()
     chosen: list[SelectedEpisode] = []
@@ -160,6 +165,10 @@ def select_episodes(dataset: DatasetLike, curation: CurationView | None = None,
                 outcome = recorded_outcome(ep)
             if not episode_filter.accepts(curation.tags(eid), outcome, task):
                 skipped[eid] = "filtered out"
+                continue
+            why = unusable(dataset, eid) if unusable is not None else None
+            if why is not None:
+                skipped[eid] = f"unusable: {why}"
                 continue
             kept = np.flatnonzero(mask)
             if len(kept) < min_samples:

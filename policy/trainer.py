@@ -26,6 +26,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -42,6 +43,7 @@ from policy.selection import (CurationView, EpisodeFilter, Selection, fingerprin
 from policy.tb_events import ScalarWriter
 from policy.windows import DatasetFactory, Windows, batch_stream, image_bytes, move_batch, split_episodes
 from recorder.jobs import Cancelled, Progress, ShouldStop, never_stop, no_progress
+from recorder.validate import unusable_reason
 
 METRIC_FIELDS = ("step", "time_s", "lr", "loss", "grad_norm", "val_loss", "samples_per_s", "ema_decay")
 
@@ -131,8 +133,13 @@ def _validate(model: DiffusionPolicy, batches: list[dict], device: torch.device,
 
 def train(open_dataset: DatasetFactory, out_dir: str | Path, config: RunConfig,
           curation: CurationView | None = None, episode_filter: EpisodeFilter | None = None,
-          progress: Progress = no_progress, should_stop: ShouldStop = never_stop, resume: bool = True) -> TrainResult:
-    """Train (or resume) a run in ``out_dir`` on the episodes ``open_dataset()`` yields."""
+          progress: Progress = no_progress, should_stop: ShouldStop = never_stop, resume: bool = True,
+          notice: Callable[[str], None] | None = None) -> TrainResult:
+    """Train (or resume) a run in ``out_dir`` on the episodes ``open_dataset()`` yields.
+
+    Episodes that cannot be used — files that do not open, data validate rejects — are left out,
+    each reported once through ``notice`` (one line naming it and why) before the first step.
+    """
     t_start = time.perf_counter()
     info: DistInfo = dist_info()
     device = pick_device(config.train.device)
@@ -142,7 +149,7 @@ def train(open_dataset: DatasetFactory, out_dir: str | Path, config: RunConfig,
     created_group = init_distributed(info, device)
     try:
         return _train(open_dataset, Path(out_dir), config, curation, episode_filter, progress, should_stop, resume,
-                      info, device, t_start)
+                      info, device, t_start, notice or (lambda line: None))
     finally:
         if created_group:
             import torch.distributed as dist
@@ -152,11 +159,18 @@ def train(open_dataset: DatasetFactory, out_dir: str | Path, config: RunConfig,
 
 def _train(open_dataset: DatasetFactory, run_dir: Path, config: RunConfig, curation, episode_filter,
            progress: Progress, should_stop: ShouldStop, resume: bool, info: DistInfo, device: torch.device,
-           t_start: float) -> TrainResult:
+           t_start: float, notice: Callable[[str], None]) -> TrainResult:
     tc = config.train
     if tc.threads > 0 and device.type == "cpu":
         torch.set_num_threads(tc.threads)
-    selection = select_episodes(open_dataset(), curation, episode_filter)
+    dataset = open_dataset()
+    selection = select_episodes(dataset, curation, episode_filter, unusable=unusable_reason)
+    if info.is_main:
+        for line in dataset.problems() if hasattr(dataset, "problems") else []:
+            notice(f"skipped {line}")
+        for eid, why in selection.skipped.items():
+            if why.startswith("unusable: "):
+                notice(f"skipped {eid}: {why[len('unusable: '):]}")
     if not selection.episodes:
         reasons = ", ".join(f"{k}: {v}" for k, v in list(selection.skipped.items())[:3])
         raise ValueError(f"no episodes to train on ({reasons or 'the dataset is empty'})")

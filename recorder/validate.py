@@ -20,6 +20,13 @@ from recorder.dataset import Dataset, Episode, require_dataset
 
 RATE_TOLERANCE = 0.05
 
+# What a consumer (an exporter, the trainer) refuses an episode for: its data is wrong or
+# unreadable. `rate`, `sync` and `incomplete` are reported to the curator but leave the samples
+# consistent — a crash-recovered episode is incomplete by design and is kept, trimmed or deleted in
+# curation — so they do not exclude it.
+UNUSABLE_KINDS = frozenset({"unreadable", "attribute", "missing", "shape", "nan", "time"})
+_READ_ERRORS = (OSError, KeyError, ValueError, TypeError)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -61,12 +68,27 @@ def validate_dataset(root: str | Path) -> ValidationReport:
         report.problems.append(Problem(fp.name, "unreadable", fp.message))
     for eid in ds.episode_ids():
         report.episode_ids.append(eid)
-        try:
-            with ds.open(eid) as ep:
-                report.problems.extend(validate_episode(ep))
-        except (OSError, KeyError, ValueError, TypeError) as exc:  # damage deeper than the header
-            report.problems.append(Problem(eid, "unreadable", " ".join(str(exc).split())))
+        report.problems.extend(check_episode(ds, eid))
     return report
+
+
+def check_episode(ds: Dataset, episode_id: str) -> list[Problem]:
+    """Every problem of one readable episode; damage deeper than the header is one "unreadable"."""
+    try:
+        with ds.open(episode_id) as ep:
+            return validate_episode(ep)
+    except _READ_ERRORS as exc:
+        return [Problem(episode_id, "unreadable", " ".join(str(exc).split()) or type(exc).__name__)]
+
+
+def unusable_reason(ds: Dataset, episode_id: str) -> str | None:
+    """Why exporters and the trainer must leave this episode out (validate's own checks, the kinds in
+    `UNUSABLE_KINDS`), as ``"kind: message"`` (the first problem; ``(+N more)``), or None if usable."""
+    bad = [p for p in check_episode(ds, episode_id) if p.kind in UNUSABLE_KINDS]
+    if not bad:
+        return None
+    more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
+    return f"{bad[0].kind}: {bad[0].message}{more}"
 
 
 def validate_episode(ep: Episode) -> list[Problem]:
@@ -83,6 +105,8 @@ def validate_episode(ep: Episode) -> list[Problem]:
     for key in missing:
         bad("missing", f"missing dataset {key!r}")
     if missing:
+        return out
+    if not _check_types(ep, bad):  # everything below reads these; a wrong type would surface as Python's words
         return out
     n = len(ep)
     datasets = _datasets(f)
@@ -122,6 +146,36 @@ def validate_episode(ep: Episode) -> list[Problem]:
         why = "recovered after the recording crashed" if ep.attrs.get("recovered") else "not finalised"
         bad("incomplete", f"episode is incomplete ({why}); keep it, trim it or delete it in curation")
     return out
+
+
+# The type each JSON-text root attribute must decode to (docs/dataset-format.md).
+_JSON_TYPES: dict[str, type] = {"station": dict, "cameras": list, "events": list, "timing": dict, "sources": list,
+                                "start_command": list}
+_TYPE_WORDS = {dict: "a JSON object", list: "a JSON list"}
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_types(ep: Episode, bad) -> bool:
+    """Attributes and ``time`` of the types the format says, before anything computes with them."""
+    ok = True
+    rate = ep.attr("rate_hz")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float))):
+        bad("attribute", f"rate_hz must be a number (samples per second), is {_shown(rate)}")
+        ok = False
+    for key, kind in _JSON_TYPES.items():
+        value = ep.attr(key)
+        if value is not None and not isinstance(value, kind):
+            bad("attribute", f"{key} must be {_TYPE_WORDS[kind]}, is {_shown(value)}")
+            ok = False
+    t = ep.file[fmt.TIME]
+    if t.ndim != 1 or t.dtype.kind not in "fiu":
+        bad("shape", f"{fmt.TIME} must be (T,) seconds, is {t.shape} {t.dtype}")
+        ok = False
+    return ok
 
 
 def _datasets(f: h5py.File) -> dict[str, h5py.Dataset]:

@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         with GracefulStop() as stop:
             result = train(partial(Dataset, root), args.out, cfg, curation=curation_for(root),
                            episode_filter=episode_filter, progress=StderrProgress(), should_stop=stop,
-                           resume=not args.no_resume)
+                           resume=not args.no_resume, notice=lambda line: print(line, file=sys.stderr, flush=True))
     except TrainingStopped as stopped:
         line = f"stopped at step {stopped.step}; checkpoint saved to {stopped.checkpoint}"
         if args.json:
