@@ -33,18 +33,15 @@ import h5py
 import numpy as np
 
 from devices.userfiles import atomic_path
+from curation.export_plan import kept_indices, plan_export, refuse_inside_dataset
 from curation.source import READ_ERRORS
-from curation.split import make_split
 from curation.workspace import Workspace
 from recorder.jobs import Progress, ShouldStop, check_stop, never_stop, no_progress
-from recorder.validate import unusable_reason
 
 # robomimic.envs.env_base.EnvType: ROBOSUITE_TYPE = 1, GYM_TYPE = 2, IG_MOMART_TYPE = 3. The station is
 # not any of them; GYM_TYPE is the closest (a gym-style step/reset environment). robomimic only reads
 # it to create an environment for rollouts, which needs a wrapper of the station either way.
 ROBOMIMIC_GYM_TYPE = 2
-DEFAULT_VAL_FRACTION = 0.1
-DEFAULT_SPLIT_SEED = 0
 _IMAGE_BLOCK = 256  # frames read and written at a time (bounds memory for long episodes)
 
 
@@ -70,79 +67,12 @@ class ExportReport:
                 "problems": self.problems}
 
 
-def _plan(ws: Workspace, report: ExportReport) -> tuple[list[str], dict[str, str]]:
-    """Episodes to export (live, sound by validate's checks, something kept) and their subsets.
-
-    An episode validate finds unusable (NaN, missing datasets, image counts that differ from time,
-    ...; `recorder.validate.unusable_reason`) is left out with one problem line naming it and why,
-    so a damaged recording can neither write NaN actions nor shrink the common observation keys.
-    """
-    ids = []
-    for eid in ws.live_ids():
-        why = unusable_reason(ws.dataset, eid)
-        if why is not None:
-            report.problems.append(f"{eid}: left out: {why}")
-            continue
-        if not ws.catalog.kept_mask(eid).any():
-            report.problems.append(f"{eid}: every sample is trimmed; left out")
-            continue
-        ids.append(eid)
-    if not ids:
-        raise ValueError(f"{ws.root} has no episodes to export (none readable, or all deleted or trimmed)")
-    split = ws.catalog.split()
-    if split is None:
-        report.split_source = f"default (valid {DEFAULT_VAL_FRACTION:g}, seed {DEFAULT_SPLIT_SEED}; none stored)"
-        return ids, make_split(ids, DEFAULT_VAL_FRACTION, DEFAULT_SPLIT_SEED)
-    subsets = {}
-    unsplit = []
-    for eid in ids:
-        subsets[eid] = split.assignment.get(eid, "train")
-        if eid not in split.assignment:
-            unsplit.append(eid)
-    if unsplit:
-        report.problems.append(f"{len(unsplit)} episodes recorded after the stored split went to train "
-                               f"({', '.join(unsplit[:3])}{'...' if len(unsplit) > 3 else ''}); rerun --split")
-    return ids, subsets
-
-
-def _layout(ws: Workspace, ids: list[str], report: ExportReport) -> tuple[list[str], list[str]]:
-    """Low-dim obs keys common to all episodes, and the camera set (which must be the same everywhere);
-    sets ``report.actions``."""
-    common: set[str] | None = None
-    cameras: dict[str, tuple[str, ...]] = {}
-    with_command = 0
-    for eid in ids:
-        with ws.dataset.open(eid) as ep:
-            with_command += bool(ep.has_command)
-            keys = set(ep.obs_keys)
-            common = keys if common is None else common & keys
-            cameras[eid] = tuple(sorted(ep.camera_names))
-    first = cameras[ids[0]]
-    odd = [eid for eid in ids if cameras[eid] != first]
-    if odd:
-        raise ValueError(f"episodes have different cameras: {ids[0]} has {list(first) or 'none'}, {odd[0]} has "
-                         f"{list(cameras[odd[0]]) or 'none'}; merge with --camera-map to unify names, or delete one")
-    report.actions = "command" if with_command == len(ids) else "applied"
-    order = ("ee_pose", "gripper", "ee_wrench", "joint_pos")
-    lowdim = [k for k in order if k in (common or set())] + sorted((common or set()) - set(order))
-    return lowdim, list(first)
-
-
 def _env_args(ws: Workspace, first_id: str, cameras: list[str]) -> str:
     with ws.dataset.open(first_id) as ep:
         station = ep.attrs.get("station") or {}
         return json.dumps({"env_name": f"demostation/{ep.task}", "type": ROBOMIMIC_GYM_TYPE,
                            "env_kwargs": {"task": ep.task, "rate_hz": float(ep.rate_hz), "station": station,
                                           "cameras": cameras, "action": "ee_pose[7] xyz+quat(wxyz), gripper[1]"}})
-
-
-def refuse_inside_dataset(root: Path, out: Path) -> None:
-    """An export never writes into the dataset it reads: with ``--force`` a path there could name
-    a raw episode or the catalog, and the recording would be gone."""
-    dataset = Path(root).resolve()
-    target = out.resolve()
-    if target == dataset or dataset in target.parents:
-        raise ValueError(f"{out} is inside the dataset {root}; write the export outside the dataset folder")
 
 
 def export_robomimic(ws: Workspace, out: str | Path, next_obs: bool = True, overwrite: bool = False,
@@ -156,9 +86,9 @@ def export_robomimic(ws: Workspace, out: str | Path, next_obs: bool = True, over
         raise IsADirectoryError(f"{out} is a folder; --out needs a file name such as demos.h5")
     if not out.parent.exists():
         raise FileNotFoundError(f"folder {out.parent} does not exist")
-    report = ExportReport(out, problems=list(ws.problems))
-    ids, subsets = _plan(ws, report)
-    lowdim, cameras = _layout(ws, ids, report)
+    plan = plan_export(ws)
+    report = ExportReport(out, split_source=plan.split_source, actions=plan.actions, problems=plan.problems)
+    ids, subsets, lowdim, cameras = plan.ids, plan.subsets, plan.lowdim, plan.cameras
     report.obs_keys = lowdim + [f"{c}_image" for c in cameras]
     with atomic_path(out, tmp=out.with_name(out.name + ".tmp")) as tmp:
         with h5py.File(tmp, "w") as f:
@@ -195,11 +125,9 @@ def export_robomimic(ws: Workspace, out: str | Path, next_obs: bool = True, over
 
 def _write_demo(ws: Workspace, eid: str, data: h5py.Group, name: str, lowdim: list[str], cameras: list[str],
                 next_obs: bool, actions: str, should_stop: ShouldStop) -> tuple[int, int]:
-    kept = ws.catalog.kept_mask(eid)
-    idx = np.flatnonzero(kept)
     with ws.dataset.open(eid) as ep:
-        if len(ep.time) != len(kept):
-            raise ValueError(f"catalog says {len(kept)} samples, file has {len(ep.time)}")
+        recorded = len(ep.time)
+        idx = kept_indices(ws, eid, recorded)
         nxt = np.append(idx[1:], idx[-1])
         g = data.create_group(name)
         n = len(idx)
@@ -228,5 +156,5 @@ def _write_demo(ws: Workspace, eid: str, data: h5py.Group, name: str, lowdim: li
                 for a in range(0, n, _IMAGE_BLOCK):
                     check_stop(should_stop)
                     ds[a:a + _IMAGE_BLOCK] = ep.images(cam, rows[a:a + _IMAGE_BLOCK])
-    return n, len(kept) - n
+    return n, recorded - n
 

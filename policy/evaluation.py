@@ -250,12 +250,10 @@ def make_report(agent_name: str, settings: EvalSettings, results: list[EpisodeRe
 # -- one episode -----------------------------------------------------------------------------------
 
 def _open_video(path: Path, size: int, fps: float):
-    import cv2
+    """An H.264 MP4 a browser plays (the same PyAV writer as the dataset exports); odd sizes are padded."""
+    from recorder.video import Mp4Writer, even_size
 
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (size, size))
-    if not writer.isOpened():
-        raise OSError(f"cannot write video {path}")
-    return writer
+    return Mp4Writer(path, *even_size(size, size), fps)
 
 
 def _runner_for(agent: object, settings: EvalSettings) -> ChunkRunner:
@@ -306,10 +304,10 @@ def run_episode(agent: Agent | ChunkAgent, settings: EvalSettings, seed: int) ->
                                       settings.rate_hz) for c in cams}
 
             def on_period(now: float) -> None:
-                import cv2
+                from recorder.video import pad_even
 
                 for cam, w in writers.items():
-                    w.write(cv2.cvtColor(station.render(cam), cv2.COLOR_RGB2BGR))
+                    w.write(pad_even(station.render(cam)))
 
         res = run_rollout(station, runner, station_limits(station, settings.safety),
                           cameras=tuple(cams) if agent.uses_cameras else (), on_period=on_period)
@@ -322,7 +320,7 @@ def run_episode(agent: Agent | ChunkAgent, settings: EvalSettings, seed: int) ->
                              perturbations=dict(settings.perturbations), info=info)
     finally:
         for w in writers.values():
-            w.release()
+            w.close()
         station.disconnect()
 
 
