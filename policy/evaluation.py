@@ -161,6 +161,9 @@ class EvalSettings:
     latency_ms: float | None = 0.0  # None: "auto", the measured wall time of each prediction
     control_hz: float = 100.0
     safety: SafetyLimits | None = None  # None: the defaults, with the station's workspace box
+    backend: str = "process"  # a name in BACKENDS: "process" (local processes) or "ray"
+    ray_address: str | None = None  # None: a local Ray cluster started for the evaluation
+    max_retries: int = 3  # Ray: how often a rollout whose worker died is run again
 
 
 @dataclass
@@ -220,6 +223,8 @@ class EvalReport:
     safety_interventions: dict[str, int] = field(default_factory=dict)
     workers: int = 1
     rollouts_per_hour: float = 0.0
+    backend: str = "process"
+    retried: list[str] = field(default_factory=list)  # rollouts run again because their worker died
 
     def summary(self) -> dict:
         d = asdict(self)
@@ -232,7 +237,7 @@ def latency_label(latency_ms: float | None) -> str:
 
 
 def make_report(agent_name: str, settings: EvalSettings, results: list[EpisodeResult], seconds: float,
-                workers: int) -> EvalReport:
+                workers: int, backend: str = "process", retried: list[str] | None = None) -> EvalReport:
     return EvalReport(
         task=settings.task, policy=agent_name, episodes=len(results),
         success_rate=float(np.mean([r.success for r in results])),
@@ -244,6 +249,7 @@ def make_report(agent_name: str, settings: EvalSettings, results: list[EpisodeRe
         predict_ms=percentiles([x for r in results for x in r.predict_ms]),
         safety_interventions=total_interventions(results), workers=workers,
         rollouts_per_hour=len(results) / seconds * 3600.0 if seconds > 0 else 0.0,
+        backend=backend, retried=list(retried or []),
     )
 
 
@@ -346,6 +352,20 @@ def _limit_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def run_job(agent: object, settings: EvalSettings, seed: int) -> tuple[str, EpisodeResult | str]:
+    """One rollout as every executor runs it: ``("result", EpisodeResult)`` or ``("error", line)``.
+
+    The single per-episode function behind the process pool and the Ray tasks (`policy.ray_backend`),
+    so both backends compute exactly the same episodes; an exception becomes one line naming the seed.
+    """
+    try:
+        return "result", run_episode(agent, settings, seed)
+    except (Cancelled, KeyboardInterrupt):
+        raise
+    except BaseException as exc:  # reported as one line; the caller decides what to do
+        return "error", f"episode seed {seed} failed: {_one_line(exc)}"
+
+
 def _worker_main(agent: object, jobs: list[tuple[int, EvalSettings, int]], results: "mp.Queue",
                  stop: "mp.synchronize.Event", threads: int = 1) -> None:
     """A worker process: run its share of the jobs, report each as it finishes, stop on request."""
@@ -353,85 +373,149 @@ def _worker_main(agent: object, jobs: list[tuple[int, EvalSettings, int]], resul
     for index, settings, seed in jobs:
         if stop.is_set():
             return
-        try:
-            results.put(("result", index, run_episode(agent, settings, seed)))
-        except BaseException as exc:  # reported as one line; the parent decides what to do
-            results.put(("error", index, f"episode seed {seed} failed: {_one_line(exc)}"))
+        kind, payload = run_job(agent, settings, seed)
+        results.put((kind, index, payload))
+        if kind == "error":
             return
+
+
+class RolloutExecutor(Protocol):
+    """Where rollouts run: this process and local worker processes, or Ray tasks on a cluster.
+
+    ``run`` returns one result per (settings, seed) job, in job order, calling ``progress`` once per
+    finished rollout and raising `Cancelled` when ``should_stop`` turns true, `EvaluationError` (one
+    line, with the seed) when an episode fails. ``name`` and ``workers`` go into the report;
+    ``retried`` lists the rollouts that had to be run again because their worker died.
+    """
+
+    name: str
+    workers: int
+    retried: list[str]
+
+    def run(self, agent: object, jobs: list[Job], progress: Progress, should_stop: ShouldStop,
+            describe: Callable[[EpisodeResult], str]) -> list[EpisodeResult]: ...
+
+
+@dataclass
+class LocalProcesses:
+    """Rollouts in this process (``workers == 1``) or in ``workers`` spawned processes.
+
+    A worker that dies (killed, out of memory) fails the evaluation with one line naming it; its
+    episodes are never silently dropped.
+    """
+
+    workers: int = 1
+    name: str = "process"
+    retried: list[str] = field(default_factory=list)
+
+    def run(self, agent: object, jobs: list[Job], progress: Progress, should_stop: ShouldStop,
+            describe: Callable[[EpisodeResult], str]) -> list[EpisodeResult]:
+        total = len(jobs)
+        self.workers = workers = max(1, min(int(self.workers), total))
+        out: list[EpisodeResult | None] = [None] * total
+        if workers == 1:
+            for i, (settings, seed) in enumerate(jobs):
+                check_stop(should_stop)
+                kind, payload = run_job(agent, settings, seed)
+                if kind == "error":
+                    raise EvaluationError(payload)
+                out[i] = payload
+                progress(i + 1, total, describe(payload))
+            return out  # type: ignore[return-value]
+        return self._run_pool(agent, jobs, progress, should_stop, describe)
+
+    def _run_pool(self, agent: object, jobs: list[Job], progress: Progress, should_stop: ShouldStop,
+                  describe: Callable[[EpisodeResult], str]) -> list[EpisodeResult]:
+        total, workers = len(jobs), self.workers
+        out: list[EpisodeResult | None] = [None] * total
+        ctx = get_context("spawn")
+        results = ctx.Queue()
+        stop = ctx.Event()
+        indexed = [(i, s, seed) for i, (s, seed) in enumerate(jobs)]
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        procs = [ctx.Process(target=_worker_main, args=(agent, indexed[w::workers], results, stop, threads),
+                             daemon=True, name=f"demostation-eval-{w}") for w in range(workers)]
+        for p in procs:
+            p.start()
+        done = 0
+        try:
+            while done < total:
+                try:
+                    kind, index, payload = results.get(timeout=0.2)
+                except queue_module.Empty:
+                    if should_stop():
+                        raise Cancelled("stopped by request")
+                    dead = [p for p in procs if p.exitcode not in (None, 0)]
+                    if dead:
+                        # give a message it sent just before dying the chance to arrive first
+                        try:
+                            kind, index, payload = results.get(timeout=0.5)
+                        except queue_module.Empty:
+                            p = dead[0]
+                            raise EvaluationError(f"worker process {p.name} died (exit code {p.exitcode}) before "
+                                                  f"finishing its episodes; rerun with --workers 1 to see why") from None
+                    else:
+                        continue
+                if kind == "error":
+                    raise EvaluationError(payload)
+                out[index] = payload
+                done += 1
+                progress(done, total, describe(payload))
+                if should_stop() and done < total:
+                    raise Cancelled("stopped by request")
+        finally:
+            stop.set()
+            for p in procs:
+                p.join(timeout=5.0)
+            for p in procs:
+                if p.is_alive():
+                    p.terminate()
+                    p.join(timeout=2.0)
+            results.close()
+            results.join_thread()
+        return out  # type: ignore[return-value]
+
+
+def _ray_executor(settings: EvalSettings) -> RolloutExecutor:
+    from importlib.util import find_spec
+
+    if find_spec("ray") is None:
+        raise ValueError("--backend ray needs Ray: pip install 'demostation[ray]' (scripts/setup.sh installs it)")
+    from policy.ray_backend import RayTasks  # ray itself is imported only when rollouts start
+
+    return RayTasks(address=settings.ray_address, workers=settings.workers, max_retries=settings.max_retries)
+
+
+# Executors by the name `--backend` takes (a registry, not an if/elif ladder).
+BACKENDS: dict[str, Callable[[EvalSettings], RolloutExecutor]] = {
+    "process": lambda settings: LocalProcesses(settings.workers),
+    "ray": _ray_executor,
+}
+
+
+def executor_for(settings: EvalSettings) -> RolloutExecutor:
+    """The executor ``settings.backend`` names (ValueError, one line, for an unknown one)."""
+    try:
+        return BACKENDS[settings.backend](settings)
+    except KeyError:
+        raise ValueError(f"unknown backend {settings.backend!r}: choose one of {', '.join(BACKENDS)}") from None
 
 
 def run_jobs(agent: object, jobs: list[Job], workers: int = 1, progress: Progress = no_progress,
              should_stop: ShouldStop = never_stop,
-             describe: Callable[[EpisodeResult], str] | None = None) -> list[EpisodeResult]:
-    """Run (settings, seed) rollouts, in ``workers`` processes when > 1; results in job order.
+             describe: Callable[[EpisodeResult], str] | None = None,
+             executor: RolloutExecutor | None = None) -> list[EpisodeResult]:
+    """Run (settings, seed) rollouts on ``executor`` (default: ``workers`` local processes); results
+    in job order.
 
     Progress is reported per finished episode, its message ``describe(result)`` (default: seed and
     outcome; a sweep adds the perturbation). The first failing episode stops the others and is
     raised as one `EvaluationError` line (with its seed); a worker that dies (killed, out of
-    memory) is reported the same way; `should_stop` cancels between episodes (`Cancelled`).
+    memory) is reported the same way by the process pool, and retried by Ray; `should_stop`
+    cancels between episodes (`Cancelled`).
     """
-    total = len(jobs)
-    describe = describe or episode_line
-    out: list[EpisodeResult | None] = [None] * total
-    workers = max(1, min(int(workers), total))
-    if workers == 1:
-        for i, (settings, seed) in enumerate(jobs):
-            check_stop(should_stop)
-            try:
-                out[i] = run_episode(agent, settings, seed)
-            except (Cancelled, KeyboardInterrupt):
-                raise
-            except Exception as exc:
-                raise EvaluationError(f"episode seed {seed} failed: {_one_line(exc)}") from exc
-            progress(i + 1, total, describe(out[i]))
-        return out  # type: ignore[return-value]
-
-    ctx = get_context("spawn")
-    results = ctx.Queue()
-    stop = ctx.Event()
-    indexed = [(i, s, seed) for i, (s, seed) in enumerate(jobs)]
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    procs = [ctx.Process(target=_worker_main, args=(agent, indexed[w::workers], results, stop, threads), daemon=True,
-                         name=f"demostation-eval-{w}") for w in range(workers)]
-    for p in procs:
-        p.start()
-    done = 0
-    try:
-        while done < total:
-            try:
-                kind, index, payload = results.get(timeout=0.2)
-            except queue_module.Empty:
-                if should_stop():
-                    raise Cancelled("stopped by request")
-                dead = [p for p in procs if p.exitcode not in (None, 0)]
-                if dead:
-                    # give a message it sent just before dying the chance to arrive first
-                    try:
-                        kind, index, payload = results.get(timeout=0.5)
-                    except queue_module.Empty:
-                        p = dead[0]
-                        raise EvaluationError(f"worker process {p.name} died (exit code {p.exitcode}) before "
-                                              f"finishing its episodes; rerun with --workers 1 to see why") from None
-                else:
-                    continue
-            if kind == "error":
-                raise EvaluationError(payload)
-            out[index] = payload
-            done += 1
-            progress(done, total, describe(payload))
-            if should_stop() and done < total:
-                raise Cancelled("stopped by request")
-    finally:
-        stop.set()
-        for p in procs:
-            p.join(timeout=5.0)
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-                p.join(timeout=2.0)
-        results.close()
-        results.join_thread()
-    return out  # type: ignore[return-value]
+    executor = executor or LocalProcesses(workers)
+    return executor.run(agent, jobs, progress, should_stop, describe or episode_line)
 
 
 def episode_line(r: EpisodeResult) -> str:
@@ -445,8 +529,14 @@ def validate_settings(settings: EvalSettings) -> None:
 
     if settings.episodes < 1:
         raise ValueError("--episodes must be at least 1")
-    if settings.workers < 1:
+    if settings.backend not in BACKENDS:
+        raise ValueError(f"unknown backend {settings.backend!r}: choose one of {', '.join(BACKENDS)}")
+    if settings.workers < (0 if settings.backend == "ray" else 1):
         raise ValueError("--workers must be at least 1")
+    if settings.max_retries < 0:
+        raise ValueError("--max-retries must be 0 or more")
+    if settings.ray_address is not None and settings.backend != "ray":
+        raise ValueError("--address names a Ray cluster: use it with --backend ray")
     make_task(settings.task)  # unknown task → ValueError before any work
     validate_perturbations(settings.perturbations)
     RuntimeSettings(rate_hz=settings.rate_hz, control_hz=settings.control_hz, latency_ms=settings.latency_ms)
@@ -454,12 +544,15 @@ def validate_settings(settings: EvalSettings) -> None:
 
 def evaluate(agent: Agent | ChunkAgent, settings: EvalSettings, progress: Progress = no_progress,
              should_stop: ShouldStop = never_stop) -> EvalReport:
-    """Run ``settings.episodes`` rollouts (in ``settings.workers`` processes) and aggregate them."""
+    """Run ``settings.episodes`` rollouts (on ``settings.backend``, ``settings.workers`` at a time)
+    and aggregate them."""
     validate_settings(settings)
+    executor = executor_for(settings)
     t0 = time.perf_counter()
     jobs = [(settings, settings.seed + i) for i in range(settings.episodes)]
-    results = run_jobs(agent, jobs, settings.workers, progress, should_stop)
-    return make_report(agent.name, settings, results, time.perf_counter() - t0, min(settings.workers, len(jobs)))
+    results = run_jobs(agent, jobs, progress=progress, should_stop=should_stop, executor=executor)
+    return make_report(agent.name, settings, results, time.perf_counter() - t0, executor.workers,
+                       executor.name, executor.retried)
 
 
 def parse_perturbations(items: list[str] | None) -> dict[str, float]:

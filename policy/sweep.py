@@ -17,8 +17,8 @@ import numpy as np
 
 from devices.userfiles import atomic_path, write_text_atomic
 
-from policy.evaluation import (EvalSettings, EpisodeResult, episode_line, latency_label, percentiles, run_jobs,
-                               total_interventions, validate_settings, with_perturbations)
+from policy.evaluation import (EvalSettings, EpisodeResult, episode_line, executor_for, latency_label, percentiles,
+                               run_jobs, total_interventions, validate_settings, with_perturbations)
 from recorder.jobs import Progress, ShouldStop, never_stop, no_progress
 
 SWEEP_SEVERITIES = (0.25, 0.5, 1.0)
@@ -47,6 +47,8 @@ class SweepReport:
     seconds: float
     baseline: SweepCell
     cells: list[SweepCell]
+    backend: str = "process"
+    retried: list[str] = field(default_factory=list)  # rollouts run again because their worker died
 
     def summary(self) -> dict:
         return asdict(self)
@@ -102,12 +104,15 @@ def run_sweep(agent: object, settings: EvalSettings, severities: tuple[float, ..
     t0 = time.perf_counter()
     progress(0, len(jobs), f"{len(jobs)} rollouts: {len(conditions)} conditions × {len(seeds)} "
                            f"seed{'' if len(seeds) == 1 else 's'}")
-    results = run_jobs(agent, jobs, settings.workers, progress, should_stop, describe=rollout_line)
+    executor = executor_for(settings)
+    results = run_jobs(agent, jobs, progress=progress, should_stop=should_stop, describe=rollout_line,
+                       executor=executor)
     n = len(seeds)
     cells = [_cell(name, sev, results[i * n:(i + 1) * n]) for i, (name, sev) in enumerate(conditions)]
     return SweepReport(task=settings.task, policy=agent.name, seed=settings.seed, episodes_per_cell=n,
                        severities=[float(s) for s in severities], latency=latency_label(settings.latency_ms),
-                       seconds=time.perf_counter() - t0, baseline=cells[0], cells=cells[1:])
+                       seconds=time.perf_counter() - t0, baseline=cells[0], cells=cells[1:],
+                       backend=executor.name, retried=list(executor.retried))
 
 
 def sweep_markdown(report: SweepReport) -> str:

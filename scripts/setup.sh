@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything Demo Station needs on a fresh Debian machine: system packages (EGL for
 # off-screen rendering, libusb/hidraw for input devices, Xvfb and ImageMagick for screenshots),
-# a virtual environment in .venv, the CPU build of torch and the project with its dev extra.
+# a virtual environment in .venv, the CPU build of torch and the project with its dev and ray extras.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,5 +44,5 @@ PY=${PYTHON:-python3}
 quietly .venv/bin/python -m pip install -q --upgrade pip
 # The CPU build of torch; on a CUDA machine install the matching CUDA build instead.
 .venv/bin/python -c "import torch" 2>/dev/null || quietly .venv/bin/python -m pip install -q torch==2.13.0
-quietly .venv/bin/python -m pip install -q -e ".[dev]"
+quietly .venv/bin/python -m pip install -q -e ".[dev,ray]"
 echo "setup: ready (.venv)"

@@ -42,7 +42,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="sweep output folder (default RUN/sweep, or ./sweep for experts)")
     p.add_argument("--video", metavar="DIR", help="write an MP4 per camera and episode into DIR")
     p.add_argument("--image-size", type=int, default=96)
-    p.add_argument("--workers", type=int, default=1, help="parallel rollout processes")
+    p.add_argument("--workers", type=int, default=None,
+                   help="rollouts at once: local processes (default 1), or Ray tasks in flight (default: the "
+                        "cluster's CPUs)")
+    p.add_argument("--backend", default="process", choices=("process", "ray"),
+                   help="where rollouts run: local processes (default) or Ray tasks (docs/runtime.md)")
+    p.add_argument("--address", metavar="HOST:PORT",
+                   help="with --backend ray: the Ray cluster to join (default: start a local one)")
+    p.add_argument("--max-retries", type=int, default=3,
+                   help="with --backend ray: runs again of a rollout whose worker died (default 3)")
     p.add_argument("--device", default="cpu", help="policy device for a training run: cpu (default), cuda or auto")
     p.add_argument("--expert-noise", type=float, default=0.0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -126,7 +134,9 @@ def run(args: argparse.Namespace) -> int:
     blend = BlendSettings(name=args.blend, steps=args.blend_steps)
     settings = EvalSettings(task=args.task, episodes=args.episodes, seed=args.seed,
                             perturbations=parse_perturbations(args.perturb), video_dir=args.video,
-                            image_size=args.image_size, workers=args.workers, latency_ms=parse_latency(args.latency))
+                            image_size=args.image_size, latency_ms=parse_latency(args.latency),
+                            workers=args.workers if args.workers is not None else (0 if args.backend == "ray" else 1),
+                            backend=args.backend, ray_address=args.address, max_retries=args.max_retries)
     sink = _progress_json if args.progress_json else _progress if sys.stderr.isatty() else \
         (lambda done, total, message="": None)
     progress = _Counted(sink)
@@ -153,6 +163,9 @@ def run(args: argparse.Namespace) -> int:
         interventions = ", ".join(f"{k} {v}" for k, v in report.safety_interventions.items()) or "none"
         print(f"{report.policy} on {report.task}: success {report.success_rate:.0%} over {report.episodes} episodes, "
               f"mean score {report.mean_score:.3f}, {report.seconds:.1f} s{lat_text}; safety interventions: {interventions}")
+    if not args.progress_json:  # a worker that died is never silent, even when its retry succeeded
+        for line in report.retried:
+            print(f"demostation eval: {line}", file=sys.stderr)
     return 0
 
 
