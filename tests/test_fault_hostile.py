@@ -25,18 +25,37 @@ CLAIMED = 10_000  # a hostile tensor of CLAIMED² float32: 400 MB the old reader
 PEAK_LIMIT_MB = 64
 
 _CHILD = r"""
-import json, resource, sys
+import json, sys
 import torch
 from policy.checkpoint import CheckpointError, read_checkpoint
 import policy.model  # imported before the baseline: only the reading is measured
-for path in sys.argv[1:]:  # one child for every file: ru_maxrss is a high-water mark, so the
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # growth is bounded by the worst so far
+from policy.config import RunConfig
+
+with torch.device("meta"):  # code paths warmed up before the baseline: only the reading is measured
+    policy.model.DiffusionPolicy(RunConfig().policy)
+
+
+def peak_kb():
+    # VmHWM, the peak resident set of this process image (ru_maxrss would include the parent's
+    # resident set copied at fork); writing 5 to clear_refs resets it to the current size.
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+
+
+def reset_peak():
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+for path in sys.argv[1:]:  # one child for every file, the peak reset before each
+    reset_peak()
+    before = peak_kb()
     try:
         read_checkpoint(path)
         error = None
     except CheckpointError as exc:
         error = str(exc)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = peak_kb()
     print(json.dumps({"path": path, "error": error, "peak_growth_mb": (after - before) / 1024}), flush=True)
 """
 
