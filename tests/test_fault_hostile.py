@@ -177,6 +177,7 @@ def hostile_reports(tmp_path_factory) -> dict[str, dict]:
     return {case: by_path[str(p)] | {"path": p} for case, p in paths.items()}
 
 
+@pytest.mark.slow  # one child process for all cases, ~6 s with the file making
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_a_hostile_checkpoint_is_refused_in_one_line_with_bounded_memory(hostile_reports, case):
     _, words = HOSTILE[case]
