@@ -296,3 +296,12 @@ def test_every_command_on_a_folder_that_is_not_a_dataset_is_one_line_and_status_
     assert err and "\n" not in err and "Traceback" not in err and "[Errno" not in err, err
     assert str(target) in err, err  # it names the folder
     assert sorted(p.name for p in target.iterdir()) == before  # nothing planted in it
+
+
+@pytest.mark.parametrize("steps", [10**9, -5])
+def test_a_sample_steps_override_is_bounded_like_the_configuration(steps):
+    from policy.inference import DiffusionPolicyRunner
+
+    model = DiffusionPolicy(tiny_run_config(lowdim_dim=10).policy)
+    with pytest.raises(ValueError, match="sample_steps"):
+        DiffusionPolicyRunner(model, sample_steps=steps)
