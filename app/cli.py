@@ -120,6 +120,8 @@ def _reader_went_away() -> int:
 
 
 def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror and exc.filename and str(exc).startswith("[Errno"):
+        return f"{exc.filename}: {exc.strerror.lower()}"  # the OS's words without Python's "[Errno 21]"
     text = str(exc).strip() or type(exc).__name__
     if isinstance(exc, KeyError) and exc.args:
         text = str(exc.args[0])

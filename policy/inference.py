@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from policy.checkpoint import Checkpoint, load_policy
-from policy.config import PolicyConfig
+from policy.config import SIZE_BOUNDS, PolicyConfig
 from policy.device import pick_device
 from policy.features import lowdim_vector, vector_to_action
 from policy.model import DiffusionPolicy
@@ -67,6 +67,9 @@ class DiffusionPolicyRunner:
         self.device = torch.device(device)
         self.cfg: PolicyConfig = model.cfg
         self.sample_steps = sample_steps or self.cfg.sample_steps
+        low, high = SIZE_BOUNDS["sample_steps"]  # an override is bounded like the configuration's own
+        if not low <= self.sample_steps <= high:
+            raise ValueError(f"sample_steps must be between {low} and {high}, got {self.sample_steps}")
         self.checkpoint = checkpoint
         self._cache: OrderedDict[tuple[str, float], torch.Tensor] = OrderedDict()
         self._cache_size = cache_size

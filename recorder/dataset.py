@@ -56,6 +56,26 @@ def require_dataset(root: str | Path) -> Path:
     return root
 
 
+def require_recordable(root: str | Path) -> Path:
+    """``root`` as a folder to record into: a dataset, an empty folder, or one that does not exist yet.
+
+    A folder that holds other things and no ``episodes/`` is someone's other data (``/etc``, a home
+    folder): recording would plant a dataset in it, so it is refused in one line.
+    """
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(f"{root} is a file; --out needs a dataset folder")
+    if root.is_dir() and not fmt.episodes_dir(root).is_dir():
+        try:
+            occupied = next(iter(root.iterdir()), None) is not None
+        except PermissionError:
+            raise PermissionError(f"{root} cannot be read (permission denied)") from None
+        if occupied:
+            raise ValueError(f"{root} is not a dataset (no episodes/ folder) and is not empty; record into a new "
+                             "folder or an existing dataset")
+    return root
+
+
 class Dataset:
     def __init__(self, root: str | Path, recover: bool = True) -> None:
         self.root = Path(root)

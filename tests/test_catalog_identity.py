@@ -34,6 +34,9 @@ def test_a_catalog_copied_from_another_dataset_is_refused_in_one_line_naming_bot
     assert "\n" not in err and dataset_id(a) in err and dataset_id(b) in err, err
     assert main(["export", str(b), "--out", str(tmp_path / "x.h5")]) == 2  # nor applied by the exporter
     assert not (tmp_path / "x.h5").exists()
+    capsys.readouterr()
+    assert main(["train", str(b), "--out", str(tmp_path / "run")]) == 2  # nor trained with
+    assert "belongs to dataset" in capsys.readouterr().err
 
 
 def test_a_catalog_copied_with_the_dataset_id_but_over_other_files_is_refused_naming_the_episode(tmp_path):

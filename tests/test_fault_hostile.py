@@ -25,18 +25,37 @@ CLAIMED = 10_000  # a hostile tensor of CLAIMED² float32: 400 MB the old reader
 PEAK_LIMIT_MB = 64
 
 _CHILD = r"""
-import json, resource, sys
+import json, sys
 import torch
 from policy.checkpoint import CheckpointError, read_checkpoint
 import policy.model  # imported before the baseline: only the reading is measured
-for path in sys.argv[1:]:  # one child for every file: ru_maxrss is a high-water mark, so the
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # growth is bounded by the worst so far
+from policy.config import RunConfig
+
+with torch.device("meta"):  # code paths warmed up before the baseline: only the reading is measured
+    policy.model.DiffusionPolicy(RunConfig().policy)
+
+
+def peak_kb():
+    # VmHWM, the peak resident set of this process image (ru_maxrss would include the parent's
+    # resident set copied at fork); writing 5 to clear_refs resets it to the current size.
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+
+
+def reset_peak():
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+for path in sys.argv[1:]:  # one child for every file, the peak reset before each
+    reset_peak()
+    before = peak_kb()
     try:
         read_checkpoint(path)
         error = None
     except CheckpointError as exc:
         error = str(exc)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = peak_kb()
     print(json.dumps({"path": path, "error": error, "peak_growth_mb": (after - before) / 1024}), flush=True)
 """
 
@@ -158,6 +177,7 @@ def hostile_reports(tmp_path_factory) -> dict[str, dict]:
     return {case: by_path[str(p)] | {"path": p} for case, p in paths.items()}
 
 
+@pytest.mark.slow  # one child process for all cases, ~6 s with the file making
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_a_hostile_checkpoint_is_refused_in_one_line_with_bounded_memory(hostile_reports, case):
     _, words = HOSTILE[case]
@@ -213,3 +233,75 @@ def test_sigterm_ends_an_evaluation_inside_a_thousand_step_chunk(tmp_path):
             child.wait()
     assert took < 5.0, (took, err[-2000:])
     assert child.returncode == 1 and "cancelled" in err and "Traceback" not in err, err[-2000:]
+
+
+# -- every command pointed at a folder that is not a dataset -------------------------------------------
+
+def _path_argument(sub) -> "object | None":
+    """The argument through which a command is pointed at a folder: its positional, else a DIR/FILE option."""
+    positional = [a for a in sub._actions if not a.option_strings]
+    if positional:
+        return positional[0]
+    return next((a for a in sub._actions if a.option_strings and a.metavar in ("DIR", "FILE")), None)
+
+
+def _subcommands() -> dict:
+    from app.cli import build_parser
+
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return dict(action.choices)
+
+
+COMMANDS = sorted(_subcommands())
+
+
+def test_the_commands_without_a_folder_argument_are_known():
+    """A command that gains a folder argument joins the test below by itself; this says which have none."""
+    assert sorted(n for n, sub in _subcommands().items() if _path_argument(sub) is None) == ["devices"]
+
+
+@pytest.mark.parametrize("folder", ["junk", "/etc"])
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c != "devices"])
+def test_every_command_on_a_folder_that_is_not_a_dataset_is_one_line_and_status_2(tmp_path, monkeypatch, capsys,
+                                                                                     command, folder):
+    import recorder.record
+    from app.cli import main
+
+    if folder == "junk":
+        target = tmp_path / "junk"
+        (target / "sub").mkdir(parents=True)
+        (target / "notes.txt").write_text("not a dataset\n")
+    else:
+        target = Path(folder)
+    before = sorted(p.name for p in target.iterdir())
+
+    def must_not_record(*args, **kw):
+        raise AssertionError(f"record started in {target}")
+
+    monkeypatch.setattr(recorder.record, "record_station", must_not_record)
+    monkeypatch.setenv("DEMOSTATION_CONFIG_DIR", str(tmp_path / "config"))  # the GUI's settings stay here
+    sub = _subcommands()[command]
+    arg = _path_argument(sub)
+    argv = [command] + ([str(target)] if not arg.option_strings else [arg.option_strings[0], str(target)])
+    for other in sub._actions:  # the command's other required options: harmless places
+        if other.option_strings and other.required and other is not arg:
+            argv += [other.option_strings[0], str(tmp_path / f"out_{other.dest}")]
+    if command == "eval":
+        argv += ["--episodes", "1"]
+    if any("--quit-after" in a.option_strings for a in sub._actions):
+        argv += ["--quit-after", "0.5"]  # a window that opened anyway closes: the test fails, never hangs
+    assert main(argv) == 2, argv
+    err = capsys.readouterr().err.strip()
+    assert err and "\n" not in err and "Traceback" not in err and "[Errno" not in err, err
+    assert str(target) in err, err  # it names the folder
+    assert sorted(p.name for p in target.iterdir()) == before  # nothing planted in it
+
+
+@pytest.mark.parametrize("steps", [10**9, -5])
+def test_a_sample_steps_override_is_bounded_like_the_configuration(steps):
+    from policy.inference import DiffusionPolicyRunner
+
+    model = DiffusionPolicy(tiny_run_config(lowdim_dim=10).policy)
+    with pytest.raises(ValueError, match="sample_steps"):
+        DiffusionPolicyRunner(model, sample_steps=steps)

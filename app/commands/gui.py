@@ -25,7 +25,10 @@ def run(args: argparse.Namespace) -> int:
     from app.gui.settings import open_settings
     from app.gui.theme import apply_theme
     from devices.sim.tasks import make_task
+    from recorder.dataset import require_dataset
 
+    if args.dataset:  # before any window: a folder that is not a dataset is not remembered as the last one
+        require_dataset(args.dataset)
     make_task(args.task)  # an unknown task is a usage error before any window opens
     app = QApplication.instance() or QApplication(["demostation"])
     app.setApplicationName("Demo Station")

@@ -41,10 +41,13 @@ def run(args: argparse.Namespace) -> int:
     from app.errors import JobError, UsageError
     from devices.teleop import DeviceUnavailable
     from policy.evaluation import parse_perturbations
+    from recorder.dataset import require_recordable
     from recorder.errors import RecordingError
     from recorder.record import StationRecordingSettings, record_station
     from recorder.sources import SourceOptions
 
+    if args.out:
+        require_recordable(args.out)
     cameras = tuple(c.strip() for c in args.cameras.split(",") if c.strip())
     settings = StationRecordingSettings(
         out=args.out, task=args.task, device=args.device, episodes=args.episodes, rate_hz=args.rate,
