@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything Demo Station needs on a fresh Debian machine: system packages (EGL for
 # off-screen rendering, libusb/hidraw for input devices, Xvfb and ImageMagick for screenshots),
-# a virtual environment in .venv, the CPU build of torch and the project with its dev extra.
+# a virtual environment in .venv, the CPU build of torch and the project with its dev extra, and
+# the separate LeRobot environment the export test reads with (scripts/lerobot_venv.sh).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,4 +46,7 @@ quietly .venv/bin/python -m pip install -q --upgrade pip
 # The CPU build of torch; on a CUDA machine install the matching CUDA build instead.
 .venv/bin/python -c "import torch" 2>/dev/null || quietly .venv/bin/python -m pip install -q torch==2.13.0
 quietly .venv/bin/python -m pip install -q -e ".[dev]"
+# LeRobot in its own environment (it pins its own torch), for the test that loads our LeRobot
+# exports with LeRobot itself; built once into ~/.cache/demostation/venvs/ (about 2 min, 7 GB).
+quietly env PYTHON="$PY" scripts/lerobot_venv.sh
 echo "setup: ready (.venv)"
