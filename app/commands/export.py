@@ -1,4 +1,4 @@
-"""`demostation export DIR --format robomimic|lerobot --out PATH`: the curated dataset for other trainers.
+"""`demostation export DIR --format robomimic|lerobot|zarr --out PATH`: the curated dataset for other trainers.
 
 Trims are applied, soft-deleted episodes are left out, and the stored train/validation split
 becomes the file's filter keys. Formats are registered by name in `EXPORTERS`.
@@ -26,14 +26,20 @@ def _lerobot(ws, args, progress):
                           progress=progress)
 
 
-EXPORTERS = {"robomimic": _robomimic, "lerobot": _lerobot}
+def _zarr(ws, args, progress):
+    from curation.export_zarr import export_zarr
+
+    return export_zarr(ws, args.out, overwrite=args.force, progress=progress)
+
+
+EXPORTERS = {"robomimic": _robomimic, "lerobot": _lerobot, "zarr": _zarr}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dataset", metavar="DIR", help="the dataset folder")
     p.add_argument("--format", choices=sorted(EXPORTERS), default="robomimic", help="output format")
     p.add_argument("--out", required=True, metavar="PATH",
-                   help="output file for robomimic (e.g. demos.h5), output folder for lerobot")
+                   help="output file for robomimic (e.g. demos.h5), output folder for lerobot and zarr")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument("--no-next-obs", action="store_true",
                    help="leave out next_obs (half the size; robomimic then needs hdf5_load_next_obs=False)")
@@ -58,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {s['episodes']} episodes ({s['frames']} frames, {s['trimmed_frames']} trimmed) at {s['fps']} fps "
               f"to {s['out']}: LeRobot {s['codebase_version']}, {s['train']} train, {s['valid']} valid, "
               f"videos {s['codec'] or 'none'}")
+    elif s["format"] == "zarr":
+        print(f"wrote {s['episodes']} episodes ({s['frames']} frames, {s['trimmed_frames']} trimmed) to {s['out']}: "
+              f"diffusion_policy replay buffer (Zarr format 2), keys {', '.join(s['keys'])}")
     else:
         print(f"wrote {s['demos']} demos ({s['samples']} samples, {s['trimmed_samples']} trimmed) to {s['out']}: "
               f"{s['train']} train, {s['valid']} valid (split: {s['split_source']})")
