@@ -14,6 +14,7 @@ SYSTEM_PACKAGES=(
   libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libdbus-1-3
   libfontconfig1 libglib2.0-0
   xvfb xauth imagemagick                                             # GUI under a virtual screen
+  chromium                                                           # tests: our MP4s play in a browser
 )
 
 if command -v dpkg-query >/dev/null 2>&1; then
