@@ -68,3 +68,42 @@ def test_lerobot_loads_every_frame_as_recorded(tmp_path, lerobot_env):
         start += n
     assert meta["episodes"][report.episode_ids.index("ep_000003")]["tags"] == ["smooth"]
     assert set(meta["tasks"]) == {"pick_place"} and meta["total_tasks"] == 1
+
+
+def test_import_reads_a_dataset_lerobot_itself_wrote(tmp_path, lerobot_env, capsys):
+    """The producer side: LeRobot's own create/add_frame/save_episode (its AV1 encoder) writes the
+    dataset, `demostation import` reads it."""
+    import json
+    import os
+    import subprocess
+
+    from app.cli import main
+    from tests.lerobot_fixtures import ROOT
+    from tests.lerobot_writer import LENGTHS, frame_image
+
+    src = tmp_path / "foreign"
+    r = subprocess.run([str(lerobot_env), str(ROOT / "tests" / "lerobot_writer.py"), str(src)], capture_output=True,
+                       text=True, timeout=600, env={**os.environ, "PYTHONPATH": "", "HF_HUB_OFFLINE": "1",
+                                                    "HF_HOME": str(tmp_path / "hf")})
+    assert r.returncode == 0, r.stderr[-3000:]
+    expected = json.loads((tmp_path / "foreign.expected.json").read_text())
+    out = tmp_path / "imported"
+    assert main(["import", str(src), "--from", "lerobot", "--out", str(out)]) == 0
+    assert "imported 3 episodes" in capsys.readouterr().out
+    with open_workspace(out) as ws:
+        ids = ws.live_ids()
+        assert len(ids) == len(LENGTHS)
+        for e, eid in enumerate(ids):
+            with ws.dataset.open(eid) as ep:
+                assert len(ep.time) == LENGTHS[e] and ep.task == expected[e]["task"]
+                np.testing.assert_allclose(ep.time, np.arange(LENGTHS[e]) / 10.0, atol=1e-6)
+                np.testing.assert_array_equal(ep.action(), np.asarray(expected[e]["action"], np.float32))
+                state = np.asarray(expected[e]["state"], np.float32)
+                np.testing.assert_array_equal(ep.obs("ee_pose"), state[:, :7])
+                np.testing.assert_array_equal(ep.obs("gripper"), state[:, 7:])
+                images = ep.images("front", slice(None)).astype(int)
+            want = np.stack([frame_image(e, k) for k in range(LENGTHS[e])]).astype(int)
+            err = np.abs(images - want).mean(axis=(1, 2, 3))
+            assert err.max() < 8.0, err  # LeRobot's AV1 at crf 30
+            assert (np.abs(images[1:] - want[:-1]).mean(axis=(1, 2, 3)) > 2 * err[1:]).all()  # not a neighbour
+            assert ws.catalog.provenance(eid)["episode_index"] == e
