@@ -115,3 +115,24 @@ def test_cancelled_export_leaves_the_old_export_and_no_temporary_folder(tmp_path
             export_lerobot(ws, out, overwrite=True, should_stop=lambda: next(calls) > 3)
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds", "out"]
+
+
+def test_bad_robomimic_source_is_one_line(tmp_path, capsys):
+    import h5py
+
+    garbage = tmp_path / "garbage.h5"
+    garbage.write_bytes(b"not hdf5 at all" * 10)
+    nodata = tmp_path / "nodata.h5"
+    with h5py.File(nodata, "w") as f:
+        f["x"] = 1
+    wide = tmp_path / "wide.h5"
+    with h5py.File(wide, "w") as f:
+        f["data/demo_0/actions"] = np.zeros((5, 7), np.float32)
+        f["data/demo_0/obs/ee_pose"] = np.zeros((5, 7), np.float32)
+    for src, words in ((garbage, "not an HDF5 file"), (nodata, "no data group"), (wide, "actions is (5, 7)"),
+                       (tmp_path / "absent.h5", "is not a file")):
+        out = tmp_path / "imported"
+        assert main(["import", str(src), "--from", "robomimic", "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0], err
+        assert not out.exists() and not list(tmp_path.glob(".imported*"))
