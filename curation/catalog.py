@@ -732,6 +732,13 @@ class Catalog:
             conn.execute("INSERT OR REPLACE INTO provenance (episode_id, detail) VALUES (?, ?)",
                          (episode_id, json.dumps(provenance)))
 
+    def set_provenance(self, episode_id: str, provenance: dict) -> None:
+        """Where an episode came from (an import's source file and index); a starting state, not an edit."""
+        self.require(episode_id)
+        with self._transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO provenance (episode_id, detail) VALUES (?, ?)",
+                         (episode_id, json.dumps(provenance)))
+
     def provenance(self, episode_id: str) -> dict | None:
         row = self._conn.execute("SELECT detail FROM provenance WHERE episode_id = ?", (episode_id,)).fetchone()
         return None if row is None else json.loads(row[0])

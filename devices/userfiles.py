@@ -54,3 +54,35 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     """Write a whole text file or nothing."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def atomic_dir(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``path``; on success it becomes ``path`` in one rename
+    (an existing ``path`` is replaced only with ``overwrite``, and removed only after the new one is
+    in place). On any error the temporary folder is removed and ``path`` is left as it was, so a
+    cancelled or failed export never leaves half a dataset behind."""
+    import shutil
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise ValueError(f"{path} exists; choose another --out or pass --force to replace it")
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{path} is a file; --out needs a folder name")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"folder {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.{os.getpid()}.old")
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -2,6 +2,7 @@
 # Sets up everything Demo Station needs on a fresh Debian machine: system packages (EGL for
 # off-screen rendering, libusb/hidraw for input devices, Xvfb and ImageMagick for screenshots),
 # a virtual environment in .venv, the CPU build of torch and the project with its dev and ray extras.
+# (The test suite's side environment for LeRobot is built by scripts/test.sh, not here.)
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ SYSTEM_PACKAGES=(
   libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libdbus-1-3
   libfontconfig1 libglib2.0-0
   xvfb xauth imagemagick                                             # GUI under a virtual screen
+  chromium                                                           # tests: our MP4s play in a browser
 )
 
 if command -v dpkg-query >/dev/null 2>&1; then
