@@ -286,7 +286,8 @@ def test_every_command_on_a_folder_that_is_not_a_dataset_is_one_line_and_status_
     argv = [command] + ([str(target)] if not arg.option_strings else [arg.option_strings[0], str(target)])
     for other in sub._actions:  # the command's other required options: harmless places
         if other.option_strings and other.required and other is not arg:
-            argv += [other.option_strings[0], str(tmp_path / f"out_{other.dest}")]
+            value = next(iter(other.choices)) if other.choices else str(tmp_path / f"out_{other.dest}")
+            argv += [other.option_strings[0], value]
     if command == "eval":
         argv += ["--episodes", "1"]
     if any("--quit-after" in a.option_strings for a in sub._actions):
