@@ -142,10 +142,15 @@ def run_sweep(agent: object, settings: EvalSettings, severities: tuple[float, ..
                        backend=executor.name, retried=list(executor.retried))
 
 
+def format_cell(success_rate: float, success_ci: tuple[float, float] | list[float], mean_score: float) -> str:
+    """``"80% [49–94] (0.85)"``: success rate, its 95 % interval in percent, mean score (the form every
+    sweep and comparison table uses, reports and views alike)."""
+    lo, hi = success_ci
+    return f"{success_rate:.0%} [{lo * 100:.0f}–{hi * 100:.0f}] ({mean_score:.2f})"
+
+
 def cell_text(cell: SweepCell) -> str:
-    """``"80% [49–94] (0.85)"``: success rate, its 95 % interval in percent, mean score."""
-    lo, hi = cell.success_ci
-    return f"{cell.success_rate:.0%} [{lo * 100:.0f}–{hi * 100:.0f}] ({cell.mean_score:.2f})"
+    return format_cell(cell.success_rate, cell.success_ci, cell.mean_score)
 
 
 def sweep_markdown(report: SweepReport) -> str:
