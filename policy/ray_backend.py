@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from policy.evaluation import EpisodeResult, EvaluationError, Job, _limit_threads, run_job
@@ -46,6 +47,14 @@ def check_reachable(address: str, timeout_s: float = REACH_TIMEOUT_S) -> None:
     except OSError as exc:
         raise ValueError(f"no Ray cluster answers at {address!r} ({exc.strerror or type(exc).__name__}); "
                          "start one with `ray start --head` and pass the address it prints") from None
+
+
+def _code_path() -> str:
+    """PYTHONPATH for local Ray workers: the folder holding this ``policy`` package first, so a
+    checkout run from its own folder is what the workers import, not an older installed copy."""
+    root = str(Path(__file__).resolve().parents[1])
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]
+    return os.pathsep.join([root, *rest])
 
 
 def _ray_job(agent: object, settings: object, seed: int) -> tuple[str, EpisodeResult | str]:
@@ -81,12 +90,15 @@ class RayTasks:
             check_reachable(self.address)
         if ray.is_initialized():  # joined already (an embedding program, the tests' cluster)
             return False
-        kwargs = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+        # ERROR: Ray's start-up notices would be stray stderr lines for a front-end reading
+        # --progress-json; what goes wrong in a rollout is reported by this module itself.
+        kwargs = dict(include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
         try:
             if self.address:
                 ray.init(address=self.address, **kwargs)
-            else:
-                ray.init(num_cpus=os.cpu_count() or 1, **kwargs)
+            else:  # the local workers import the very code this process runs (not another install)
+                ray.init(num_cpus=os.cpu_count() or 1, runtime_env={"env_vars": {"PYTHONPATH": _code_path()}},
+                         **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = f"the Ray cluster at {self.address!r}" if self.address else "a local Ray instance"
             detail = " ".join(str(exc).split())[:200]

@@ -120,3 +120,24 @@ def test_cli_unreachable_cluster_is_one_line_and_exit_2(capsys):
     assert main(["eval", "expert", "--episodes", "1", "--backend", "ray", "--address", f"127.0.0.1:{port}"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no Ray cluster answers at" in err[0] and "ray start --head" in err[0]
+
+
+def test_a_local_cluster_started_by_the_backend_runs_this_checkout_and_prints_nothing(tmp_path):
+    """Without PYTHONPATH the workers would import whichever copy of Demo Station is installed."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); import ray\n"
+              "from policy.evaluation import EvalSettings, ExpertAgent, evaluate\n"
+              "class Where(ExpertAgent):\n"
+              "    def episode_info(self):\n"
+              "        import policy.evaluation as e; return {'file': e.__file__}\n"
+              "ray.cloudpickle.register_pickle_by_value(sys.modules['__main__'])\n"
+              "r = evaluate(Where(), EvalSettings(episodes=1, backend='ray', workers=1))\n"
+              "print(r.results[0].info['file'])\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", script, str(root)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert Path(proc.stdout.strip()) == root / "policy" / "evaluation.py"
+    assert proc.stderr.strip() == ""  # no Ray start-up notice for a front-end to mistake for an error
