@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from policy.evaluation import EpisodeResult, EvaluationError, Job, _limit_threads, run_job
 from recorder.jobs import Cancelled, Progress, ShouldStop
@@ -47,6 +50,20 @@ def check_reachable(address: str, timeout_s: float = REACH_TIMEOUT_S) -> None:
     except OSError as exc:
         raise ValueError(f"no Ray cluster answers at {address!r} ({exc.strerror or type(exc).__name__}); "
                          "start one with `ray start --head` and pass the address it prints") from None
+
+
+@contextmanager
+def _keep_sigterm_handler() -> Iterator[None]:
+    """``ray.init`` replaces the driver's SIGTERM handler with ``sys.exit``; put back the caller's,
+    so the eval command's SIGTERM still means "cancel between rollouts" (exit 1, one line)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _code_path() -> str:
@@ -93,6 +110,11 @@ class RayTasks:
         # ERROR: Ray's start-up notices would be stray stderr lines for a front-end reading
         # --progress-json; what goes wrong in a rollout is reported by this module itself.
         kwargs = dict(include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+        with _keep_sigterm_handler():
+            self._init(ray, kwargs)
+        return True
+
+    def _init(self, ray, kwargs: dict) -> None:
         try:
             if self.address:
                 ray.init(address=self.address, **kwargs)
@@ -104,7 +126,6 @@ class RayTasks:
             detail = " ".join(str(exc).split())[:200]
             raise ValueError(f"cannot start or reach {where} ({detail}); start one with `ray start --head` "
                              "and pass its address as --address HOST:6379") from None
-        return True
 
     def _run(self, ray, agent, jobs, progress, should_stop, describe) -> list[EpisodeResult]:
         from ray.exceptions import RayError, RayTaskError, TaskCancelledError

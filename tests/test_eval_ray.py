@@ -141,3 +141,26 @@ def test_a_local_cluster_started_by_the_backend_runs_this_checkout_and_prints_no
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert Path(proc.stdout.strip()) == root / "policy" / "evaluation.py"
     assert proc.stderr.strip() == ""  # no Ray start-up notice for a front-end to mistake for an error
+
+
+def test_sigterm_cancels_a_ray_evaluation_like_the_process_pool(tmp_path):
+    """The command's cancel path on Ray: the rollouts stop, the local cluster is shut down, one line."""
+    import json
+    import signal
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-m", "app", "eval", "expert", "--episodes", "200", "--backend", "ray",
+                             "--workers", "1", "--progress-json"], cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1"})
+    try:
+        assert json.loads(proc.stderr.readline())["done"] == 1
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stderr.read().strip().splitlines()
+        assert proc.wait(60) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert rest and rest[-1].startswith("demostation eval: cancelled after ") and "no report written" in rest[-1]
+    assert all(line.startswith("{") for line in rest[:-1])  # nothing else on stderr: progress lines only
