@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Iterator
 
 from policy.evaluation import EpisodeResult, EvaluationError, Job, _limit_threads, run_job
 from recorder.jobs import Cancelled, Progress, ShouldStop
@@ -46,6 +50,28 @@ def check_reachable(address: str, timeout_s: float = REACH_TIMEOUT_S) -> None:
     except OSError as exc:
         raise ValueError(f"no Ray cluster answers at {address!r} ({exc.strerror or type(exc).__name__}); "
                          "start one with `ray start --head` and pass the address it prints") from None
+
+
+@contextmanager
+def _keep_sigterm_handler() -> Iterator[None]:
+    """``ray.init`` replaces the driver's SIGTERM handler with ``sys.exit``; put back the caller's,
+    so the eval command's SIGTERM still means "cancel between rollouts" (exit 1, one line)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _code_path() -> str:
+    """PYTHONPATH for local Ray workers: the folder holding this ``policy`` package first, so a
+    checkout run from its own folder is what the workers import, not an older installed copy."""
+    root = str(Path(__file__).resolve().parents[1])
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]
+    return os.pathsep.join([root, *rest])
 
 
 def _ray_job(agent: object, settings: object, seed: int) -> tuple[str, EpisodeResult | str]:
@@ -81,18 +107,25 @@ class RayTasks:
             check_reachable(self.address)
         if ray.is_initialized():  # joined already (an embedding program, the tests' cluster)
             return False
-        kwargs = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+        # ERROR: Ray's start-up notices would be stray stderr lines for a front-end reading
+        # --progress-json; what goes wrong in a rollout is reported by this module itself.
+        kwargs = dict(include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+        with _keep_sigterm_handler():
+            self._init(ray, kwargs)
+        return True
+
+    def _init(self, ray, kwargs: dict) -> None:
         try:
             if self.address:
                 ray.init(address=self.address, **kwargs)
-            else:
-                ray.init(num_cpus=os.cpu_count() or 1, **kwargs)
+            else:  # the local workers import the very code this process runs (not another install)
+                ray.init(num_cpus=os.cpu_count() or 1, runtime_env={"env_vars": {"PYTHONPATH": _code_path()}},
+                         **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = f"the Ray cluster at {self.address!r}" if self.address else "a local Ray instance"
             detail = " ".join(str(exc).split())[:200]
             raise ValueError(f"cannot start or reach {where} ({detail}); start one with `ray start --head` "
                              "and pass its address as --address HOST:6379") from None
-        return True
 
     def _run(self, ray, agent, jobs, progress, should_stop, describe) -> list[EpisodeResult]:
         from ray.exceptions import RayError, RayTaskError, TaskCancelledError

@@ -23,6 +23,29 @@ from recorder.jobs import Progress, ShouldStop, never_stop, no_progress
 
 SWEEP_SEVERITIES = (0.25, 0.5, 1.0)
 BASELINE = "none"
+Z95 = 1.959963984540054  # two-sided 95 % quantile of the standard normal
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a success rate: unlike mean ± 1.96 SE it stays inside [0, 1] and is
+    not zero-width at 0 / n or n / n, which is where a robustness cell of few episodes often is."""
+    if n <= 0:
+        return 0.0, 1.0
+    phat = successes / n
+    denom = 1.0 + z * z / n
+    centre = (phat + z * z / (2 * n)) / denom
+    half = z * np.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def mean_interval(values: list[float], z: float = Z95) -> tuple[float, float]:
+    """Normal-approximation 95 % interval of a mean score (mean ± z·s/√n; the mean itself when n = 1)."""
+    a = np.asarray(values, dtype=float)
+    if a.size < 2:
+        m = float(a.mean()) if a.size else 0.0
+        return m, m
+    half = z * float(a.std(ddof=1)) / np.sqrt(a.size)
+    return float(a.mean() - half), float(a.mean() + half)
 
 
 @dataclass
@@ -34,6 +57,8 @@ class SweepCell:
     mean_score: float
     safety_interventions: dict[str, int] = field(default_factory=dict)
     chunk_latency_ms: dict[str, float] | None = None
+    success_ci: tuple[float, float] = (0.0, 1.0)  # Wilson 95 %
+    score_ci: tuple[float, float] = (0.0, 0.0)  # mean ± 1.96 s/√n
 
 
 @dataclass
@@ -64,7 +89,9 @@ def _cell(name: str, severity: float, results: list[EpisodeResult]) -> SweepCell
                      success_rate=float(np.mean([r.success for r in results])),
                      mean_score=float(np.mean([r.score for r in results])),
                      safety_interventions=total_interventions(results),
-                     chunk_latency_ms=percentiles([x for r in results for x in r.latency_ms]))
+                     chunk_latency_ms=percentiles([x for r in results for x in r.latency_ms]),
+                     success_ci=wilson_interval(sum(bool(r.success) for r in results), len(results)),
+                     score_ci=mean_interval([r.score for r in results]))
 
 
 def condition_label(perturbations: dict[str, float]) -> str:
@@ -115,19 +142,30 @@ def run_sweep(agent: object, settings: EvalSettings, severities: tuple[float, ..
                        backend=executor.name, retried=list(executor.retried))
 
 
+def format_cell(success_rate: float, success_ci: tuple[float, float] | list[float], mean_score: float) -> str:
+    """``"80% [49–94] (0.85)"``: success rate, its 95 % interval in percent, mean score (the form every
+    sweep and comparison table uses, reports and views alike)."""
+    lo, hi = success_ci
+    return f"{success_rate:.0%} [{lo * 100:.0f}–{hi * 100:.0f}] ({mean_score:.2f})"
+
+
+def cell_text(cell: SweepCell) -> str:
+    return format_cell(cell.success_rate, cell.success_ci, cell.mean_score)
+
+
 def sweep_markdown(report: SweepReport) -> str:
     """Success rate (mean score) per perturbation and severity, baseline in the first column."""
     sev = report.severities
     lines = [f"# Robustness sweep: {report.policy} on {report.task}", "",
              f"{report.episodes_per_cell} episodes per cell (seeds {report.seed}–"
              f"{report.seed + report.episodes_per_cell - 1}), latency {report.latency} ms. "
-             "Cells: success rate (mean score).", "",
+             "Cells: success rate [Wilson 95 % interval] (mean score).", "",
              "| perturbation | " + " | ".join(["0 (baseline)"] + [f"{s:g}" for s in sev]) + " |",
              "|---|" + "---:|" * (len(sev) + 1)]
-    base = f"{report.baseline.success_rate:.0%} ({report.baseline.mean_score:.2f})"
+    base = cell_text(report.baseline)
     for name in sorted({c.perturbation for c in report.cells}):
         by_sev = {c.severity: c for c in report.cells if c.perturbation == name}
-        row = [base] + [f"{by_sev[s].success_rate:.0%} ({by_sev[s].mean_score:.2f})" for s in sev]
+        row = [base] + [cell_text(by_sev[s]) for s in sev]
         lines.append(f"| {name} | " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 

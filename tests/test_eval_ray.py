@@ -120,3 +120,47 @@ def test_cli_unreachable_cluster_is_one_line_and_exit_2(capsys):
     assert main(["eval", "expert", "--episodes", "1", "--backend", "ray", "--address", f"127.0.0.1:{port}"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no Ray cluster answers at" in err[0] and "ray start --head" in err[0]
+
+
+def test_a_local_cluster_started_by_the_backend_runs_this_checkout_and_prints_nothing(tmp_path):
+    """Without PYTHONPATH the workers would import whichever copy of Demo Station is installed."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); import ray\n"
+              "from policy.evaluation import EvalSettings, ExpertAgent, evaluate\n"
+              "class Where(ExpertAgent):\n"
+              "    def episode_info(self):\n"
+              "        import policy.evaluation as e; return {'file': e.__file__}\n"
+              "ray.cloudpickle.register_pickle_by_value(sys.modules['__main__'])\n"
+              "r = evaluate(Where(), EvalSettings(episodes=1, backend='ray', workers=1))\n"
+              "print(r.results[0].info['file'])\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", script, str(root)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert Path(proc.stdout.strip()) == root / "policy" / "evaluation.py"
+    assert proc.stderr.strip() == ""  # no Ray start-up notice for a front-end to mistake for an error
+
+
+def test_sigterm_cancels_a_ray_evaluation_like_the_process_pool(tmp_path):
+    """The command's cancel path on Ray: the rollouts stop, the local cluster is shut down, one line."""
+    import json
+    import signal
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-m", "app", "eval", "expert", "--episodes", "200", "--backend", "ray",
+                             "--workers", "1", "--progress-json"], cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1"})
+    try:
+        assert json.loads(proc.stderr.readline())["done"] == 1
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stderr.read().strip().splitlines()
+        assert proc.wait(60) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert rest and rest[-1].startswith("demostation eval: cancelled after ") and "no report written" in rest[-1]
+    assert all(line.startswith("{") for line in rest[:-1])  # nothing else on stderr: progress lines only

@@ -104,6 +104,6 @@ def test_sweep_runs_three_severities_by_default_and_curves_start_at_the_shared_b
     report = run_sweep(ExpertAgent(), EvalSettings(episodes=1, seed=2), perturbations=["object_size"])
     xs, ys = report.curve("object_size")
     assert xs == [0.0, 0.25, 0.5, 1.0] and ys[0] == report.baseline.success_rate
-    assert "| object_size | 100% (1.00)" in sweep_markdown(report)
+    assert "| object_size | 100% [21–100] (1.00)" in sweep_markdown(report)  # 1 / 1: Wilson 95 % [0.21, 1]
     paths = write_sweep(report, tmp_path / "out")
     assert sorted(p.name for p in paths.values()) == ["sweep.json", "sweep.md", "sweep.png"]

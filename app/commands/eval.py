@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -24,7 +25,11 @@ HELP = "evaluate a policy (`expert`, `expert-chunks` or a training run directory
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", help="`expert`, `expert-chunks`, or a training run directory")
+    p.add_argument("source", nargs="+",
+                   help="`expert`, `expert-chunks`, a training run directory or a checkpoint file; several "
+                        "(with --sweep) are compared in one robustness report")
+    p.add_argument("--checkpoints", action="store_true",
+                   help="with --sweep: compare every checkpoint of each run (RUN/checkpoints/*.safetensors)")
     p.add_argument("--task", default="pick_place", help="station task (default pick_place)")
     p.add_argument("--episodes", type=int, default=50, help="episodes (per sweep cell with --sweep)")
     p.add_argument("--seed", type=int, default=0, help="first episode seed; episode i uses seed+i")
@@ -39,7 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sweep", action="store_true", help="run every perturbation at three severities; write a report")
     p.add_argument("--severities", default=",".join(f"{s:g}" for s in SWEEP_SEVERITIES),
                    help="sweep severities, comma-separated (default: %(default)s)")
-    p.add_argument("--out", metavar="DIR", help="sweep output folder (default RUN/sweep, or ./sweep for experts)")
+    p.add_argument("--out", metavar="DIR", help="sweep output folder (default RUN/sweep, or ./sweep for experts; "
+                                                "./compare when comparing checkpoints)")
     p.add_argument("--video", metavar="DIR", help="write an MP4 per camera and episode into DIR")
     p.add_argument("--image-size", type=int, default=96)
     p.add_argument("--workers", type=int, default=None,
@@ -61,7 +67,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 EXPERT_SOURCES = ("expert", "expert-chunks")
 
 
-def _agent(args: argparse.Namespace, settings, blend, should_stop: Callable[[], bool]):
+def _agent(args: argparse.Namespace, settings, blend, source: str, should_stop: Callable[[], bool]):
     """The policy source named on the command line (a registry of built-ins, else a run directory).
 
     In-process (one worker), the stop request reaches the sampler itself, so a SIGTERM ends even a
@@ -74,10 +80,10 @@ def _agent(args: argparse.Namespace, settings, blend, should_stop: Callable[[], 
         "expert-chunks": lambda: expert_chunk_agent(n_execute=args.n_execute or 8, noise=args.expert_noise,
                                                     blend=blend),
     }
-    if args.source in builders:
-        return builders[args.source]()
+    if source in builders:
+        return builders[source]()
     in_process = {"should_stop": should_stop} if settings.workers == 1 else {}
-    agent, needs = policy_chunk_agent(args.source, args.device, args.n_execute, blend, **in_process)
+    agent, needs = policy_chunk_agent(source, args.device, args.n_execute, blend, **in_process)
     if needs["cameras"]:
         settings.cameras = needs["cameras"]
     settings.rate_hz = needs["rate_hz"]
@@ -124,6 +130,7 @@ def _stop_on_sigterm() -> Iterator[Callable[[], bool]]:
 def run(args: argparse.Namespace) -> int:
     from app.cli import print_json
     from app.errors import JobError, UsageError
+    from policy.compare import checkpoint_label
     from policy.evaluation import EvalSettings, EvaluationError, evaluate, parse_perturbations
     from policy.runtime.buffer import BlendSettings
     from policy.runtime.runner import parse_latency
@@ -137,12 +144,20 @@ def run(args: argparse.Namespace) -> int:
                             image_size=args.image_size, latency_ms=parse_latency(args.latency),
                             workers=args.workers if args.workers is not None else (0 if args.backend == "ray" else 1),
                             backend=args.backend, ray_address=args.address, max_retries=args.max_retries)
+    sources = _sources(args)
+    if len(sources) > 1 and not args.sweep:
+        raise UsageError("comparing checkpoints runs a robustness sweep of each: add --sweep")
+    comparing = len(sources) > 1 or args.checkpoints
     sink = _progress_json if args.progress_json else _progress if sys.stderr.isatty() else \
         (lambda done, total, message="": None)
     progress = _Counted(sink)
     try:
         with _stop_on_sigterm() as should_stop:
-            agent = _agent(args, settings, blend, should_stop)
+            agents = [(checkpoint_label(src), src, _agent(args, s, blend, src, should_stop), s)
+                      for src, s in ((src, replace(settings)) for src in sources)]
+            if comparing:
+                return _run_compare(args, agents, progress, should_stop, print_json)
+            agent, settings = agents[0][2], agents[0][3]
             if args.sweep:
                 return _run_sweep(args, agent, settings, progress, should_stop, print_json)
             report = evaluate(agent, settings, progress=progress, should_stop=should_stop)
@@ -169,16 +184,54 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sources(args: argparse.Namespace) -> list[str]:
+    """The sources to evaluate: as given, or with --checkpoints every checkpoint file of each run."""
+    from app.errors import UsageError
+    from policy.compare import run_checkpoints
+
+    if not args.checkpoints:
+        return list(args.source)
+    if not args.sweep:
+        raise UsageError("--checkpoints compares the checkpoints of a run in a robustness sweep: add --sweep")
+    out: list[str] = []
+    for src in args.source:
+        out += [src] if src in EXPERT_SOURCES else [str(p) for p in run_checkpoints(src)]
+    return out
+
+
+def _severities(args: argparse.Namespace) -> tuple[float, ...]:
+    try:
+        return tuple(float(s) for s in args.severities.split(","))
+    except ValueError:
+        raise ValueError(f"--severities takes numbers separated by commas, got {args.severities!r}") from None
+
+
+def _run_compare(args, agents, progress, should_stop, print_json) -> int:
+    from policy.compare import compare_checkpoints, write_compare
+
+    if agents[0][3].perturbations:
+        raise ValueError("--sweep runs every perturbation itself; leave out --perturb")
+    report = compare_checkpoints(agents, _severities(args), progress=progress, should_stop=should_stop)
+    paths = write_compare(report, Path(args.out) if args.out else Path("compare"))
+    if args.json:
+        summary = report.summary()
+        summary["files"] = {k: str(v) for k, v in paths.items()}
+        print_json(summary)
+    else:
+        base = ", ".join(f"{lab} {sw.baseline.success_rate:.0%}" for lab, sw in zip(report.labels, report.sweeps))
+        print(f"compared {len(report.labels)} checkpoints on {report.task} (baseline success: {base}); "
+              f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
 def _run_sweep(args, agent, settings, progress, should_stop, print_json) -> int:
     from policy.sweep import run_sweep, write_sweep
 
     if settings.perturbations:
         raise ValueError("--sweep runs every perturbation itself; leave out --perturb")
-    try:
-        severities = tuple(float(s) for s in args.severities.split(","))
-    except ValueError:
-        raise ValueError(f"--severities takes numbers separated by commas, got {args.severities!r}") from None
-    out = Path(args.out) if args.out else (Path("sweep") if args.source in EXPERT_SOURCES else Path(args.source) / "sweep")
+    severities = _severities(args)
+    source = args.source[0]
+    out = Path(args.out) if args.out else (Path("sweep") if source in EXPERT_SOURCES else Path(source) / "sweep")
     report = run_sweep(agent, settings, severities, progress=progress, should_stop=should_stop)
     paths = write_sweep(report, out)
     if args.json:

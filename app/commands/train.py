@@ -93,21 +93,29 @@ def run(args: argparse.Namespace) -> int:
     from app.cli import print_json
     from app.stop_signals import EXIT_STOPPED, GracefulStop
     from policy.curation_seam import curation_for
+    from policy.distributed import dist_info
     from policy.selection import EpisodeFilter
     from policy.trainer import TrainingStopped, train
     from recorder.dataset import Dataset, require_dataset
-    from recorder.jobs import Cancelled
+    from recorder.jobs import Cancelled, no_progress
 
     root = require_dataset(args.dataset)
     cfg = build_config(args)
+    # Under torchrun / accelerate every rank runs this command; rank 0 alone reports, so the
+    # launch prints one progress bar and one JSON object, as a single process does.
+    main_rank = dist_info().is_main
     episode_filter = EpisodeFilter(include_tags=tuple(args.tag), exclude_tags=tuple(args.exclude_tag),
                                    outcomes=tuple(args.outcome))
     try:
         with GracefulStop() as stop:
             result = train(partial(Dataset, root), args.out, cfg, curation=curation_for(root),
-                           episode_filter=episode_filter, progress=StderrProgress(), should_stop=stop,
-                           resume=not args.no_resume, notice=lambda line: print(line, file=sys.stderr, flush=True))
+                           episode_filter=episode_filter, progress=StderrProgress() if main_rank else no_progress,
+                           should_stop=stop, resume=not args.no_resume,
+                           notice=(lambda line: print(line, file=sys.stderr, flush=True)) if main_rank
+                           else (lambda line: None))
     except TrainingStopped as stopped:
+        if not main_rank:
+            return EXIT_STOPPED
         line = f"stopped at step {stopped.step}; checkpoint saved to {stopped.checkpoint}"
         if args.json:
             print_json({"stopped": True, "step": stopped.step, "checkpoint": str(stopped.checkpoint),
@@ -115,8 +123,12 @@ def run(args: argparse.Namespace) -> int:
         print(line, file=sys.stdout if not args.json else sys.stderr)
         return EXIT_STOPPED
     except Cancelled:  # stopped while the episodes were being loaded: no step was taken
+        if not main_rank:
+            return EXIT_STOPPED
         print("stopped before the first step; nothing was saved", file=sys.stderr)
         return EXIT_STOPPED
+    if not main_rank:
+        return 0
     if args.json:
         print_json(asdict(result))
     else:

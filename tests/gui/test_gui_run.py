@@ -138,3 +138,39 @@ def test_cancelling_the_sweep_stops_it_and_says_nothing_was_written(make_window,
     assert panel.sweep_button.text() == "Run sweep" and panel.sweep_button.isEnabled()
     assert not (tmp_path / "sweep-expert" / "sweep.json").exists()
     assert not any(sev == "error" for sev, _ in w.ctx.messages.history)
+
+
+def test_the_comparison_view_shows_every_cell_of_the_report(make_window, tmp_path):
+    from policy.compare import compare_checkpoints, compare_markdown
+    from policy.evaluation import EvalSettings, ExpertAgent, expert_chunk_agent
+
+    report = compare_checkpoints([("expert", "expert", ExpertAgent(), EvalSettings(episodes=1)),
+                                  ("chunks", "expert-chunks", expert_chunk_agent(), EvalSettings(episodes=1))],
+                                 severities=(1.0,), perturbations=["lighting"])
+    w, panel = _sweep_panel(make_window, tmp_path)
+    assert not panel.comparison_table.isVisibleTo(panel)
+    panel.show_comparison(report.summary())
+    table = panel.comparison_table
+    assert table.isVisibleTo(panel)
+    assert [table.horizontalHeaderItem(j).text() for j in range(table.columnCount())] == \
+        ["perturbation", "severity", "expert", "chunks"]
+    md_rows = [[c.strip() for c in line.strip("|").split("|")] for line in compare_markdown(report).splitlines()
+               if line.startswith("| baseline") or line.startswith("| lighting")]
+    assert table.cell_texts() == md_rows  # the view says what compare.md says
+    assert sorted(panel.sweep_plot.series_names()) == ["chunks", "expert"]
+
+
+def test_compare_every_source_runs_one_eval_over_all_of_them(make_window, tmp_path):
+    w, panel = _sweep_panel(make_window, tmp_path)
+    panel.sweep_compare.setChecked(True)
+    with pytest.raises(ValueError, match="at least two sources"):
+        panel.sweep_command()
+    run = tmp_path / "runs" / "pick"
+    panel.add_source(str(run), select=False)
+    args, out = panel.sweep_command()
+    assert args[:5] == ["-m", "app", "eval", "expert-chunks", str(run)] and "--sweep" in args
+    assert out == tmp_path / "compare" and args[args.index("--out") + 1] == str(out)
+    panel.sweep_compare.setChecked(False)
+    args, out = panel.sweep_command()
+    assert args[3:4] == ["expert-chunks"] and str(run) not in args and out == tmp_path / "sweep-expert"
+

@@ -1,6 +1,7 @@
 """Run panel: a policy driving the live station, honestly shown — its plan drawn over the scene
 camera, the safety controller's interventions, an emergency stop, a take-over, a success counter —
-and the robustness sweep (success against perturbation severity) with its plot.
+and the robustness sweep (success against perturbation severity) with its plot, or a comparison of
+every listed source (`policy.compare`) in a table (`app.gui.comparison_table`).
 
 The predicted chunk is drawn by projecting its 3-D tool-point waypoints through the scene camera's
 MuJoCo pose and intrinsics (`app.gui.policy_run.project_points`) onto the live scene view.
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QWidget)
 
 from app.gui import theme
+from app.gui.comparison_table import ComparisonTable
 from app.gui.context import AppContext
 from app.gui.live_view import LiveView
 from app.gui.panels.base import Panel
@@ -49,6 +51,7 @@ class RunPanel(Panel):
         self._camera = None
         self._sweep: QProcess | None = None
         self._sweep_out: Path | None = None
+        self._comparing = False  # the running (or last) sweep compares every source
         self._sweep_stdout = b""
         self.sweep_done = self.sweep_total = 0
 
@@ -188,6 +191,8 @@ class RunPanel(Panel):
         self.sweep_workers.setRange(1, 64)
         self.sweep_workers.setValue(1)
         form.addRow("Worker processes", self.sweep_workers)
+        self.sweep_compare = QCheckBox("Compare every source (one report, a column per checkpoint)")
+        form.addRow(self.sweep_compare)
         row = QHBoxLayout()
         self.sweep_button = QPushButton("Run sweep")
         self.sweep_button.clicked.connect(self.toggle_sweep)
@@ -200,6 +205,9 @@ class RunPanel(Panel):
         form.addRow(row)
         self.sweep_label = theme.note_label("every perturbation at three severities, same seeds (demostation eval --sweep)", wrap=True)
         form.addRow(self.sweep_label)
+        self.comparison_table = ComparisonTable()
+        self.comparison_table.setVisible(False)  # until a comparison has finished
+        form.addRow(self.comparison_table)
         return box
 
     # -- sources ---------------------------------------------------------------------------------
@@ -363,13 +371,12 @@ class RunPanel(Panel):
         if self._sweep is not None:
             self.cancel_sweep()
             return
-        source = self.source()
-        out = (Path(source) / "sweep") if source != EXPERT_SOURCE else \
-            Path(read(self.ctx.settings, "dataset/last", default_dataset_dir())).expanduser().parent / "sweep-expert"
-        self._sweep_out = out
-        args = ["-m", "app", "eval", "expert-chunks" if source == EXPERT_SOURCE else source, "--task", self.ctx.task,
-                "--sweep", "--episodes", str(self.sweep_episodes.value()), "--workers", str(self.sweep_workers.value()),
-                "--out", str(out), "--json", "--progress-json"]
+        try:
+            args, self._sweep_out = self.sweep_command()
+        except ValueError as exc:
+            self.ctx.messages.alert("Robustness sweep", str(exc))
+            return
+        self._comparing = self.sweep_compare.isChecked()
         proc = QProcess(self)
         proc.setWorkingDirectory(str(REPO_ROOT))
         env = QProcessEnvironment.systemEnvironment()
@@ -391,6 +398,24 @@ class RunPanel(Panel):
         self.sweep_label.setToolTip(f"demostation {' '.join(args[2:])}")
         proc.start(sys.executable, args)
         lower_priority(proc)
+
+    def sweep_command(self) -> tuple[list[str], Path]:
+        """The `demostation eval` arguments and output folder for the sweep (or, with "Compare every
+        source", the comparison of every source in the list); ValueError when there is nothing to compare."""
+        beside_data = Path(read(self.ctx.settings, "dataset/last", default_dataset_dir())).expanduser().parent
+        common = ["--task", self.ctx.task, "--sweep", "--episodes", str(self.sweep_episodes.value()),
+                  "--workers", str(self.sweep_workers.value())]
+        if self.sweep_compare.isChecked():
+            sources = [str(self.source_combo.itemData(i)) for i in range(self.source_combo.count())]
+            named = list(dict.fromkeys("expert-chunks" if s == EXPERT_SOURCE else s for s in sources))
+            if len(named) < 2:
+                raise ValueError("comparing needs at least two sources: add a training run with Checkpoint…")
+            out = beside_data / "compare"
+            return ["-m", "app", "eval", *named, *common, "--out", str(out), "--json", "--progress-json"], out
+        source = self.source()
+        out = (Path(source) / "sweep") if source != EXPERT_SOURCE else beside_data / "sweep-expert"
+        return ["-m", "app", "eval", "expert-chunks" if source == EXPERT_SOURCE else source, *common,
+                "--out", str(out), "--json", "--progress-json"], out
 
     def cancel_sweep(self) -> None:
         """Ask the sweep to stop after the rollout under way (SIGTERM: its workers are shut down
@@ -457,14 +482,19 @@ class RunPanel(Panel):
             return
         self.sweep_progress.setRange(0, max(1, self.sweep_total))
         self.sweep_progress.setValue(max(1, self.sweep_total))
-        path = self._sweep_out / "sweep.json" if self._sweep_out else None
+        comparing = self._comparing
+        name = "compare.json" if comparing else "sweep.json"
+        path = self._sweep_out / name if self._sweep_out else None
         try:
             report = json.loads(path.read_text()) if path and path.exists() else json.loads(
                 self._sweep_stdout.decode().strip().splitlines()[-1])
         except (OSError, ValueError, IndexError) as exc:
             self.ctx.messages.fail(f"sweep finished but its report cannot be read: {exc}")
             return
-        self.show_sweep(report)
+        if comparing:
+            self.show_comparison(report)
+        else:
+            self.show_sweep(report)
         self.sweep_label.setText(f"report: {self._sweep_out}")
 
     def show_sweep(self, report: dict) -> None:
@@ -483,6 +513,25 @@ class RunPanel(Panel):
             self.sweep_plot.set_series(name, xs, ys, theme.SERIES[k % len(theme.SERIES)], style="line+points")
         self.sweep_plot.title = (f"robustness sweep: {report.get('policy', '')} on {report.get('task', '')}, "
                                  f"{report.get('episodes_per_cell', '?')} episodes per point")
+
+    def show_comparison(self, report: dict) -> None:
+        """A checkpoint comparison: the table of every cell, and per checkpoint its success rate
+        averaged over the perturbations at each severity (the baseline at 0) on the plot."""
+        self.comparison_table.show_report(report)
+        self.comparison_table.setVisible(True)
+        self.sweep_plot.clear()
+        self.sweep_plot.set_x_range(0.0, 1.0)
+        self.sweep_plot.set_y_range(-0.05, 1.05)
+        for k, ckpt in enumerate(report["checkpoints"]):
+            label = ckpt["label"]
+            by_sev: dict[float, list[float]] = {}
+            for row in report["rows"]:
+                by_sev.setdefault(float(row["severity"]), []).append(float(row["checkpoints"][label]["success_rate"]))
+            xs = sorted(by_sev)
+            ys = [float(np.mean(by_sev[x])) for x in xs]
+            self.sweep_plot.set_series(label, xs, ys, theme.SERIES[k % len(theme.SERIES)], style="line+points")
+        self.sweep_plot.title = (f"checkpoints on {report.get('task', '')}: success averaged over the perturbations, "
+                                 f"{report.get('episodes_per_cell', '?')} episodes per cell (table: each cell)")
 
     # -- persistence -----------------------------------------------------------------------------
     def _remember_sources(self) -> None:
