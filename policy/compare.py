@@ -9,14 +9,13 @@ and one plot (`compare.png`: a panel per perturbation, a line with error bars pe
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from devices.userfiles import atomic_path, write_text_atomic
-from policy.sweep import BASELINE, SWEEP_SEVERITIES, SweepCell, SweepReport, cell_text, run_sweep
+from policy.sweep import (BASELINE, SWEEP_SEVERITIES, SweepCell, SweepReport, cell_text, run_sweep,
+                          write_report_files)
 from recorder.jobs import Progress, ShouldStop, never_stop, no_progress
 
 CHECKPOINT_GLOB = "checkpoints/*.safetensors"
@@ -167,11 +166,5 @@ def plot_compare(report: CompareReport, path: Path) -> None:
 
 def write_compare(report: CompareReport, out_dir: str | Path) -> dict[str, Path]:
     """Write compare.json, compare.md and compare.png into ``out_dir`` (created); returns their paths."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "compare.json", "markdown": out / "compare.md", "plot": out / "compare.png"}
-    write_text_atomic(paths["json"], json.dumps(report.summary(), indent=2) + "\n")
-    write_text_atomic(paths["markdown"], compare_markdown(report))
-    with atomic_path(paths["plot"]) as tmp:
-        plot_compare(report, tmp)
-    return paths
+    return write_report_files(out_dir, "compare", report.summary(), compare_markdown(report),
+                              lambda path: plot_compare(report, path))

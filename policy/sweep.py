@@ -12,6 +12,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -192,13 +193,21 @@ def plot_sweep(report: SweepReport, path: Path) -> None:
     fig.savefig(path, format="png")
 
 
-def write_sweep(report: SweepReport, out_dir: str | Path) -> dict[str, Path]:
-    """Write sweep.json, sweep.md and sweep.png into ``out_dir`` (created); returns their paths."""
+def write_report_files(out_dir: str | Path, stem: str, summary: dict, markdown: str,
+                       plot: Callable[[Path], None]) -> dict[str, Path]:
+    """Write STEM.json, STEM.md and STEM.png into ``out_dir`` (created), each atomically, so a
+    cancelled or failed run never leaves a half-written report beside a whole one."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "sweep.json", "markdown": out / "sweep.md", "plot": out / "sweep.png"}
-    write_text_atomic(paths["json"], json.dumps(report.summary(), indent=2) + "\n")
-    write_text_atomic(paths["markdown"], sweep_markdown(report))
+    paths = {"json": out / f"{stem}.json", "markdown": out / f"{stem}.md", "plot": out / f"{stem}.png"}
+    write_text_atomic(paths["json"], json.dumps(summary, indent=2) + "\n")
+    write_text_atomic(paths["markdown"], markdown)
     with atomic_path(paths["plot"]) as tmp:
-        plot_sweep(report, tmp)
+        plot(tmp)
     return paths
+
+
+def write_sweep(report: SweepReport, out_dir: str | Path) -> dict[str, Path]:
+    """Write sweep.json, sweep.md and sweep.png into ``out_dir`` (created); returns their paths."""
+    return write_report_files(out_dir, "sweep", report.summary(), sweep_markdown(report),
+                              lambda path: plot_sweep(report, path))
