@@ -18,9 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterable, Iterator, Protocol
+from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
 import numpy as np
+
+from recorder.scene import episode_scene, known_perturbations, parse_conditions, scene_matches
 
 
 class EpisodeLike(Protocol):
@@ -73,19 +75,26 @@ OUTCOMES = ("success", "failure", "unknown")
 @dataclass(frozen=True)
 class EpisodeFilter:
     """Select episodes: any of ``include_tags`` (if given), none of ``exclude_tags``, an outcome
-    in ``outcomes`` (if given: success / failure / unknown), a task in ``tasks`` (if given)."""
+    in ``outcomes`` (if given: success / failure / unknown), a task in ``tasks`` (if given), and
+    every scene condition in ``where`` (``object_color>=0.25``: `recorder.scene`) on the
+    perturbations the episode was recorded with."""
 
     include_tags: tuple[str, ...] = ()
     exclude_tags: tuple[str, ...] = ()
     outcomes: tuple[str, ...] = ()
     tasks: tuple[str, ...] = ()
+    where: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         bad = [o for o in self.outcomes if o not in OUTCOMES]
         if bad:
             raise ValueError(f"unknown outcome {bad[0]!r}; use one of {', '.join(OUTCOMES)}")
+        parse_conditions(self.where, known_perturbations())
 
-    def accepts(self, tags: frozenset[str], outcome: bool | None, task: str) -> bool:
+    def accepts(self, tags: frozenset[str], outcome: bool | None, task: str,
+                scene: Mapping[str, float] | None = None) -> bool:
+        if self.where and not scene_matches(scene or {}, parse_conditions(self.where)):
+            return False
         if self.include_tags and not tags.intersection(self.include_tags):
             return False
         if tags.intersection(self.exclude_tags):
@@ -163,7 +172,8 @@ def select_episodes(dataset: DatasetLike, curation: CurationView | None = None,
             outcome = curation.outcome(eid)
             if outcome is None:
                 outcome = recorded_outcome(ep)
-            if not episode_filter.accepts(curation.tags(eid), outcome, task):
+            scene = episode_scene(ep.attrs.get) if episode_filter.where else None
+            if not episode_filter.accepts(curation.tags(eid), outcome, task, scene):
                 skipped[eid] = "filtered out"
                 continue
             why = unusable(dataset, eid) if unusable is not None else None

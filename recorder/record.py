@@ -28,8 +28,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from devices.sim.randomization import SceneRanges
 from devices.sim.scene import OFFSCREEN_SIZE
 from recorder.jobs import Cancelled, Progress, ShouldStop, never_stop, no_progress
+from recorder.scene import apply_scene
 from recorder.session import EpisodeEnd, EpisodeSummary, RecordingSession, SessionSettings
 from recorder.sources import SourceOptions, make_source
 
@@ -51,6 +53,7 @@ class StationRecordingSettings:
     operator: str = ""
     tail_s: float = 1.0
     perturbations: dict[str, float] = field(default_factory=dict)
+    randomize: SceneRanges = field(default_factory=SceneRanges)  # drawn per episode (from its seed)
     source: SourceOptions = field(default_factory=SourceOptions)
     image_codec: str = ""
     fsync: bool = True
@@ -74,6 +77,9 @@ class StationRecordingSettings:
             raise ValueError(f"--tail must be between 0 and {MAX_TAIL_S:g} s, got {self.tail_s}")
         if len(set(self.cameras)) != len(self.cameras):
             raise ValueError(f"--cameras lists a camera twice: {','.join(self.cameras)}")
+        both = sorted(self.perturbations.keys() & self.randomize.as_dict().keys())
+        if both:
+            raise ValueError(f"{', '.join(both)} is given both by --perturb and --randomize; give it once")
         if not self.control_hz >= 100:
             raise ValueError(f"the safety controller runs at 100 Hz or faster, got {self.control_hz}")
 
@@ -198,6 +204,9 @@ def record_station(settings: StationRecordingSettings, progress: Progress = no_p
                                      # a safety net beyond the task's own limit (which StationEnd applies)
                                      max_duration_s=float(station.task.time_limit_s) + settings.tail_s + 5.0))
         session.on_notice = notice
+        # With a device's buttons only the first episode starts from a reset: its scene is drawn
+        # once and kept by the episodes that start where the arm is.
+        session.settings.metadata.update(apply_scene(station, settings.perturbations, settings.randomize, settings.seed))
         if realtime:
             # The first episode's reset happens before the control thread runs: one loop owns the robot.
             robot.reset(settings.seed)
@@ -213,8 +222,9 @@ def record_station(settings: StationRecordingSettings, progress: Progress = no_p
                 if should_stop():
                     raise Cancelled(f"stopped after {len(summaries)} episodes")
                 end = StationEnd(station, tail_s=settings.tail_s)
+                scene = apply_scene(station, settings.perturbations, settings.randomize, settings.seed + i)
                 summary = session.record_episode(seed=settings.seed + i, end=end, reset=True,
-                                                 should_stop=should_stop)
+                                                 should_stop=should_stop, metadata=scene)
                 summaries.append(summary)
                 progress(i + 1, settings.episodes, f"{summary.episode_id}: {summary.frames} frames, "
                                                    f"{'success' if summary.success else 'failure'}")

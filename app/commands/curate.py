@@ -56,6 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="angular speed below which the command counts as still (default 0.2 rad/s)")
     p.add_argument("--velocity-window", type=float, default=None, metavar="S",
                    help="window of the speed estimate that averages out hand jitter (default 0.9 s)")
+    p.add_argument("--where", action="append", metavar="COND",
+                   help="with --list: only episodes whose recorded scene satisfies COND, e.g. "
+                        "object_color>=0.25 (repeatable, all must hold)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -102,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
         return _merge(args, print_json)
     if args.range and not args.tag:
         raise UsageError("--range goes with --tag EP TAG")
+    if args.where and _handler(args) is not _list:
+        raise UsageError("--where goes with --list")
     if args.camera_map:
         raise UsageError("--camera-map goes with --merge")
     if args.apply and _handler(args) not in (_detect, _trim_events, _apply):
@@ -290,7 +295,12 @@ def _split(ws, args):
 
 
 def _list(ws, args):
-    records = ws.catalog.records()
+    from curation.scenes import episode_scenes
+    from recorder.scene import known_perturbations, parse_conditions, scene_matches
+
+    conditions = parse_conditions(args.where, known_perturbations())
+    scenes = episode_scenes(ws)
+    records = [r for r in ws.catalog.records() if r.id in scenes and scene_matches(scenes[r.id], conditions)]
     trims = ws.catalog.trims()
     split = ws.catalog.split()
     out = []
@@ -302,7 +312,8 @@ def _list(ws, args):
         applied = sum(t.status == "applied" for t in mine)
         proposed = sum(t.status == "proposed" for t in mine)
         subset = split.assignment.get(r.id) if split else None
-        d = {**r.as_dict(), "trims_applied": applied, "trims_proposed": proposed, "subset": subset}
+        d = {**r.as_dict(), "trims_applied": applied, "trims_proposed": proposed, "subset": subset,
+             "scene": scenes[r.id]}
         out.append(d)
         tags = ", ".join(t.tag + (f"@{t.start:g}-{t.end:g}" if t.start is not None else "") for t in r.tags)
         parts = [f"{r.id}{' [deleted]' if r.deleted else ''}", f"{r.facts.duration:6.1f} s", f"{r.outcome:<8}",
@@ -313,6 +324,9 @@ def _list(ws, args):
             parts.append(f"tags: {tags}")
         if r.notes:
             parts.append(f"{len(r.notes)} note(s)")
+        perturbed = {k: v for k, v in scenes[r.id].items() if v > 0}
+        if perturbed:
+            parts.append("scene: " + ", ".join(f"{k} {v:g}" for k, v in sorted(perturbed.items())))
         lines.append("  ".join(parts))
     return {"episodes": out}, lines or ["no readable episodes"]
 

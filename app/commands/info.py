@@ -27,6 +27,10 @@ def run(args: argparse.Namespace) -> int:
     for label in ("tasks", "devices", "cameras"):
         if info[label]:
             print(f"  {label}: " + ", ".join(f"{k} ({v})" for k, v in info[label].items()))
+    if info["scenes"]:
+        print(f"  scenes ({info['randomized']} randomised episodes): " + ", ".join(
+            f"{k} {v['min']:g}-{v['max']:g} (mean {v['mean']:g}, {v['episodes']} perturbed)"
+            for k, v in info["scenes"].items()))
     if info["recovered"]:
         print(f"  recovered after a crash: {', '.join(info['recovered'])}")
     if info["in_progress"]:

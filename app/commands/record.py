@@ -30,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tail", type=float, default=1.0, help="seconds recorded after the task succeeds (default 1)")
     p.add_argument("--perturb", action="append", metavar="NAME:SEVERITY",
                    help="record under a robustness perturbation; repeatable")
+    p.add_argument("--randomize", metavar="NAME:LOW-HIGH,...",
+                   help="draw each episode's scene from perturbation severity ranges, e.g. "
+                        "object_color:0-0.5,table_color:0-0.5 (stored with every episode)")
     p.add_argument("--expert-noise", type=float, default=0.0, help="expert action noise std (m)")
     p.add_argument("--expert-pause-prob", type=float, default=0.0, help="expert idle-pause probability")
     p.add_argument("--expert-mistake-prob", type=float, default=0.0, help="expert mistake+recovery probability")
@@ -39,6 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from app.cli import print_json
     from app.errors import JobError, UsageError
+    from devices.sim.randomization import parse_ranges
     from devices.teleop import DeviceUnavailable
     from policy.evaluation import parse_perturbations
     from recorder.dataset import require_recordable
@@ -52,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     settings = StationRecordingSettings(
         out=args.out, task=args.task, device=args.device, episodes=args.episodes, rate_hz=args.rate,
         cameras=cameras, image_size=args.image_size, seed=args.seed, operator=args.operator, tail_s=args.tail,
-        perturbations=parse_perturbations(args.perturb),
+        perturbations=parse_perturbations(args.perturb), randomize=parse_ranges(args.randomize),
         source=SourceOptions(expert_noise=args.expert_noise, expert_pause_prob=args.expert_pause_prob,
                              expert_mistake_prob=args.expert_mistake_prob))
 

@@ -34,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exclude-tag", action="append", default=[], help="skip episodes with this tag (repeatable)")
     p.add_argument("--outcome", action="append", default=[], choices=("success", "failure", "unknown"),
                    help="only episodes with this outcome (repeatable)")
+    p.add_argument("--where", action="append", default=[], metavar="COND",
+                   help="only episodes whose recorded scene satisfies COND, e.g. object_color>=0.25 "
+                        "(repeatable, all must hold; a perturbation an episode lacks reads as 0)")
     p.add_argument("--no-resume", action="store_true", help="start over even if RUN holds a checkpoint")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -105,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     # launch prints one progress bar and one JSON object, as a single process does.
     main_rank = dist_info().is_main
     episode_filter = EpisodeFilter(include_tags=tuple(args.tag), exclude_tags=tuple(args.exclude_tag),
-                                   outcomes=tuple(args.outcome))
+                                   outcomes=tuple(args.outcome), where=tuple(args.where))
     try:
         with GracefulStop() as stop:
             result = train(partial(Dataset, root), args.out, cfg, curation=curation_for(root),
