@@ -30,10 +30,15 @@ def apply_scene(station: Any, fixed: Mapping[str, float], ranges: SceneRanges, s
 
     Call it before the station's reset: the reset builds the scene from ``station.perturbations``.
     """
-    from recorder.station import station_description
-
     drawn = ranges.draw(seed) if seed is not None else {}
     station.perturbations = {**dict(fixed), **drawn}
+    return scene_attributes(station, ranges)
+
+
+def scene_attributes(station: Any, ranges: SceneRanges) -> dict:
+    """The root attributes that record the scene ``station`` has now (drawn from ``ranges``)."""
+    from recorder.station import station_description
+
     return {"station": station_description(station),
             "scene": {"perturbations": dict(station.perturbations), "randomize": ranges.as_dict()}}
 

@@ -21,8 +21,10 @@ from PySide6.QtCore import QObject, Signal
 from app.gui.jobs import JobRunner, describe_error
 from app.gui.station_proxy import LiveAgentSource, StationPath, StationRobot, station_cameras
 from app.gui.station_worker import StationWorker
+from devices.sim.randomization import SceneRanges
 from recorder.clock import MonotonicClock
 from recorder.format import software_version
+from recorder.scene import apply_scene, scene_attributes
 from recorder.session import RecordingSession, SessionSettings
 from recorder.station import StationEnd
 
@@ -35,6 +37,7 @@ class RecordSettings:
     auto_end: bool = True  # end when the task succeeds (after a short tail) or times out
     reset_scene: bool = True  # re-randomise the scene at the start of each episode
     max_duration_s: float | None = 120.0
+    randomize: SceneRanges = field(default_factory=SceneRanges)  # drawn for each episode that resets the scene
 
 
 @dataclass
@@ -121,6 +124,7 @@ class RecordController(QObject):
         self._session_key: tuple | None = None
         self._timing: TimingWindow | None = None
         self._settings: RecordSettings | None = None
+        self._scene_ranges = SceneRanges()  # the ranges the station's current scene was drawn from
         self.ended_by_itself.connect(self._collect_ended_episode)
         # The first episode asks for the installed version, which imports the package-metadata
         # machinery (dozens of modules, each read through PySide's import hook): do that now, at
@@ -236,12 +240,21 @@ class RecordController(QObject):
             end = StationEnd(session.robot) if settings.auto_end else None
             self._timing = TimingWindow(self.worker.rate_hz)
             self._ended = False
-            return session.start(seed=self.worker.seed + 1 if settings.reset_scene else None, end=end,
-                                 reset=settings.reset_scene)
+            seed = self.worker.seed + 1 if settings.reset_scene else None
+            return session.start(seed=seed, end=end, reset=settings.reset_scene,
+                                 metadata=self._scene_job(settings, seed))
         except BaseException:
             if acquire:
                 self._release()
             raise
+
+    def _scene_job(self, settings: RecordSettings, seed: int | None) -> dict:
+        """Before a reset: draw the episode's scene on the station; without one: record the scene as it is."""
+        fixed, ranges = self.worker.perturbations, settings.randomize
+        if seed is None:
+            return self.worker.call(lambda s: scene_attributes(s, self._scene_ranges))
+        self._scene_ranges = ranges
+        return self.worker.call(lambda s: apply_scene(s, fixed, ranges, seed))
 
     def _stop_job(self, success: bool | None, release: bool = True):
         session = self._session

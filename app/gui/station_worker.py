@@ -166,6 +166,11 @@ class StationWorker(QThread):
         return self._seed
 
     @property
+    def perturbations(self) -> dict[str, float]:
+        """The fixed perturbations the station was started with (a randomised scene adds to them)."""
+        return dict(self._perturbations)
+
+    @property
     def is_alive(self) -> bool:
         return self._alive.is_set()
 

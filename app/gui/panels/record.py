@@ -20,6 +20,7 @@ from app.gui.live_view import LiveView
 from app.gui.panels.base import Panel
 from app.gui.plot_widget import PlotWidget
 from app.gui.recording import RecordController, RecordSettings, format_elapsed
+from app.gui.scene_ranges import SceneRangesField
 from app.gui.settings import read
 from app.gui.status_light import StatusLight
 from app.gui.teleop_agent import BUTTON_COMMANDS
@@ -158,6 +159,8 @@ class RecordPanel(Panel):
         self.task_edit = QLineEdit(self.ctx.task)
         self.task_edit.setToolTip("Stored as the episode's task; the station runs " + self.ctx.task)
         form.addRow("Task", self.task_edit)
+        self.randomize_edit = SceneRangesField(self.ctx.settings)
+        form.addRow("Randomise scene", self.randomize_edit)
         return box
 
     def _driver_group(self) -> QGroupBox:
@@ -277,7 +280,8 @@ class RecordPanel(Panel):
             raise ValueError("choose a dataset folder first")
         return RecordSettings(dataset=Path(dataset).expanduser(), operator=self.operator_edit.text().strip(),
                               task=self.task_edit.text().strip() or self.ctx.task,
-                              auto_end=self.auto_end_check.isChecked(), reset_scene=self.reset_check.isChecked())
+                              auto_end=self.auto_end_check.isChecked(), reset_scene=self.reset_check.isChecked(),
+                              randomize=self.randomize_edit.ranges())
 
     def start_recording(self) -> bool:
         try:
@@ -314,7 +318,7 @@ class RecordPanel(Panel):
         self.fail_button.setEnabled(recording)
         self.discard_button.setEnabled(recording)
         self.next_button.setEnabled(recording or state == "idle")
-        for w in (self.dataset_edit, self.operator_edit, self.task_edit, self.driver_combo):
+        for w in (self.dataset_edit, self.operator_edit, self.task_edit, self.driver_combo, self.randomize_edit):
             w.setEnabled(state == "idle")
         self.banner.setProperty("recording", "true" if recording else "false")
         self.banner.style().unpolish(self.banner)
