@@ -52,6 +52,11 @@ class PolicyConfig:
     keypoints: int = 32  # spatial-softmax keypoints per camera
     image_features: int = 64  # per-camera feature size after the encoder
     color_jitter: float = 0.15  # brightness/contrast/saturation strength while training; 0 = off
+    # Training-only appearance augmentations (policy.augment); inference never applies them.
+    camera_jitter: dict[str, float] = field(default_factory=dict)  # per-camera color_jitter overrides
+    hue_jitter: float = 0.0  # hue rotation of up to ± this many turns (0 to 0.5)
+    random_crop: bool = True  # False: the centre crop while training too
+    random_conv: float = 0.0  # probability per frame of a random 3x3 convolution (Lee et al. 2020)
     conditioning: str = "none"  # "none", "task" (a learned embedding per task name) or "goal" (goal image)
     tasks: tuple[str, ...] = ()  # task vocabulary for task conditioning (filled in from the data)
     goal_camera: str = "scene"
@@ -90,8 +95,35 @@ class PolicyConfig:
             raise ValueError(f"conditioning must be none, task or goal, got {self.conditioning!r}")
         if self.rate_hz <= 0:
             raise ValueError("rate_hz must be positive")
+        self.validate_augmentation()
         if self.action_label not in ACTION_LABELS:
             raise ValueError(f"action_label must be {', '.join(ACTION_LABELS)}, got {self.action_label!r}")
+
+
+    def jitter_for(self, camera: str) -> float:
+        """The colour-jitter strength of ``camera`` (its override, else ``color_jitter``)."""
+        return float(self.camera_jitter.get(camera, self.color_jitter))
+
+    def validate_augmentation(self) -> None:
+        if not 0 <= self.color_jitter <= 1:
+            raise ValueError(f"color_jitter must be in [0, 1], got {self.color_jitter:g}")
+        known = set(self.cameras) | ({self.goal_camera} if self.conditioning == "goal" else set())
+        for cam, value in self.camera_jitter.items():
+            if cam not in known:
+                raise ValueError(f"camera_jitter names camera {cam!r}, which the policy does not see "
+                                 f"(cameras: {', '.join(self.cameras) or 'none'})")
+            if not 0 <= value <= 1:
+                raise ValueError(f"camera_jitter of {cam!r} must be in [0, 1], got {value:g}")
+        if not 0 <= self.hue_jitter <= 0.5:
+            raise ValueError(f"hue_jitter must be in [0, 0.5] turns, got {self.hue_jitter:g}")
+        if not 0 <= self.random_conv <= 1:
+            raise ValueError(f"random_conv is a probability in [0, 1], got {self.random_conv:g}")
+
+    def augmentation(self) -> dict[str, Any]:
+        """The training augmentations as a report shows them (``info``, ``eval``, ``train``)."""
+        return {"color_jitter": {c: self.jitter_for(c) for c in self.cameras},
+                "hue_jitter": self.hue_jitter, "random_crop": self.random_crop,
+                "crop_size": self.crop_size, "image_size": self.image_size, "random_conv": self.random_conv}
 
 
 @dataclass
@@ -173,7 +205,8 @@ class RunConfig:
 
 
 def to_dict(obj: Any) -> dict[str, Any]:
-    return {f.name: (list(v) if isinstance(v := getattr(obj, f.name), tuple) else v) for f in dataclasses.fields(obj)}
+    return {f.name: (list(v) if isinstance(v := getattr(obj, f.name), tuple) else dict(v) if isinstance(v, dict) else v)
+            for f in dataclasses.fields(obj)}
 
 
 def from_dict(cls: type, d: dict[str, Any]) -> Any:
@@ -196,6 +229,11 @@ def _coerce(owner: str, key: str, hint: Any, value: Any) -> Any:
             raise bad
         (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
         return tuple(_coerce(owner, key, item, v) for v in value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise bad
+        key_hint, value_hint = typing.get_args(hint)
+        return {_coerce(owner, key, key_hint, k): _coerce(owner, key, value_hint, v) for k, v in value.items()}
     if hint is bool:
         if not isinstance(value, bool):
             raise bad

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from policy.augment import colour_jitter, hue_rotate, random_convolution
+
 
 class SpatialSoftmax(nn.Module):
     """(B, C, H, W) → (B, 2·K): expected (x, y) in [-1, 1] of K learned keypoint maps."""
@@ -117,26 +119,38 @@ def make_encoder(name: str, out_features: int, channels: int, keypoints: int) ->
 class ImagePreprocess(nn.Module):
     """uint8 (N, H, W, 3) frames → float (N, 3, crop, crop) in [-1, 1] (other sizes are resized first).
 
-    Training: a random crop per frame and colour jitter (brightness, contrast, saturation), done on
-    whole batches on the model's device, so augmentation costs the loader nothing. Inference: the
-    centre crop, no jitter — the same pixels the training crops were centred on.
+    Training: a random crop per frame (or the centre one with ``random_crop=False``), colour
+    jitter (brightness, contrast, saturation; a strength per frame, so per camera), hue rotation
+    and random convolutions (`policy.augment`), done on whole batches on the model's device, so
+    augmentation costs the loader nothing. Inference: the centre crop, nothing else — the same
+    pixels the training crops were centred on.
     """
 
-    def __init__(self, image_size: int, crop_size: int, jitter: float) -> None:
+    def __init__(self, image_size: int, crop_size: int, jitter: float, hue: float = 0.0,
+                 random_conv: float = 0.0, random_crop: bool = True) -> None:
         super().__init__()
         self.image_size, self.crop_size, self.jitter = image_size, crop_size, jitter
+        self.hue, self.random_conv, self.random_crop = hue, random_conv, random_crop
 
-    def forward(self, frames: torch.Tensor, train: bool, generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(self, frames: torch.Tensor, train: bool, generator: torch.Generator | None = None,
+                jitter: torch.Tensor | None = None) -> torch.Tensor:
+        """``jitter``: (N,) colour-jitter strengths, one per frame (default: ``self.jitter`` for all)."""
         if frames.shape[1] != self.image_size or frames.shape[2] != self.image_size:
             x = frames.permute(0, 3, 1, 2).float()
             x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False,
                               antialias=True)
             frames = x.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
         # Crop while still uint8 (a quarter of the bytes a float crop would move).
-        frames = self._random_crop(frames, generator) if train else self._centre_crop(frames)
+        frames = self._random_crop(frames, generator) if train and self.random_crop else self._centre_crop(frames)
         x = frames.permute(0, 3, 1, 2).float().div_(255.0)
-        if train and self.jitter > 0:
-            x = self._colour_jitter(x, generator)
+        if train:
+            strength = torch.as_tensor(self.jitter, dtype=x.dtype) if jitter is None else jitter.to(x.device, x.dtype)
+            if bool((strength > 0).any()):
+                x = colour_jitter(x, strength, generator)
+            if self.hue > 0:
+                x = hue_rotate(x, self.hue, generator)
+            if self.random_conv > 0:
+                x = random_convolution(x, self.random_conv, generator)
         return x.mul_(2.0).sub_(1.0)
 
     def _centre_crop(self, frames: torch.Tensor) -> torch.Tensor:
@@ -153,17 +167,3 @@ class ImagePreprocess(nn.Module):
         c = self.crop_size
         # Per-frame slices: 20x faster than one advanced-indexing gather on a CPU.
         return torch.stack([frames[i, y:y + c, x:x + c] for i, (y, x) in enumerate(zip(oy, ox))])
-
-    def _colour_jitter(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        n = x.shape[0]
-        s = self.jitter
-
-        def factor() -> torch.Tensor:
-            return (1 + (torch.rand(n, 1, 1, 1, generator=generator, device=x.device) * 2 - 1) * s)
-
-        x = x * factor()  # brightness
-        mean = x.mean(dim=(1, 2, 3), keepdim=True)
-        x = (x - mean) * factor() + mean  # contrast
-        grey = x.mean(dim=1, keepdim=True)
-        x = (x - grey) * factor() + grey  # saturation
-        return x.clamp_(0.0, 1.0)

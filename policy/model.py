@@ -31,7 +31,8 @@ class DiffusionPolicy(nn.Module):
         cfg.validate()
         self.cfg = cfg
         self.normalizer = MinMaxNormalizer({"action": ACTION_DIM, "lowdim": cfg.lowdim_dim})
-        self.preprocess = ImagePreprocess(cfg.image_size, cfg.crop_size, cfg.color_jitter)
+        self.preprocess = ImagePreprocess(cfg.image_size, cfg.crop_size, cfg.color_jitter, hue=cfg.hue_jitter,
+                                          random_conv=cfg.random_conv, random_crop=cfg.random_crop)
         uses_images = bool(cfg.cameras) and cfg.image_obs_steps > 0 or cfg.conditioning == "goal"
         self.encoder = (make_encoder(cfg.encoder, cfg.image_features, cfg.encoder_channels, cfg.keypoints)
                         if uses_images else None)
@@ -44,18 +45,24 @@ class DiffusionPolicy(nn.Module):
         self.objective = make_objective(cfg.objective, cfg.train_timesteps)
 
     # -- observation → condition tokens ------------------------------------------------------------
-    def encode_frames(self, frames: torch.Tensor, train: bool = False) -> torch.Tensor:
-        """uint8 (N, H, W, 3) → (N, image_features). Each camera goes through the same encoder."""
+    def encode_frames(self, frames: torch.Tensor, train: bool = False,
+                      jitter: torch.Tensor | None = None) -> torch.Tensor:
+        """uint8 (N, H, W, 3) → (N, image_features). Each camera goes through the same encoder.
+
+        ``jitter``: (N,) colour-jitter strength per frame while training (its camera's)."""
         if self.encoder is None:
             raise ValueError("this policy uses no images")
-        return self.encoder(self.preprocess(frames, train))
+        return self.encoder(self.preprocess(frames, train, jitter=jitter))
 
     def encode_images(self, images: dict[str, torch.Tensor], train: bool) -> torch.Tensor:
         """{camera: (B, Ti, H, W, 3)} → (B, Ti, cameras·F), all cameras in one encoder batch."""
         cams = self.cfg.cameras
         stacked = torch.stack([images[c] for c in cams], dim=2)  # (B, Ti, C, H, W, 3)
         b, ti, c = stacked.shape[:3]
-        feats = self.encode_frames(stacked.flatten(0, 2), train)
+        jitter = None
+        if train:  # frames are ordered (step, camera) within each sample: camera index = i mod C
+            jitter = torch.tensor([self.cfg.jitter_for(cam) for cam in cams]).repeat(b * ti)
+        feats = self.encode_frames(stacked.flatten(0, 2), train, jitter)
         return feats.view(b, ti, c * feats.shape[-1])
 
     def condition(self, image_features: torch.Tensor | None, lowdim: torch.Tensor,
@@ -85,7 +92,10 @@ class DiffusionPolicy(nn.Module):
 
     def condition_from_batch(self, batch: dict, train: bool) -> torch.Tensor:
         feats = self.encode_images(batch["images"], train) if self.cfg.cameras and self.cfg.image_obs_steps else None
-        goal = self.encode_frames(batch["goal"], train) if self.goal_projection is not None else None
+        goal = None
+        if self.goal_projection is not None:
+            strength = torch.full((batch["goal"].shape[0],), self.cfg.jitter_for(self.cfg.goal_camera))
+            goal = self.encode_frames(batch["goal"], train, strength if train else None)
         return self.condition(feats, batch["lowdim"], batch.get("task"), goal)
 
     # -- training and sampling ---------------------------------------------------------------------

@@ -130,6 +130,7 @@ def _stop_on_sigterm() -> Iterator[Callable[[], bool]]:
 def run(args: argparse.Namespace) -> int:
     from app.cli import print_json
     from app.errors import JobError, UsageError
+    from policy.checkpoint_info import augmentation_of
     from policy.compare import checkpoint_label
     from policy.evaluation import EvalSettings, EvaluationError, evaluate, parse_perturbations
     from policy.runtime.buffer import BlendSettings
@@ -169,6 +170,9 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     summary = report.summary()
+    augmentation = augmentation_of(sources[0])
+    if augmentation is not None:
+        summary["augmentation"] = augmentation
     if args.json:
         summary.pop("results")
         print_json(summary)
@@ -178,6 +182,10 @@ def run(args: argparse.Namespace) -> int:
         interventions = ", ".join(f"{k} {v}" for k, v in report.safety_interventions.items()) or "none"
         print(f"{report.policy} on {report.task}: success {report.success_rate:.0%} over {report.episodes} episodes, "
               f"mean score {report.mean_score:.3f}, {report.seconds:.1f} s{lat_text}; safety interventions: {interventions}")
+        if augmentation is not None:
+            from app.commands.train import augmentation_line
+
+            print(f"trained with augmentation: {augmentation_line(augmentation)}")
     if not args.progress_json:  # a worker that died is never silent, even when its retry succeeded
         for line in report.retried:
             print(f"demostation eval: {line}", file=sys.stderr)
@@ -225,6 +233,7 @@ def _run_compare(args, agents, progress, should_stop, print_json) -> int:
 
 
 def _run_sweep(args, agent, settings, progress, should_stop, print_json) -> int:
+    from policy.checkpoint_info import augmentation_of
     from policy.sweep import run_sweep, write_sweep
 
     if settings.perturbations:
@@ -234,11 +243,18 @@ def _run_sweep(args, agent, settings, progress, should_stop, print_json) -> int:
     out = Path(args.out) if args.out else (Path("sweep") if source in EXPERT_SOURCES else Path(source) / "sweep")
     report = run_sweep(agent, settings, severities, progress=progress, should_stop=should_stop)
     paths = write_sweep(report, out)
+    augmentation = augmentation_of(source)
     if args.json:
         summary = report.summary()
         summary["files"] = {k: str(v) for k, v in paths.items()}
+        if augmentation is not None:
+            summary["augmentation"] = augmentation
         print_json(summary)
     else:
+        if augmentation is not None:
+            from app.commands.train import augmentation_line
+
+            print(f"trained with augmentation: {augmentation_line(augmentation)}")
         print(f"sweep of {report.policy} on {report.task}: baseline success {report.baseline.success_rate:.0%}, "
               f"{len(report.cells)} perturbed cells, {report.seconds:.1f} s; wrote {', '.join(str(p) for p in paths.values())}")
     return 0

@@ -30,6 +30,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cameras", help="comma-separated cameras the policy sees (default: scene,wrist)")
     p.add_argument("--time-limit", type=float, metavar="MINUTES", help="stop after this many minutes")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    aug = p.add_argument_group("augmentation (training only; stored in the checkpoint's configuration)")
+    aug.add_argument("--color-jitter", metavar="S|CAM=S,...",
+                     help="brightness/contrast/saturation strength in [0, 1]: one for every camera (0.2), "
+                          "per camera (scene=0.4,wrist=0), or both (0.1,scene=0.4); 0 turns it off")
+    aug.add_argument("--hue-jitter", type=float, metavar="TURNS",
+                     help="rotate hues by up to ± this fraction of a turn, in [0, 0.5] (0 = off, the default)")
+    aug.add_argument("--crop", type=int, metavar="PX", help="crop size in pixels (at most the image size)")
+    aug.add_argument("--no-random-crop", action="store_true",
+                     help="train on the centre crop (default: a random crop per frame)")
+    aug.add_argument("--random-conv", type=float, metavar="P",
+                     help="probability per frame of a random 3x3 convolution (colour/texture "
+                          "randomisation, Lee et al. 2020), in [0, 1] (0 = off, the default)")
+    p.add_argument("--seed", type=int, help="training seed (initial weights, batches, noise, augmentations)")
     p.add_argument("--tag", action="append", default=[], help="only episodes with this tag (repeatable: any of)")
     p.add_argument("--exclude-tag", action="append", default=[], help="skip episodes with this tag (repeatable)")
     p.add_argument("--outcome", action="append", default=[], choices=("success", "failure", "unknown"),
@@ -56,13 +69,24 @@ def build_config(args: argparse.Namespace):
     flags = {"policy": {}, "train": {"device": args.device}}
     for key, section, value in (("head", "policy", args.head), ("objective", "policy", args.objective),
                                 ("steps", "train", args.steps), ("batch_size", "train", args.batch_size),
-                                ("lr", "train", args.lr), ("threads", "train", args.threads)):
+                                ("lr", "train", args.lr), ("threads", "train", args.threads),
+                                ("seed", "train", args.seed), ("hue_jitter", "policy", args.hue_jitter),
+                                ("crop_size", "policy", args.crop), ("random_conv", "policy", args.random_conv)):
         if value is not None:
             flags[section][key] = value
     if args.cameras is not None:
         flags["policy"]["cameras"] = [c for c in args.cameras.split(",") if c]
     if args.time_limit is not None:
         flags["train"]["time_limit_s"] = args.time_limit * 60.0
+    if args.no_random_crop:
+        flags["policy"]["random_crop"] = False
+    if args.color_jitter is not None:
+        from policy.augment import parse_camera_jitter
+
+        default, per_camera = parse_camera_jitter(args.color_jitter)
+        if default is not None:
+            flags["policy"]["color_jitter"] = default
+        flags["policy"]["camera_jitter"] = per_camera
     return cfg.with_overrides(flags)
 
 
@@ -133,10 +157,20 @@ def run(args: argparse.Namespace) -> int:
     if not main_rank:
         return 0
     if args.json:
-        print_json(asdict(result))
+        print_json({**asdict(result), "augmentation": cfg.policy.augmentation()})
     else:
         best = f"{result.best_val_loss:.4f}" if result.best_val_loss is not None else "n/a"
         print(f"trained {result.steps} steps on {result.episodes} episodes ({result.samples} windows) in "
               f"{result.seconds:.0f} s on {result.device}: loss {result.train_loss:.4f}, best val {best}; "
               f"checkpoints in {Path(result.run_dir) / 'checkpoints'}")
+        print(f"augmentation: {augmentation_line(cfg.policy.augmentation())}")
     return 0
+
+
+def augmentation_line(aug: dict) -> str:
+    """One line for a run's training augmentations (train, info and eval print it)."""
+    jitter = ", ".join(f"{cam} {s:g}" for cam, s in aug["color_jitter"].items()) or "no cameras"
+    crop = f"random {aug['crop_size']} of {aug['image_size']} px" if aug["random_crop"] else \
+        f"centre {aug['crop_size']} of {aug['image_size']} px"
+    return (f"colour jitter {jitter}; hue ±{aug['hue_jitter']:g} turn; crop {crop}; "
+            f"random convolution p={aug['random_conv']:g}")
