@@ -54,6 +54,7 @@ class StationRecordingSettings:
     tail_s: float = 1.0
     perturbations: dict[str, float] = field(default_factory=dict)
     randomize: SceneRanges = field(default_factory=SceneRanges)  # drawn per episode (from its seed)
+    tags: tuple[str, ...] = ()  # stored in every episode's tags attribute (curation imports them)
     source: SourceOptions = field(default_factory=SourceOptions)
     image_codec: str = ""
     fsync: bool = True
@@ -207,6 +208,8 @@ def record_station(settings: StationRecordingSettings, progress: Progress = no_p
         # With a device's buttons only the first episode starts from a reset: its scene is drawn
         # once and kept by the episodes that start where the arm is.
         session.settings.metadata.update(apply_scene(station, settings.perturbations, settings.randomize, settings.seed))
+        if settings.tags:
+            session.settings.metadata["tags"] = list(settings.tags)
         if realtime:
             # The first episode's reset happens before the control thread runs: one loop owns the robot.
             robot.reset(settings.seed)

@@ -33,6 +33,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--randomize", metavar="NAME:LOW-HIGH,...",
                    help="draw each episode's scene from perturbation severity ranges, e.g. "
                         "object_color:0-0.5,table_color:0-0.5 (stored with every episode)")
+    p.add_argument("--from-sweep", metavar="SWEEP",
+                   help="targeted re-collection: record under a cell of this sweep report (sweep.json or its "
+                        "folder); the episodes are tagged sweep:NAME@SEVERITY")
+    p.add_argument("--cell", default="worst", metavar="NAME:SEVERITY",
+                   help="with --from-sweep: the cell (default worst: the lowest success)")
     p.add_argument("--expert-noise", type=float, default=0.0, help="expert action noise std (m)")
     p.add_argument("--expert-pause-prob", type=float, default=0.0, help="expert idle-pause probability")
     p.add_argument("--expert-mistake-prob", type=float, default=0.0, help="expert mistake+recovery probability")
@@ -53,10 +58,23 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         require_recordable(args.out)
     cameras = tuple(c.strip() for c in args.cameras.split(",") if c.strip())
+    perturbations, tags = parse_perturbations(args.perturb), ()
+    if args.from_sweep:
+        from policy.sweep_cells import load_sweep, pick_cell
+
+        cell = pick_cell(load_sweep(args.from_sweep), args.cell)
+        if cell.perturbation in perturbations:
+            raise UsageError(f"--perturb {cell.perturbation} and --from-sweep's cell name the same perturbation")
+        perturbations, tags = {**perturbations, **cell.perturbations}, (cell.tag,)
+        if not args.json:
+            print(f"recording under {cell.perturbation} severity {cell.severity:g} (the sweep's success there: "
+                  f"{cell.success_rate:.0%} of {cell.episodes}); episodes tagged {cell.tag}", file=sys.stderr)
+    elif args.cell != "worst":
+        raise UsageError("--cell goes with --from-sweep")
     settings = StationRecordingSettings(
         out=args.out, task=args.task, device=args.device, episodes=args.episodes, rate_hz=args.rate,
         cameras=cameras, image_size=args.image_size, seed=args.seed, operator=args.operator, tail_s=args.tail,
-        perturbations=parse_perturbations(args.perturb), randomize=parse_ranges(args.randomize),
+        perturbations=perturbations, randomize=parse_ranges(args.randomize), tags=tags,
         source=SourceOptions(expert_noise=args.expert_noise, expert_pause_prob=args.expert_pause_prob,
                              expert_mistake_prob=args.expert_mistake_prob))
 
