@@ -2,7 +2,7 @@
 
 The embedded MuJoCo station (`devices.sim.station.SimStation`) implements it; a driver for a real
 arm implements the same few methods and nothing else in Demo Station changes. Commands are the
-Action contract of DESIGN.md: a target end-effector pose in the robot base frame plus a gripper
+Action contract of docs/architecture.md: a target end-effector pose in the robot base frame plus a gripper
 command in [0, 1]; the robot tracks it under impedance control, so a position error becomes force.
 """
 
