@@ -64,10 +64,10 @@ class ExpertAgent:
     uses_cameras: bool = False
 
     def reset(self, station: "object", seed: int) -> None:
-        from devices.sim.experts import ExpertKnobs
+        from devices.sim.experts import ExpertKnobs, episode_expert
 
         knobs = ExpertKnobs(noise=self.noise, pause_prob=self.pause_prob, mistake_prob=self.mistake_prob)
-        self._expert = station.task.make_expert(station, knobs, np.random.default_rng(seed + 7919))
+        self._expert = episode_expert(station, knobs, seed)
 
     def act(self, station: "object") -> Action:
         return self._expert.act()
