@@ -102,3 +102,9 @@ class Robot(Connectable):
     @abstractmethod
     def reset(self, seed: int | None = None) -> RobotState:
         """Go to the home pose (the station also re-randomises its scene from ``seed``)."""
+
+    @property
+    def workspace_box(self) -> tuple[tuple[float, float, float], tuple[float, float, float]] | None:
+        """The box (low, high corners, base frame, metres) the tool may be commanded into, where the
+        robot knows one; the safety controller's limits are built from it (`devices.safety.limits_for`)."""
+        return None

@@ -92,6 +92,10 @@ class SimCamera(Camera):
 class SimStation(Robot):
     name = "sim"
 
+    @property
+    def workspace_box(self) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+        return self.config.workspace.low, self.config.workspace.high
+
     def __init__(self, task: str | Task = "pick_place", config: StationConfig | None = None,
                  perturbations: dict[str, float] | None = None) -> None:
         self.config = config or StationConfig()
