@@ -78,6 +78,23 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
 DEFAULT_FORMAT = "robomimic"
 
 
+def describe_export(s: dict) -> str:
+    """One line saying what an export wrote, from its report's ``summary()`` (the command line prints
+    it; the GUI shows it in the status bar)."""
+    if s["format"] == "lerobot":
+        return (f"wrote {s['episodes']} episodes ({s['frames']} frames, {s['trimmed_frames']} trimmed) at {s['fps']} "
+                f"fps to {s['out']}: LeRobot {s['codebase_version']}, {s['train']} train, {s['valid']} valid, "
+                f"videos {s['codec'] or 'none'}")
+    if s["format"] == "zarr":
+        return (f"wrote {s['episodes']} episodes ({s['frames']} frames, {s['trimmed_frames']} trimmed) to {s['out']}: "
+                f"diffusion_policy replay buffer (Zarr format 2), keys {', '.join(s['keys'])}")
+    if s["format"] == "mp4":
+        return (f"wrote {s['episode']} ({s['frames']} frames, {s['trimmed_frames']} trimmed; "
+                f"{' | '.join(s['cameras'])}) to {s['out']}: {s['codec']} {s['width']}x{s['height']} at {s['fps']:g} fps")
+    return (f"wrote {s['demos']} demos ({s['samples']} samples, {s['trimmed_samples']} trimmed) to {s['out']}: "
+            f"{s['train']} train, {s['valid']} valid (split: {s['split_source']})")
+
+
 def export_format(name: str) -> ExportFormat:
     """The registered format ``name``; one line naming the known ones otherwise."""
     try:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from curation.export_formats import DEFAULT_CRF, DEFAULT_FORMAT, DEFAULT_GOP, EXPORT_FORMATS, ExportOptions
+from curation.export_formats import (DEFAULT_CRF, DEFAULT_FORMAT, DEFAULT_GOP, EXPORT_FORMATS, ExportOptions,
+                                     describe_export)
 
 NAME = "export"
 HELP = "export a curated dataset (trims applied, deleted episodes left out) for another trainer"
@@ -43,17 +44,8 @@ def run(args: argparse.Namespace) -> int:
     s = report.summary()
     if args.json:
         print_json(s)
-    elif s["format"] == "lerobot":
-        print(f"wrote {s['episodes']} episodes ({s['frames']} frames, {s['trimmed_frames']} trimmed) at {s['fps']} fps "
-              f"to {s['out']}: LeRobot {s['codebase_version']}, {s['train']} train, {s['valid']} valid, "
-              f"videos {s['codec'] or 'none'}")
-    elif s["format"] == "zarr":
-        print(f"wrote {s['episodes']} episodes ({s['frames']} frames, {s['trimmed_frames']} trimmed) to {s['out']}: "
-              f"diffusion_policy replay buffer (Zarr format 2), keys {', '.join(s['keys'])}")
-    else:
-        print(f"wrote {s['demos']} demos ({s['samples']} samples, {s['trimmed_samples']} trimmed) to {s['out']}: "
-              f"{s['train']} train, {s['valid']} valid (split: {s['split_source']})")
-    if not args.json:
-        for problem in s["problems"]:
-            print(f"warning: {problem}", file=sys.stderr)
+        return 0
+    print(describe_export(s))
+    for problem in s["problems"]:
+        print(f"warning: {problem}", file=sys.stderr)
     return 0
