@@ -68,12 +68,14 @@ def _zarr(ws, out, overwrite, options, progress, should_stop):
     return export_zarr(ws, out, overwrite=overwrite, progress=progress, should_stop=should_stop)
 
 
+# In the order a person picks from (most labs keep LeRobot datasets); the command line's default
+# stays robomimic, what `demostation export` wrote before the others existed.
 EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
-    ExportFormat("robomimic", "robomimic HDF5 file", "file", ".h5", "robomimic, Diffusion Policy (robomimic loader)",
-                 _robomimic),
     ExportFormat("lerobot", "LeRobot dataset v3.0 (parquet + H.264 videos)", "folder", "", "LeRobot, openpi, GR00T",
                  _lerobot),
     ExportFormat("zarr", "Diffusion Policy replay buffer (Zarr)", "folder", ".zarr", "diffusion_policy", _zarr),
+    ExportFormat("robomimic", "robomimic HDF5 file", "file", ".h5", "robomimic, Diffusion Policy (robomimic loader)",
+                 _robomimic),
 )}
 DEFAULT_FORMAT = "robomimic"
 

@@ -17,9 +17,11 @@ from PySide6.QtWidgets import QCheckBox, QSpinBox, QWidget
 from app.gui.context import AppContext
 from app.gui.export_dialog import ExportChoice, ExportDialog
 from app.gui.jobs import JobRunner, describe_error
+from app.gui.settings import read
 from curation.export_formats import DEFAULT_CRF, EXPORT_FORMATS, ExportOptions, describe_export, export_format
 
 ALL_CAMERAS = "all"
+LAST_FORMAT_KEY = "dataset/export_format"  # the format of the last export, chosen first next time
 
 
 def format_choices(dataset: Path) -> list[ExportChoice]:
@@ -70,8 +72,16 @@ class DatasetExporter(QObject):
         next_obs = QCheckBox("store next_obs (robomimic's default; twice the size)")
         next_obs.setChecked(True)
         dialog.add_option("", next_obs, {"robomimic"})
-        dialog.chosen.connect(lambda key, out, overwrite: self.export_dataset(
-            root, key, out, overwrite, ExportOptions(next_obs=next_obs.isChecked(), crf=crf.value())))
+        last = dialog.what_combo.findData(read(self.ctx.settings, LAST_FORMAT_KEY, ""))
+        if last >= 0:
+            dialog.what_combo.setCurrentIndex(last)
+
+        def chosen(key: str, out: Path, overwrite: bool) -> None:
+            self.ctx.settings.setValue(LAST_FORMAT_KEY, key)
+            self.export_dataset(root, key, out, overwrite, ExportOptions(next_obs=next_obs.isChecked(),
+                                                                         crf=crf.value()))
+
+        dialog.chosen.connect(chosen)
         return self._show(dialog)
 
     def ask_video(self, root: Path, eid: str, cameras: list[str], parent: QWidget) -> ExportDialog:

@@ -69,6 +69,7 @@ def test_the_dataset_exports_to_every_format_the_command_line_offers(make_window
     dialog = _dialog(qtbot, panel)
     offered = [dialog.what_combo.itemData(i) for i in range(dialog.what_combo.count())]
     assert offered == list(EXPORT_FORMATS)  # the one registry, not a copy
+    assert dialog.choice().key == "lerobot"  # first in the registry
 
     _choose(dialog, "zarr")
     assert dialog.destination() == tmp_path / "ds_zarr.zarr"  # a default next to the dataset
@@ -97,6 +98,9 @@ def test_the_dataset_exports_to_every_format_the_command_line_offers(make_window
     s = _export(qtbot, panel, dialog)
     assert s["format"] == "robomimic" and s["demos"] == 3
     assert (tmp_path / "ds_robomimic.h5").is_file()
+    dialog = _dialog(qtbot, panel)
+    assert dialog.choice().key == "robomimic"  # the last format is offered first next time
+    dialog.reject()
     assert panel.export_button.text() == "Export…" and panel.export_button.isEnabled()
 
 
@@ -184,3 +188,39 @@ def test_the_shown_episode_exports_as_an_h264_video(make_window, qtbot, dataset,
     assert _export(qtbot, panel, dialog)["cameras"] == ["wrist"]
     with av.open(str(tmp_path / "ep_000001_wrist.mp4")) as c:
         assert c.streams.video[0].codec_context.name == "h264" and c.streams.video[0].width == 8
+
+
+def test_the_window_stays_responsive_and_cancel_leaves_nothing(make_window, qtbot, dataset, tmp_path, monkeypatch):
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    from recorder import video
+
+    real_write = video.Mp4Writer.write
+
+    def slow_write(self, rgb):  # 20 ms a frame: the export lasts ~2 s, long enough to watch and cancel
+        time.sleep(0.02)
+        real_write(self, rgb)
+
+    monkeypatch.setattr(video.Mp4Writer, "write", slow_write)
+    w, panel = _open(make_window, qtbot, dataset)
+    dialog = _dialog(qtbot, panel)
+    _choose(dialog, "lerobot")
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start(20)
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    assert panel.exporter.is_running() and panel.export_button.text() == "Cancel export"
+    assert not panel.video_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.progress.isVisible() and panel.progress.maximum() == 3
+                    and panel.progress.value() >= 1, timeout=30000)  # one episode of three written
+    with qtbot.waitSignal(panel.exporter.job.cancelled, timeout=30000):
+        qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
+    timer.stop()
+    gaps = np.diff(ticks)
+    assert len(ticks) > 10 and gaps.max() < 0.25, f"the GUI thread stalled {gaps.max():.2f} s during the export"
+    assert w.ctx.messages.history[-1] == ("info", "export cancelled; nothing was written")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds", "settings"]  # no folder, no temporary left
+    assert panel.export_button.text() == "Export…" and not panel.progress.isVisible()

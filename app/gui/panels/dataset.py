@@ -134,7 +134,7 @@ class DatasetPanel(Panel):
         self.export_button.clicked.connect(self.export_clicked)
         self.summary_label = theme.note_label("no dataset open")
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(200)
+        self.progress.setFixedWidth(200)  # room for "exporting ep_000123" beside the summary
         self.progress.setVisible(False)
         row.addWidget(self.path_edit, 1)
         row.addWidget(browse)
