@@ -20,8 +20,9 @@ HELP = "export a curated dataset (trims applied, deleted episodes left out) for 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dataset", metavar="DIR", help="the dataset folder")
     p.add_argument("--format", choices=sorted(EXPORT_FORMATS), default=DEFAULT_FORMAT, help="output format")
-    p.add_argument("--out", required=True, metavar="PATH",
-                   help="output file for robomimic (e.g. demos.h5), output folder for lerobot and zarr")
+    targets = ", ".join(f"{f.target} for {f.name}" + (f" (e.g. demos{f.suffix})" if f.suffix else "")
+                        for f in EXPORT_FORMATS.values())
+    p.add_argument("--out", required=True, metavar="PATH", help=f"output {targets}")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument("--no-next-obs", action="store_true",
                    help="leave out next_obs (half the size; robomimic then needs hdf5_load_next_obs=False)")
