@@ -64,3 +64,13 @@ def test_the_command_line_offers_exactly_the_registered_formats():
     assert sorted(fmt.choices) == sorted(EXPORT_FORMATS) and {"lerobot", "zarr", "robomimic"} <= set(fmt.choices)
     with pytest.raises(ValueError, match="unknown export format 'csv'"):
         export_format("csv")
+
+
+def test_cameras_of_different_heights_are_padded_with_black_below():
+    from curation.episode_video import tile
+
+    tall = np.full((4, 6, 3), 100, np.uint8)
+    short = np.full((2, 4, 3), 200, np.uint8)
+    out = tile([tall, short], 4)
+    assert out.shape == (4, 10, 3)
+    assert (out[:, :6] == 100).all() and (out[:2, 6:] == 200).all() and (out[2:, 6:] == 0).all()
