@@ -67,6 +67,7 @@ class DatasetExporter(QObject):
         crf = QSpinBox()
         crf.setRange(0, 51)
         crf.setValue(DEFAULT_CRF)
+        crf.setMaximumWidth(90)
         crf.setToolTip("H.264 constant quality: 0 lossless … 51 worst (as demostation export --video-crf)")
         dialog.add_option("Video quality (CRF)", crf, {"lerobot"})
         next_obs = QCheckBox("store next_obs (robomimic's default; twice the size)")

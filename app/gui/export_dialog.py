@@ -117,6 +117,7 @@ class ExportDialog(QDialog):
         for text, widget, keys in self._option_rows:
             text.setVisible(key in keys)
             widget.setVisible(key in keys)
+        self.adjustSize()  # no empty band where the other format's options were
 
     def _browse(self) -> None:
         c = self.choice()
