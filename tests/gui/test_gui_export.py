@@ -6,13 +6,9 @@ import json
 
 import numpy as np
 import pytest
-
-pytest.importorskip("curation.workspace")
-
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
-
-from synthetic_dataset import write_dataset  # noqa: E402
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+from synthetic_dataset import write_dataset
 
 pytestmark = pytest.mark.gui
 
