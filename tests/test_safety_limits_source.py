@@ -7,12 +7,12 @@ import numpy as np
 
 from devices.control import SafetyController
 from devices.safety import SafetyLimits, limits_for
-from devices.sim.station import StationConfig, Workspace, make_station
+from devices.sim.station import StationConfig, WorkspaceBox, make_station
 
 
 def test_a_controller_for_the_station_is_bounded_by_its_own_box():
     station = make_station("pick_place", cameras=())
-    small = Workspace(low=(0.3, -0.1, 0.05), high=(0.5, 0.1, 0.2))
+    small = WorkspaceBox(low=(0.3, -0.1, 0.05), high=(0.5, 0.1, 0.2))
     station.config = replace(station.config, workspace=small)
     limits = SafetyController(station).limits
     assert limits.workspace_low == small.low and limits.workspace_high == small.high
