@@ -18,7 +18,7 @@ from policy.runtime.runner import ChunkRunner, RuntimeSettings
 from policy.runtime.takeover import POLICY, TELEOP, ControlArbiter
 from recorder.control import SafetyPath
 from recorder.dataset import Dataset
-from recorder.recovery import SessionRecoveryRecorder, TakeoverSource
+from recorder.takeover_recording import SessionRecoveryRecorder, TakeoverRecordingSource
 from recorder.session import RecordingSession, SessionSettings
 from recorder.station import StationClock, station_description
 from recorder.teleop import TeleopSource
@@ -47,7 +47,7 @@ def run(tmp_path_factory):
     controller.source = arbiter
     controller.reset()
     session = RecordingSession(out, station, station.cameras,
-                               TakeoverSource.for_arbiter(arbiter, "spacemouse", "expert-chunks", teleop.paused_reason),
+                               TakeoverRecordingSource.for_arbiter(arbiter, "spacemouse", "expert-chunks", teleop.paused_reason),
                                clock=StationClock(station), control=SafetyPath(controller, drive=False),
                                settings=SessionSettings(task="pick_place", station=station_description(station)))
     recorder = SessionRecoveryRecorder(session, threaded=False)
