@@ -34,7 +34,7 @@ def bench_size(out: Path, height: int, width: int, seconds: float, rate_hz: floa
                realtime_priority: bool) -> dict:
     from devices.sim.station import SimStation, StationConfig
     from recorder.clock import MonotonicClock
-    from recorder.control import UnfilteredPath
+    from recorder.command_path import UnfilteredPath
     from recorder.dataset import Dataset
     from recorder.session import RecordingSession, SessionSettings
     from recorder.sources import ExpertSource

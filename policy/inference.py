@@ -25,7 +25,7 @@ import torch
 
 from policy.checkpoint import Checkpoint, load_policy
 from policy.config import SIZE_BOUNDS, PolicyConfig
-from policy.device import pick_device
+from policy.compute_device import pick_device
 from policy.features import lowdim_vector, vector_to_action
 from policy.model import DiffusionPolicy
 from recorder.jobs import ShouldStop, never_stop

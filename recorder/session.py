@@ -10,7 +10,7 @@ control tick. Each tick, in this order:
 1. wait for the tick's absolute deadline (`Ticker`), noting its error and any missed deadlines;
 2. take every camera's newest frame captured at or before the tick (`CameraSync`);
 3. read the robot's state;
-4. ask the command source for a command and hand it down the command path (`recorder.control`:
+4. ask the command source for a command and hand it down the command path (`recorder.command_path`:
    the safety controller), which says what the robot executes from this tick on and who produced it;
 5. hand the sample to the writer thread (`EpisodeWriter`) — no disk I/O on the tick.
 
@@ -33,7 +33,7 @@ from devices.camera import Camera
 from devices.robot import Robot
 from recorder import format as fmt
 from recorder.clock import Clock, MonotonicClock, Tick, Ticker, TickStats, realtime_priority
-from recorder.control import CommandPath
+from recorder.command_path import CommandPath
 from recorder.errors import RecordingError
 from recorder.journal import FileSystem
 from recorder.sources import CommandSource
@@ -117,7 +117,7 @@ class RecordingSession:
         self.robot = robot
         self.cameras = dict(cameras)
         self.source = source
-        # The path to the robot, always chosen by the caller: `recorder.control.SafetyPath` in every
+        # The path to the robot, always chosen by the caller: `recorder.command_path.SafetyPath` in every
         # product path; there is no default, so no session bypasses the safety filter by omission.
         self.control = control
         self.clock = clock or MonotonicClock()

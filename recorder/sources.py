@@ -1,7 +1,7 @@
 """Command sources: whatever decides the robot's next target at each tick (a device, an expert, a policy).
 
 The recorder does not care who commands the robot: each tick it asks its `CommandSource` for a
-`Command`, hands it down the path to the robot (`recorder.control`: through the safety controller),
+`Command`, hands it down the path to the robot (`recorder.command_path`: through the safety controller),
 and stores what the robot actually applied together with the name of the device that produced it.
 So a scripted expert, a teleoperation device and a policy record identical episodes, and a source
 that mixes several (an operator taking over from a policy) records which one produced every sample.

@@ -11,7 +11,7 @@ import math
 import sys
 
 from recorder.clock import MonotonicClock
-from recorder.control import UnfilteredPath
+from recorder.command_path import UnfilteredPath
 from recorder.session import RecordingSession, SessionSettings
 from tests.recorder_fakes import EndAfter, FakeRobot, RateCamera, ScriptedSource
 

@@ -7,7 +7,7 @@ import pytest
 
 from devices.control import NoSetpoint, SafetyController, StepTargetSource
 from devices.robot import Action
-from recorder.control import SafetyPath
+from recorder.command_path import SafetyPath
 from recorder.dataset import Dataset
 from recorder.record import StationRecordingSettings, record_station
 from recorder.session import RecordingSession, SessionSettings

@@ -8,7 +8,7 @@ import pytest
 
 from recorder import format as fmt
 from recorder.clock import SimulatedClock
-from recorder.control import UnfilteredPath
+from recorder.command_path import UnfilteredPath
 from recorder.dataset import Dataset
 from recorder.journal import BLOCK, HEADER, JournalWriter, read_journal
 from recorder.session import RecordingSession, SessionSettings

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from recorder.clock import SimulatedClock
-from recorder.control import UnfilteredPath
+from recorder.command_path import UnfilteredPath
 from recorder.dataset import Dataset
 from recorder.errors import DiskFullError
 from recorder.session import RecordingSession

@@ -8,7 +8,7 @@ import pytest
 from devices.camera import CameraError, Frame
 from devices.robot import Action
 from recorder.clock import MonotonicClock, SimulatedClock
-from recorder.control import UnfilteredPath
+from recorder.command_path import UnfilteredPath
 from recorder.dataset import Dataset
 from recorder.errors import RecordingError
 from recorder.session import RecordingSession, SessionSettings

@@ -16,7 +16,7 @@ from policy.runtime.observation import observe
 from policy.runtime.predictors import ScriptedExpertPredictor
 from policy.runtime.runner import ChunkRunner, RuntimeSettings
 from policy.runtime.takeover import POLICY, TELEOP, ControlArbiter
-from recorder.control import SafetyPath
+from recorder.command_path import SafetyPath
 from recorder.dataset import Dataset
 from recorder.takeover_recording import SessionRecoveryRecorder, TakeoverRecordingSource
 from recorder.session import RecordingSession, SessionSettings

@@ -96,7 +96,7 @@ def load_policy_source(source: str, worker: StationWorker, device: str = "cpu") 
         raise FileNotFoundError(f"no checkpoint or training run at {path}")
     import torch
 
-    from policy.device import shared_process_threads
+    from policy.compute_device import shared_process_threads
     from policy.inference import DiffusionPolicyRunner
 
     if device == "cpu":  # the station, its renderer and the recorder share this process's cores

@@ -28,7 +28,7 @@ from PySide6.QtCore import QObject, Signal
 from app.gui.jobs import describe_error
 from app.gui.recording import live_session
 from app.gui.station_worker import StationWorker
-from recorder.control import SafetyPath
+from recorder.command_path import SafetyPath
 from policy.runtime.takeover import POLICY, TELEOP
 from recorder.takeover_recording import SessionRecoveryRecorder, TakeoverRecordingSource
 
