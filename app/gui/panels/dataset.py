@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QGridL
                                QTableView, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
 
 from app.gui.context import AppContext
+from app.gui.dataset_export import DatasetExporter
 from app.gui.episode_table import EpisodeFilter, EpisodeTableModel, quick_open, rows_from_catalog, summarise
 from app.gui.jobs import JobRunner, SerialWorker, describe_error
 from app.gui.panels.base import Panel
@@ -36,6 +37,9 @@ def _episode_curation(catalog, eid: str) -> tuple[list[dict], list[tuple[str, fl
     tags = [(t.tag, float(t.start), float(t.end)) for t in catalog.tags(eid) if t.start is not None]
     return trims, tags
 
+
+EXPORT_TIP = ("Export the dataset for another trainer (LeRobot, Diffusion Policy's Zarr, robomimic), as "
+              "demostation export does: trims applied, deleted episodes left out")
 
 # Files whose facts one catalog-thread call imports (~2 ms each): a curation edit waits at most this.
 IMPORT_BATCH = 50
@@ -56,6 +60,7 @@ class DatasetPanel(Panel):
         self.episode_job = JobRunner("episode", self)
         self.stats_job = JobRunner("statistics", self)
         self.pause_job = JobRunner("pause detection", self)
+        self.exporter = DatasetExporter(ctx, self._job_progress, self._export_finished, self)
         self.catalog = None  # a curation Catalog, used only on catalog_thread
         self.scans = 0  # background scans completed (tests wait on it)
         self.auto_scan = True  # scan files and compute statistics after each open
@@ -104,6 +109,7 @@ class DatasetPanel(Panel):
         play.activated.connect(self.timeline.toggle_play)
         ctx.bus.episode_recorded.connect(self._on_episode_recorded)
         self.pause_fractions_ready.connect(self._on_pause_fractions)
+        self.exporter.job.started.connect(self._export_started)
         self._set_enabled(False)
         last = read(ctx.settings, "dataset/last", "")
         if last:
@@ -123,14 +129,18 @@ class DatasetPanel(Panel):
         self.reload_button = QPushButton("Reload")
         self.reload_button.setToolTip("Rescan the folder for new episodes")
         self.reload_button.clicked.connect(lambda: self.root and self.open_dataset(self.root))
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip(EXPORT_TIP)
+        self.export_button.clicked.connect(self.export_clicked)
         self.summary_label = theme.note_label("no dataset open")
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(200)
+        self.progress.setFixedWidth(200)  # room for "exporting ep_000123" beside the summary
         self.progress.setVisible(False)
         row.addWidget(self.path_edit, 1)
         row.addWidget(browse)
         row.addWidget(self.open_button)
         row.addWidget(self.reload_button)
+        row.addWidget(self.export_button)
         row.addSpacing(12)
         row.addWidget(self.summary_label)
         row.addWidget(self.progress)
@@ -243,8 +253,15 @@ class DatasetPanel(Panel):
         w = QWidget()
         col = QVBoxLayout(w)
         col.setContentsMargins(8, 8, 8, 8)
+        head = QHBoxLayout()
         self.episode_title = theme.note_label("")
-        col.addWidget(self.episode_title)
+        self.video_button = QPushButton("Export video…")
+        self.video_button.setToolTip("Save the shown episode's cameras as an H.264 MP4 that browsers play")
+        self.video_button.setEnabled(False)
+        self.video_button.clicked.connect(self.export_video)
+        head.addWidget(self.episode_title, 1)
+        head.addWidget(self.video_button)
+        col.addLayout(head)
         self.timeline = TimelineView()
         self.timeline.range_selected.connect(self._on_range_selected)
         col.addWidget(self.timeline, 1)
@@ -447,6 +464,7 @@ class DatasetPanel(Panel):
             self.load_episode(pending)
             return
         self.timeline.set_episode(view)
+        self.video_button.setEnabled(bool(view.cameras))
         row = self.model.row_by_id(view.id)
         n = len(view.pauses)
         detail = f"{view.id} · {view.duration:.1f} s · {n} pause{'' if n == 1 else 's'} detected"
@@ -699,10 +717,46 @@ class DatasetPanel(Panel):
         for b in self.edit_buttons:
             b.setEnabled(on)
         self.reload_button.setEnabled(on)
+        self.export_button.setEnabled(on or self.exporter.is_running())
+
+    # -- export ----------------------------------------------------------------------------------
+    def export_clicked(self) -> None:
+        """Export… asks where to; while an export runs the same button cancels it."""
+        if self.exporter.is_running():
+            self.exporter.cancel()
+            return
+        if self.root is None:
+            self.ctx.messages.fail("open a dataset first")
+            return
+        self.exporter.ask_dataset(self.root, self)
+
+    def export_video(self) -> None:
+        view = self.timeline.episode
+        if self.root is None or view is None or view.id != self.current_id:
+            self.ctx.messages.fail("select an episode first; its video is what the timeline shows")
+            return
+        if self.exporter.is_running():
+            self.ctx.messages.fail("an export is running; wait for it or cancel it")
+            return
+        self.exporter.ask_video(self.root, view.id, list(view.cameras), self)
+
+    def _export_started(self) -> None:
+        self.export_button.setText("Cancel export")
+        self.export_button.setToolTip("Stop the export; nothing half-written is left behind")
+        self.video_button.setEnabled(False)
+
+    def _export_finished(self) -> None:
+        self.progress.setVisible(False)
+        self.export_button.setText("Export…")
+        self.export_button.setToolTip(EXPORT_TIP)
+        self.export_button.setEnabled(self.root is not None)
+        view = self.timeline.episode
+        self.video_button.setEnabled(view is not None and bool(view.cameras))
 
     def shutdown(self) -> None:
         for job in (self.episode_job, self.stats_job, self.pause_job):
             job.shutdown(5000)
+        self.exporter.shutdown(5000)
 
         def close() -> None:
             if self.catalog is not None:
