@@ -196,3 +196,12 @@ def test_eval_reports_the_checkpoint_augmentation(tiny_run, capsys):
     assert main(["eval", str(run), "--episodes", "1", "--image-size", "32", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["augmentation"]["color_jitter"] == {"scene": 0.25} and report["augmentation"]["random_conv"] == 0.2
+
+
+def test_info_on_a_run_without_checkpoints_is_one_line_and_status_2(tmp_path, capsys):
+    from app.cli import main
+
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    assert main(["info", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "holds no checkpoints" in err
