@@ -37,9 +37,7 @@ def load_sweep(path: str | Path) -> list[SweepCellRef]:
     if p.is_dir():
         p = p / "sweep.json"
     try:
-        data = json.loads(p.read_text())
-        cells = [SweepCellRef(str(c["perturbation"]), float(c["severity"]), float(c["success_rate"]),
-                              int(c["episodes"])) for c in data["cells"]]
+        cells = cells_of(json.loads(p.read_text()))
     except FileNotFoundError:
         raise ValueError(f"--from-sweep: no sweep report at {p} (run `demostation eval RUN --sweep` first)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
@@ -47,6 +45,13 @@ def load_sweep(path: str | Path) -> list[SweepCellRef]:
     if not cells:
         raise ValueError(f"--from-sweep: {p} has no perturbed cells")
     return cells
+
+
+def cells_of(summary: dict) -> list[SweepCellRef]:
+    """The perturbed cells of a sweep report's JSON object (`SweepReport.summary`), worst first."""
+    cells = [SweepCellRef(str(c["perturbation"]), float(c["severity"]), float(c["success_rate"]), int(c["episodes"]))
+             for c in summary["cells"]]
+    return sorted(cells, key=lambda c: (c.success_rate, c.severity, c.perturbation))
 
 
 def pick_cell(cells: list[SweepCellRef], spec: str = "worst") -> SweepCellRef:

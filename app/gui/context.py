@@ -48,6 +48,7 @@ class Bus(QObject):
     episode_recorded = Signal(str, str)  # dataset path, episode id
     checkpoint_ready = Signal(str)  # a training run produced a usable checkpoint (run directory)
     show_panel = Signal(str)  # ask the window to bring a panel forward (its key)
+    recollect = Signal(str, float, str)  # record demos under a sweep cell: perturbation, severity, tag
 
 
 @dataclass

@@ -38,6 +38,7 @@ class RecordSettings:
     reset_scene: bool = True  # re-randomise the scene at the start of each episode
     max_duration_s: float | None = 120.0
     randomize: SceneRanges = field(default_factory=SceneRanges)  # drawn for each episode that resets the scene
+    tags: tuple[str, ...] = ()  # every episode's tags attribute (e.g. the sweep cell it re-collects)
 
 
 @dataclass
@@ -251,10 +252,11 @@ class RecordController(QObject):
     def _scene_job(self, settings: RecordSettings, seed: int | None) -> dict:
         """Before a reset: draw the episode's scene on the station; without one: record the scene as it is."""
         fixed, ranges = self.worker.perturbations, settings.randomize
+        tags = {"tags": list(settings.tags)} if settings.tags else {}
         if seed is None:
-            return self.worker.call(lambda s: scene_attributes(s, self._scene_ranges))
+            return {**self.worker.call(lambda s: scene_attributes(s, self._scene_ranges)), **tags}
         self._scene_ranges = ranges
-        return self.worker.call(lambda s: apply_scene(s, fixed, ranges, seed))
+        return {**self.worker.call(lambda s: apply_scene(s, fixed, ranges, seed)), **tags}
 
     def _stop_job(self, success: bool | None, release: bool = True):
         session = self._session

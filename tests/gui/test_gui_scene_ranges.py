@@ -70,3 +70,42 @@ def test_record_panel_draws_and_stores_each_episode_scene(make_window, qtbot, tm
     panel.randomize_edit.setText("object_color:0.9-0.1")
     assert not panel.command("start")
     assert "Randomise scene" in str(w.ctx.messages.history[-1])
+
+
+def test_a_sweep_cell_picked_in_the_run_panel_records_tagged_demos_under_it(make_window, qtbot, tmp_path):
+    from app.gui.panels.record import RecordPanel
+    from app.gui.panels.run import RunPanel
+    from app.gui.panels.station import StationPanel
+    from policy.sweep import SweepCell, SweepReport
+
+    def cell(name, sev, rate):
+        return SweepCell(perturbation=name, severity=sev, episodes=10, success_rate=rate, mean_score=rate)
+
+    report = SweepReport(task="pick_place", policy="policy:run", seed=0, episodes_per_cell=10, severities=[0.5],
+                         latency="0", seconds=1.0, baseline=cell("none", 0.0, 1.0),
+                         cells=[cell("lighting", 0.5, 1.0), cell("object_color", 0.5, 0.0)]).summary()
+    w = make_window(panels=[StationPanel, RecordPanel, RunPanel])
+    run, rec = w.panels["run"], w.panels["record"]
+    assert not run.recollect.record_button.isEnabled()  # no sweep shown yet
+    run.show_sweep(report)
+    assert run.recollect.cells_combo.count() == 2
+    assert run.recollect.cells_combo.itemText(0).startswith("object_color 0.5: 0%")  # worst first
+    qtbot.waitUntil(lambda: w.ctx.station.is_alive, timeout=15000)
+    run.recollect.record_button.click()
+    assert w.current_panel() is rec and rec.randomize_edit.text() == "object_color:0.5"
+    rec.dataset_edit.setText(str(tmp_path / "ds"))
+    rec.driver_combo.setCurrentIndex(rec.driver_combo.findData("expert"))
+    rec.auto_end_check.setChecked(False)
+    assert rec.record_settings().tags == ("sweep:object_color@0.5",)
+    assert rec.command("start")
+    qtbot.waitUntil(lambda: rec.controller.state == "recording", timeout=10000)
+    qtbot.wait(400)
+    assert rec.command("toggle")
+    qtbot.waitUntil(lambda: rec.controller.state == "idle", timeout=15000)
+    (f,) = sorted((tmp_path / "ds" / "episodes").glob("*.h5"))
+    with h5py.File(f) as h:
+        assert json.loads(h.attrs["tags"]) == ["sweep:object_color@0.5"]
+        assert json.loads(h.attrs["scene"])["perturbations"] == {"object_color": 0.5}
+    # Editing the scene away from the cell drops its tag.
+    rec.randomize_edit.setText("table_color:0-0.5")
+    assert rec.record_settings().tags == ()

@@ -91,6 +91,8 @@ class RecordPanel(Panel):
         c.episode_discarded.connect(self._on_discarded)
         c.failed.connect(lambda msg: ctx.messages.alert("Recording", msg))
         ctx.station.device_events.connect(self._on_device_events)
+        self._sweep_cell = ("", "")  # (scene text, tag) of a sweep cell picked in the Run panel
+        ctx.bus.recollect.connect(self._recollect)
         if ctx.cameras is not None:  # the lab's own cameras are watched (and recorded) here too
             ctx.cameras.frame.connect(self.live.show_external)
             ctx.cameras.changed.connect(lambda: self.live.drop_external(set(ctx.cameras.connected())))
@@ -281,7 +283,8 @@ class RecordPanel(Panel):
         return RecordSettings(dataset=Path(dataset).expanduser(), operator=self.operator_edit.text().strip(),
                               task=self.task_edit.text().strip() or self.ctx.task,
                               auto_end=self.auto_end_check.isChecked(), reset_scene=self.reset_check.isChecked(),
-                              randomize=self.randomize_edit.ranges())
+                              randomize=self.randomize_edit.ranges(),
+                              tags=self._cell_tags())
 
     def start_recording(self) -> bool:
         try:
@@ -296,6 +299,19 @@ class RecordPanel(Panel):
         elif self.ctx.station.agent is None or self.ctx.station.agent is self.expert:
             self.ctx.station.set_agent(self.ctx.station.keyboard_agent)
         return self.controller.start(settings)
+
+    def _recollect(self, perturbation: str, severity: float, tag: str) -> None:
+        """Record under a sweep cell: its severity as the scene, and the cell's tag on each episode."""
+        text = f"{perturbation}:{severity:g}"
+        self.randomize_edit.setText(text)
+        self.randomize_edit.save()
+        self._sweep_cell = (text, tag)
+        self.ctx.messages.say(f"recording under {perturbation} {severity:g}: episodes will be tagged {tag}")
+
+    def _cell_tags(self) -> tuple[str, ...]:
+        """The picked sweep cell's tag, while the scene field still holds that cell."""
+        text, tag = self._sweep_cell
+        return (tag,) if tag and self.randomize_edit.text().strip() == text else ()
 
     def _driver_changed(self) -> None:
         expert = self.driver_combo.currentData() == "expert"

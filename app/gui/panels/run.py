@@ -28,6 +28,7 @@ from app.gui.live_view import LiveView
 from app.gui.panels.base import Panel
 from app.gui.panels.record import default_dataset_dir
 from app.gui.plot_widget import PlotWidget
+from app.gui.recollect_box import RecollectBox
 from app.gui.policy_run import EXPERT_SOURCE, PolicyRunController, camera_pose, project_points
 from app.gui.settings import read
 from app.gui.status_light import StatusLight
@@ -205,6 +206,9 @@ class RunPanel(Panel):
         form.addRow(row)
         self.sweep_label = theme.note_label("every perturbation at three severities, same seeds (demostation eval --sweep)", wrap=True)
         form.addRow(self.sweep_label)
+        self.recollect = RecollectBox()
+        self.recollect.requested.connect(self._recollect)
+        form.addRow(self.recollect)
         self.comparison_table = ComparisonTable()
         self.comparison_table.setVisible(False)  # until a comparison has finished
         form.addRow(self.comparison_table)
@@ -501,6 +505,7 @@ class RunPanel(Panel):
         """Success against severity, one line per perturbation, starting from the shared baseline."""
         if "cells" not in report and "sweep" in report:
             report = report["sweep"]
+        self.recollect.set_report(report)
         base = float(report["baseline"]["success_rate"])
         self.sweep_plot.clear()
         self.sweep_plot.set_x_range(0.0, 1.0)
@@ -513,6 +518,11 @@ class RunPanel(Panel):
             self.sweep_plot.set_series(name, xs, ys, theme.SERIES[k % len(theme.SERIES)], style="line+points")
         self.sweep_plot.title = (f"robustness sweep: {report.get('policy', '')} on {report.get('task', '')}, "
                                  f"{report.get('episodes_per_cell', '?')} episodes per point")
+
+    def _recollect(self, perturbation: str, severity: float, tag: str) -> None:
+        """Targeted re-collection: the Record panel records under this cell, its episodes tagged."""
+        self.ctx.bus.recollect.emit(perturbation, severity, tag)
+        self.ctx.bus.show_panel.emit("record")
 
     def show_comparison(self, report: dict) -> None:
         """A checkpoint comparison: the table of every cell, and per checkpoint its success rate
