@@ -17,7 +17,7 @@ appearance augmentations, each evaluated under the ``object_color`` sweep on the
    * ``randomized`` (only with ``--randomize RANGES``): the plain recipe on a second dataset
      recorded with ``record --randomize RANGES`` (randomised collection), same seeds and size.
 
-3. Evaluates each arm's best checkpoint unperturbed and at each severity of ``--perturbation``
+3. Evaluates each arm's best checkpoint (``--evaluate-only``: only this, for runs already in ``--out``) unperturbed and at each severity of ``--perturbation``
    on seeds 0 … N−1 (`policy.sweep.run_sweep`), with Wilson 95 % intervals.
 
 Prints one JSON object: per arm its augmentation, training summary and success per severity.
@@ -97,6 +97,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="training seed (the same for every arm)")
     ap.add_argument("--out", help="keep datasets and runs here (default: a temporary folder)")
     ap.add_argument("--data", help="train on this dataset instead of recording one")
+    ap.add_argument("--evaluate-only", action="store_true",
+                    help="evaluate the arms' runs already in --out (OUT/run_ARM) again, without training")
     args = ap.parse_args()
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
     bad = [a for a in arms if a not in ARMS]
@@ -129,15 +131,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.out) if args.out else Path(tmp)
         data = Path(args.data) if args.data else root / "data"
-        if not args.data and not (data / "episodes").is_dir():
+        if not args.data and not args.evaluate_only and not (data / "episodes").is_dir():
             result["demos"] = record(data, args.demos)
         for arm in arms:
+            run = root / f"run_{arm}"
+            if args.evaluate_only:
+                result["arms"][arm] = {"run": str(run), "sweep": sweep_arm(run, args.perturbation, severities,
+                                                                            args.eval_episodes)}
+                continue
             arm_data = data
             if arm == "randomized":
                 arm_data = root / "data_randomized"
                 if not (arm_data / "episodes").is_dir():
                     result["demos_randomized"] = record(arm_data, args.demos, args.randomize)
-            run = root / f"run_{arm}"
             trained = train_arm(arm_data, run, cfg, augmented if arm == "augmented" else {})
             result["arms"][arm] = {"train": trained, "sweep": sweep_arm(run, args.perturbation, severities,
                                                                          args.eval_episodes)}
