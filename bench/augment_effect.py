@@ -124,7 +124,8 @@ def main() -> None:
     else:
         cfg.train.steps = args.steps
     result: dict = {"date": time.strftime("%Y-%m-%d", time.gmtime()), "task": "pick_place", "preset": args.preset,
-                    "budget": {"steps": args.steps} if args.minutes <= 0 else {"minutes": args.minutes},
+                    "budget": None if args.evaluate_only else
+                    {"steps": args.steps} if args.minutes <= 0 else {"minutes": args.minutes},
                     "train_seed": args.seed, "perturbation": args.perturbation, "eval_seeds": [0, args.eval_episodes - 1],
                     "threads": torch.get_num_threads(), "cores": os.cpu_count(),
                     "load_avg_1min_start": round(os.getloadavg()[0], 2), "arms": {}}
