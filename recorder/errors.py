@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class RecordingError(RuntimeError):
     """The recording stopped: the message says why and what was kept."""
@@ -9,3 +11,12 @@ class RecordingError(RuntimeError):
 
 class DiskFullError(RecordingError):
     """The disk filled up; everything written before the failing write is intact and readable."""
+
+
+class NoSpaceError(OSError):
+    """The disk is full (ENOSPC) outside a recording: the message says what was left untouched and
+    what to do. An `OSError` with the errno set, so callers that test for ENOSPC see it as one."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.errno = errno.ENOSPC
