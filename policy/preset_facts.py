@@ -25,24 +25,24 @@ class PresetFacts:
 
 PRESET_FACTS: dict[str, PresetFacts] = {
     "auto": PresetFacts(
-        name="auto", title="gpu on a CUDA machine, else cpu",
+        name="auto", title="gpu if CUDA, else cpu",
         recipe="the gpu preset when this machine has a CUDA GPU (and the device is not cpu), otherwise the cpu preset",
         cost="that of the preset it picks", achieved="that of the preset it picks",
         source="docs/policy.md (Training)"),
     "cpu": PresetFacts(
-        name="cpu", title="small and fast, the measured recipe",
+        name="cpu", title="small, fast, measured",
         recipe="small conv encoder (32 keypoints), transformer head 96×3, flow matching with 6 Euler steps, "
                "lr 5e-4, 20,000 steps of batch 64",
-        cost="~370 training samples/s and ~8 ms per chunk on one CPU core; 21,916 steps took 60 min (Dec 6)",
-        achieved="pick_place: 100 % on 50 unseen seeds with the logged mistakes trimmed, 88 % untrimmed "
-                 "(100 expert demos, 60 min on one core); push_t: not learned in 25 min (coverage 0.16)",
+        cost="about 1 h on one CPU core (21,916 steps in 60 min, ~370 samples/s, Dec 6); ~8 ms per chunk",
+        achieved="pick_place 100 % on 50 unseen seeds with the logged mistakes trimmed (88 % untrimmed; "
+                 "100 expert demos); push_t not learned in 25 min (coverage 0.16)",
         source="bench/README.md (Learning, Dec 6)"),
     "gpu": PresetFacts(
-        name="gpu", title="Diffusion Policy's published size",
+        name="gpu", title="Diffusion Policy's size",
         recipe="ResNet-18-GroupNorm encoder, U-Net 256/512/1024 with FiLM, DDPM 100 levels sampled with "
                "DDIM 10 steps, lr 1e-4, 20,000 steps of batch 64",
-        cost="needs a CUDA GPU; a checkpoint with optimiser state is 1,249 MB",
-        achieved="not measured in this project (the benchmark machine has no GPU)",
+        cost="a CUDA GPU; its checkpoint with optimiser state is 1,249 MB",
+        achieved="not measured here (the benchmark machine has no GPU)",
         source="docs/policy.md (Training), bench/README.md (Checkpoint reading memory)"),
 }
 

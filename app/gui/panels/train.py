@@ -30,6 +30,7 @@ STATE_LIGHT = {"starting": theme.ACCENT, "running": theme.ACCENT, "finished": th
 RUN_COLUMNS = ("Run", "State", "Step", "Loss", "Best val", "Time")
 HEADS = {"unet": "1-D temporal U-Net", "transformer": "Transformer"}  # policy.heads.HEADS, in words
 OBJECTIVES = {"ddpm": "DDPM (ε prediction)", "flow": "Flow matching"}  # policy.objectives.OBJECTIVES
+SHORT = {"unet": "U-Net", "transformer": "Transformer", "ddpm": "DDPM", "flow": "flow matching"}
 
 
 def _split(text: str) -> list[str]:
@@ -100,6 +101,7 @@ class TrainPanel(Panel):
         split.addWidget(scroll)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
+        split.setSizes([440, 840])  # the form's widest width (a saved layout wins): its texts fit
         layout.addWidget(split, 1)
 
         self._tick = QTimer(self)
@@ -151,6 +153,10 @@ class TrainPanel(Panel):
         self.preset_facts.setTextFormat(Qt.TextFormat.RichText)
         self.head_combo = QComboBox()
         self.objective_combo = QComboBox()
+        for combo in (self.preset_combo, self.head_combo, self.objective_combo):
+            # sized by the column, not by its longest entry (the "preset (cpu: … · gpu: …)" ones)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(0, 10_000_000)
         self.steps_spin.setSingleStep(500)
@@ -214,11 +220,11 @@ class TrainPanel(Panel):
             values = {n: value(c) for n, c in configs.items()}
             if len(set(values.values())) == 1:
                 return f"preset ({next(iter(values.values()))})"
-            return "preset (" + " · ".join(f"{n}: {v}" for n, v in values.items()) + ")"
+            return "preset: " + ", ".join(f"{n} {v}" for n, v in values.items())
 
         for combo, choices, value in (
-                (self.head_combo, HEADS, lambda c: HEADS[c.policy.head]),
-                (self.objective_combo, OBJECTIVES, lambda c: OBJECTIVES[c.policy.objective])):
+                (self.head_combo, HEADS, lambda c: SHORT[c.policy.head]),
+                (self.objective_combo, OBJECTIVES, lambda c: SHORT[c.policy.objective])):
             chosen = combo.currentData()
             combo.blockSignals(True)
             combo.clear()
@@ -227,20 +233,22 @@ class TrainPanel(Panel):
                 combo.addItem(label, key)
             combo.setCurrentIndex(max(0, combo.findData(chosen)))
             combo.blockSignals(False)
+            combo.setToolTip(combo.itemText(0))
         self.steps_spin.setSpecialValueText(of(lambda c: f"{c.train.steps:,}"))
         self.batch_spin.setSpecialValueText(of(lambda c: c.train.batch_size))
         self.time_spin.setSpecialValueText(of(lambda c: f"{c.train.time_limit_s / 60:g} min" if c.train.time_limit_s
                                               else "no limit"))
-        self.cameras_edit.setPlaceholderText(of(lambda c: ",".join(c.policy.cameras)))
-        lines = []
+        self.cameras_edit.setPlaceholderText(of(lambda c: ", ".join(c.policy.cameras)))
+        lines, tips = [], []
         for n in ([DEFAULT_PRESET] if name == DEFAULT_PRESET else []) + names:
             f = facts(n)
+            tips.append(f"{n}: {f.recipe} — figures from {f.source}")
             if n == DEFAULT_PRESET:
-                lines.append(f"<b>{n}</b>: {f.recipe}.")
-                continue
-            lines.append(f"<b>{n}</b>: {f.recipe}.<br><b>Costs</b> {f.cost}.<br><b>Achieved</b> {f.achieved} "
-                         f"<i>({f.source})</i>.")
+                lines.append(f"<b>{n}</b> picks {f.title}.")
+            else:
+                lines.append(f"<b>{n}</b> costs {f.cost}.<br>&nbsp;&nbsp;Achieved: {f.achieved}.")
         self.preset_facts.setText("<br>".join(lines))
+        self.preset_facts.setToolTip("\n".join(tips))
 
     def spec(self) -> TrainSpec:
         dataset = self.dataset_edit.text().strip()
