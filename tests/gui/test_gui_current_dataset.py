@@ -79,3 +79,16 @@ def test_a_dataset_chosen_in_the_train_panel_becomes_current(make_window, qtbot,
     assert w.panels["record"].dataset_edit.text() == str(root)
     w.show_panel("dataset")
     qtbot.waitUntil(lambda: w.panels["dataset"].model.rowCount() == 1, timeout=30000)
+
+
+def test_a_current_dataset_that_was_empty_opens_once_its_first_episode_is_kept(make_window, qtbot, tmp_path):
+    root = tmp_path / "fresh"
+    root.mkdir()
+    w = make_window(panels=_panels(), start_station=False)
+    w.ctx.dataset.set(root)  # e.g. chosen for take-overs in the Run panel, still without episodes
+    w.show_panel("dataset")
+    ds = w.panels["dataset"]
+    assert ds.root is None
+    write_episode(root, 0, samples=20, image=4)
+    w.ctx.bus.episode_recorded.emit(str(root), "ep_000000")
+    qtbot.waitUntil(lambda: ds.root == root and ds.model.rowCount() == 1, timeout=30000)

@@ -383,6 +383,11 @@ class DatasetPanel(Panel):
         """
         if same_folder(dataset, self.root):
             self.refresh_listing()
+        elif same_folder(dataset, self.ctx.dataset.path):
+            # the current dataset had no episodes when it was last looked at: it has one now
+            self._tried = None
+            if self.isVisible():
+                self.on_shown()
 
     def _on_current_changed(self, path: str) -> None:
         """Another panel made a dataset current: show it here (now if the panel is in view)."""
