@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from recorder.clock import SimulatedClock
+from recorder.control import UnfilteredPath
 from recorder.dataset import Dataset
 from recorder.errors import DiskFullError
 from recorder.session import RecordingSession
@@ -19,7 +20,9 @@ def test_a_disk_that_fills_mid_episode(tmp_path):
     fs = BudgetFileSystem(budget=10**9)
     clock = SimulatedClock()
     cams = {"scene": RateCamera("scene", clock, 15.0, phase_s=-1.0)}
-    session = RecordingSession(tmp_path, FakeRobot(clock), cams, ScriptedSource(), clock=clock, fs=fs)
+    robot = FakeRobot(clock)
+    session = RecordingSession(tmp_path, robot, cams, ScriptedSource(), clock=clock, fs=fs,
+                               control=UnfilteredPath(robot))
     first = session.record_episode(end=EndAfter(3.0))
     per_episode = fs.used
     fs.budget = fs.used + per_episode // 2  # room for about half of the next episode's journal
@@ -85,7 +88,8 @@ def test_a_disk_that_fills_while_finalising_keeps_the_journal(tmp_path, monkeypa
                            "'No space left on device', total write size = 2048)")
 
     clock = SimulatedClock()
-    session = RecordingSession(tmp_path, FakeRobot(clock), {}, ScriptedSource(), clock=clock)
+    robot = FakeRobot(clock)
+    session = RecordingSession(tmp_path, robot, {}, ScriptedSource(), clock=clock, control=UnfilteredPath(robot))
     monkeypatch.setattr(writer_module, "finalize_journal", full)
     with pytest.raises(DiskFullError, match="disk full in .*recording of ep_000000 stopped"):
         session.record_episode(end=EndAfter(1.0))

@@ -20,7 +20,7 @@ from recorder.control import SafetyPath
 from recorder.dataset import Dataset
 from recorder.recovery import SessionRecoveryRecorder, TakeoverSource
 from recorder.session import RecordingSession, SessionSettings
-from recorder.station import StationClock, station_description, station_limits
+from recorder.station import StationClock, station_description
 from recorder.teleop import TeleopSource
 from recorder.validate import validate_dataset
 
@@ -40,7 +40,7 @@ def run(tmp_path_factory):
     runner.reset()
     teleop = TeleopSource.from_spec(f"replay:{DEMO}")
     teleop.open(station)
-    controller = SafetyController(station, limits=station_limits(station))
+    controller = SafetyController(station)
     arbiter = ControlArbiter(runner, teleop, current_command=lambda: controller.last_applied,
                              on_hand_back=lambda now: runner.restart(),
                              episode_attrs={"policy": "expert-chunks", "device": "spacemouse"})

@@ -226,9 +226,9 @@ class StationWorker(QThread):
             # ~100 ms, which would otherwise stall the GUI at the start of the first recording.
             for name in self.camera_names:
                 station.render(name)
-            from policy.runtime.rollout import station_limits
+            from devices.safety import limits_for
 
-            self.controller = SafetyController(station, source=self.step_target, limits=station_limits(station),
+            self.controller = SafetyController(station, source=self.step_target, limits=limits_for(station),
                                                rate_hz=1.0 / SLICE_S)
             self.controller.reset()
             self._station = station

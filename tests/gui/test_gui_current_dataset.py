@@ -2,10 +2,7 @@
 new episodes listed as they are kept, and the same after a restart."""
 
 import pytest
-
-pytest.importorskip("curation.workspace")
-
-from synthetic_dataset import write_dataset, write_episode  # noqa: E402
+from synthetic_dataset import write_dataset, write_episode
 
 pytestmark = pytest.mark.gui
 
@@ -57,6 +54,10 @@ def test_a_dataset_opened_in_one_panel_is_the_one_every_panel_shows_and_after_a_
     assert ds.model.rowCount() == 3, (ds.model.rowCount(), w.ctx.messages.history[-2:])
     assert ds.refreshes == 1 and ds.selected_ids() == ["ep_000000"]
     assert not ds.model.row_by_id("ep_000002").pending
+    # the statistics scan started by the open listed the folder before that episode: it stays
+    qtbot.waitUntil(lambda: ds.scans >= 1, timeout=30000)
+    qtbot.wait(200)
+    assert ds.model.row_by_id("ep_000002") is not None and ds.model.rowCount() == 3
 
     w.close()
     w2 = make_window(panels=_panels(), start_station=False)

@@ -1,11 +1,7 @@
 """Dataset panel: opening fast, the timeline, and every curation edit (with undo)."""
 
 import pytest
-
-pytest.importorskip("curation.workspace")
-pytest.importorskip("curation.stats")
-
-from synthetic_dataset import write_dataset, write_episode, write_known_dataset  # noqa: E402
+from synthetic_dataset import write_dataset, write_episode, write_known_dataset
 
 pytestmark = pytest.mark.gui
 

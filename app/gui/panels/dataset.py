@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QGridL
 
 from app.gui.context import AppContext
 from app.gui.current_dataset import same_folder
+from app.gui.dataset_export import DatasetExporter
 from app.gui.episode_table import EpisodeFilter, EpisodeTableModel, quick_open, rows_from_catalog, summarise
 from app.gui.jobs import JobRunner, SerialWorker, describe_error
 from app.gui.panels.base import Panel
@@ -37,6 +38,9 @@ def _episode_curation(catalog, eid: str) -> tuple[list[dict], list[tuple[str, fl
     tags = [(t.tag, float(t.start), float(t.end)) for t in catalog.tags(eid) if t.start is not None]
     return trims, tags
 
+
+EXPORT_TIP = ("Export the dataset for another trainer (LeRobot, Diffusion Policy's Zarr, robomimic), as "
+              "demostation export does: trims applied, deleted episodes left out")
 
 # Files whose facts one catalog-thread call imports (~2 ms each): a curation edit waits at most this.
 IMPORT_BATCH = 50
@@ -57,12 +61,14 @@ class DatasetPanel(Panel):
         self.episode_job = JobRunner("episode", self)
         self.stats_job = JobRunner("statistics", self)
         self.pause_job = JobRunner("pause detection", self)
+        self.exporter = DatasetExporter(ctx, self._job_progress, self._export_finished, self)
         self.catalog = None  # a curation Catalog, used only on catalog_thread
         self.scans = 0  # background scans completed (tests wait on it)
         self.auto_scan = True  # scan files and compute statistics after each open
         self._rescan = False
         self._tried: Path | None = None  # the current dataset last tried at a look at the panel
         self.refreshes = 0  # listings of newly kept episodes completed (tests wait on it)
+        self._listed_since_scan: set[str] = set()  # ids `refresh_listing` added after the running scan listed the files
         self.root: Path | None = None
         self.open_seconds: float | None = None  # how long the last open took (request → every row filled)
         self.rows_seconds: float | None = None  # request → every episode listed (new files' rows pending)
@@ -106,6 +112,7 @@ class DatasetPanel(Panel):
         ctx.bus.episode_recorded.connect(self._on_episode_recorded)
         ctx.dataset.changed.connect(self._on_current_changed)
         self.pause_fractions_ready.connect(self._on_pause_fractions)
+        self.exporter.job.started.connect(self._export_started)
         self._set_enabled(False)
         self.path_edit.setText(ctx.dataset.text())
 
@@ -123,14 +130,18 @@ class DatasetPanel(Panel):
         self.reload_button = QPushButton("Reload")
         self.reload_button.setToolTip("Rescan the folder for new episodes")
         self.reload_button.clicked.connect(lambda: self.root and self.open_dataset(self.root))
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip(EXPORT_TIP)
+        self.export_button.clicked.connect(self.export_clicked)
         self.summary_label = theme.note_label("no dataset open")
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(200)
+        self.progress.setFixedWidth(200)  # room for "exporting ep_000123" beside the summary
         self.progress.setVisible(False)
         row.addWidget(self.path_edit, 1)
         row.addWidget(browse)
         row.addWidget(self.open_button)
         row.addWidget(self.reload_button)
+        row.addWidget(self.export_button)
         row.addSpacing(12)
         row.addWidget(self.summary_label)
         row.addWidget(self.progress)
@@ -243,8 +254,15 @@ class DatasetPanel(Panel):
         w = QWidget()
         col = QVBoxLayout(w)
         col.setContentsMargins(8, 8, 8, 8)
+        head = QHBoxLayout()
         self.episode_title = theme.note_label("")
-        col.addWidget(self.episode_title)
+        self.video_button = QPushButton("Export video…")
+        self.video_button.setToolTip("Save the shown episode's cameras as an H.264 MP4 that browsers play")
+        self.video_button.setEnabled(False)
+        self.video_button.clicked.connect(self.export_video)
+        head.addWidget(self.episode_title, 1)
+        head.addWidget(self.video_button)
+        col.addLayout(head)
         self.timeline = TimelineView()
         self.timeline.range_selected.connect(self._on_range_selected)
         col.addWidget(self.timeline, 1)
@@ -420,6 +438,7 @@ class DatasetPanel(Panel):
             if generation != self._generation:
                 return  # another dataset was opened meanwhile
             self.model.update_rows(rows)
+            self._listed_since_scan.update(r.id for r in rows)
             self._show_summary()
             self.refreshes += 1
             if problems:
@@ -490,6 +509,7 @@ class DatasetPanel(Panel):
             self.load_episode(pending)
             return
         self.timeline.set_episode(view)
+        self.video_button.setEnabled(bool(view.cameras))
         row = self.model.row_by_id(view.id)
         n = len(view.pauses)
         detail = f"{view.id} · {view.duration:.1f} s · {n} pause{'' if n == 1 else 's'} detected"
@@ -638,6 +658,7 @@ class DatasetPanel(Panel):
                 self.scan_and_compute()
 
         self._rescan = False
+        self._listed_since_scan = set()
         self.stats_job.start(job, on_done=self._on_scanned, on_progress=self._job_progress,
                              on_exception=lambda exc: (self.progress.setVisible(False),
                                                        self.ctx.messages.fail(f"statistics: {describe_error(exc)}")),
@@ -657,6 +678,9 @@ class DatasetPanel(Panel):
             return rows_from_catalog(self.catalog, readable)
 
         def done(new_rows) -> None:
+            # Episodes kept while the scan ran are not in its listing: they stay listed.
+            scanned = {r.id for r in new_rows}
+            new_rows = new_rows + [r for r in self.model.rows() if r.id in self._listed_since_scan and r.id not in scanned]
             self.model.set_rows(new_rows) if len(new_rows) != self.model.rowCount() else self.model.update_rows(new_rows)
             self.model.set_pause_fractions({e.id: e.pause_fraction for e in stats.episodes})
             self._stats_summary = stats.summary()
@@ -742,10 +766,46 @@ class DatasetPanel(Panel):
         for b in self.edit_buttons:
             b.setEnabled(on)
         self.reload_button.setEnabled(on)
+        self.export_button.setEnabled(on or self.exporter.is_running())
+
+    # -- export ----------------------------------------------------------------------------------
+    def export_clicked(self) -> None:
+        """Export… asks where to; while an export runs the same button cancels it."""
+        if self.exporter.is_running():
+            self.exporter.cancel()
+            return
+        if self.root is None:
+            self.ctx.messages.fail("open a dataset first")
+            return
+        self.exporter.ask_dataset(self.root, self)
+
+    def export_video(self) -> None:
+        view = self.timeline.episode
+        if self.root is None or view is None or view.id != self.current_id:
+            self.ctx.messages.fail("select an episode first; its video is what the timeline shows")
+            return
+        if self.exporter.is_running():
+            self.ctx.messages.fail("an export is running; wait for it or cancel it")
+            return
+        self.exporter.ask_video(self.root, view.id, list(view.cameras), self)
+
+    def _export_started(self) -> None:
+        self.export_button.setText("Cancel export")
+        self.export_button.setToolTip("Stop the export; nothing half-written is left behind")
+        self.video_button.setEnabled(False)
+
+    def _export_finished(self) -> None:
+        self.progress.setVisible(False)
+        self.export_button.setText("Export…")
+        self.export_button.setToolTip(EXPORT_TIP)
+        self.export_button.setEnabled(self.root is not None)
+        view = self.timeline.episode
+        self.video_button.setEnabled(view is not None and bool(view.cameras))
 
     def shutdown(self) -> None:
         for job in (self.episode_job, self.stats_job, self.pause_job):
             job.shutdown(5000)
+        self.exporter.shutdown(5000)
 
         def close() -> None:
             if self.catalog is not None:
