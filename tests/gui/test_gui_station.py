@@ -85,6 +85,19 @@ def test_a_recorded_spacemouse_stream_drives_the_station(make_window, qtbot):
     assert panel.axes.motion is None and not panel.axes.flip_boxes["y"].isEnabled()
 
 
+def test_station_words_an_open_gripper_is_open_and_free_play_never_times_out(make_window, qtbot):
+    w = make_window()
+    panel = w.panels["station"]
+    qtbot.waitUntil(lambda: panel.gripper_label.text() != "—", timeout=15000)
+    assert panel.gripper_label.text().startswith("open")  # the hand starts open (gripper 0 = open)
+    status = {}
+    w.ctx.station.status.connect(status.update)
+    qtbot.waitUntil(lambda: bool(status), timeout=5000)
+    status.update(timed_out=True, done=True, success=False, time=25.0)  # past pick_place's 20 s
+    panel._on_status(status)
+    assert "timed out" not in panel.score_label.text() and "25.0 s" in panel.score_label.text()
+
+
 def _x_moves_while(w, panel, qtbot, words: str, samples: int = 3) -> list[float]:
     """The robot's x displacement over each status tick for which the axes view reads ``words``."""
     moves: list[float] = []
