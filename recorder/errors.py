@@ -9,6 +9,10 @@ class RecordingError(RuntimeError):
     """The recording stopped: the message says why and what was kept."""
 
 
+class UnwritableDatasetError(RecordingError):
+    """The dataset's folder refuses new files (read-only, no permission): nothing was written."""
+
+
 class DiskFullError(RecordingError):
     """The disk filled up; everything written before the failing write is intact and readable."""
 
