@@ -234,6 +234,10 @@ class EpisodeWriter:
     def _as_recording_error(self, exc: BaseException) -> RecordingError:
         if isinstance(exc, RecordingError):
             return exc
+        if is_disk_full(exc) and self.samples_written == 0:
+            return DiskFullError(
+                f"disk full in {self.journal_path.parent} ({os.strerror(errno.ENOSPC)}): recording of "
+                f"{self.h5_path.stem} stopped before its first sample; earlier episodes are intact")
         if is_disk_full(exc):
             return DiskFullError(
                 f"disk full in {self.journal_path.parent} ({os.strerror(errno.ENOSPC)}): recording of "

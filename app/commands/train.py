@@ -9,6 +9,7 @@ command again resumes from ``last``.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import time
 
@@ -124,6 +125,13 @@ def run(args: argparse.Namespace) -> int:
                         "run_dir": str(Path(args.out))})
         print(line, file=sys.stdout if not args.json else sys.stderr)
         return EXIT_STOPPED
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        from recorder.errors import NoSpaceError
+
+        raise NoSpaceError(f"disk full while writing the run {args.out}; every checkpoint saved before is intact: "
+                           "free space and run the same command again to resume") from None
     except Cancelled:  # stopped while the episodes were being loaded: no step was taken
         if not main_rank:
             return EXIT_STOPPED
