@@ -69,6 +69,18 @@ def episodes_dir(root: str | Path) -> Path:
     return Path(root) / EPISODES_DIR
 
 
+def next_episode_number(folder: Path) -> int:
+    """One more than the highest episode number used by any file (finished, journal, temporary or kept aside)."""
+    numbers = [-1]
+    if folder.is_dir():
+        for p in folder.iterdir():
+            stem = p.name.split(".", 1)[0]
+            n = episode_number(stem)
+            if n is not None:
+                numbers.append(n)
+    return max(numbers) + 1
+
+
 def software_version() -> str:
     """The installed Demo Station version, recorded in every episode."""
     from importlib.metadata import PackageNotFoundError, version

@@ -4,10 +4,17 @@ A journal nobody holds a lock on belongs to a recording that died (SIGKILL, powe
 disk). It is finalised exactly as a finished recording would be, with ``complete=False`` unless the
 recording had already sealed it, and everything up to its last intact block (at most the final
 second) is kept. A journal still locked is a recording in progress and is left alone.
+
+A journal is removed without being recovered only when it provably is the journal of the finished
+episode of its number (same recording id, or start time for older files, and the same samples): a
+recording that died between renaming its episode into place and removing the journal. Any other
+journal beside a finished episode of its number is recovered under a new number, with a note.
+Every note is one line for the user; commands that open a dataset show them.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +22,8 @@ import h5py
 
 from recorder import format as fmt
 from recorder.finalize import write_episode
-from recorder.journal import JournalError, fsync_dir, is_disk_full, is_locked, read_journal
+from recorder.journal import (JournalContents, JournalError, decode_block, fsync_dir, is_disk_full, is_locked,
+                              read_journal)
 
 
 @dataclass
@@ -51,11 +59,21 @@ def _recover_one(journal: Path, report: RecoveryReport) -> None:
         return
     h5 = journal.with_name(stem + fmt.EPISODE_SUFFIX)
     try:
-        if h5.exists() and _is_whole_episode(h5):
-            journal.unlink()  # the recording died between its atomic rename and removing the journal
-            report.notes.append(f"{journal.name}: episode was already finalised; removed its journal")
-            return
         contents = read_journal(journal)
+        if h5.exists():
+            finished = _episode_facts(h5)
+            if finished is not None and _belongs(contents, finished):
+                journal.unlink()  # the recording died between its atomic rename and removing the journal
+                fsync_dir(journal.parent)
+                report.notes.append(f"{journal.name}: episode was already finalised; removed its journal")
+                return
+            # Another recording owns this number (a copied-in file, a reused name): never delete the
+            # journal, never write over the file; the journal becomes an episode of its own.
+            journal = _renumber(journal)
+            new_stem = journal.name[: -len(fmt.JOURNAL_SUFFIX)]
+            report.notes.append(f"{stem}.journal does not belong to the finished {h5.name} (another recording); "
+                                f"recovered it as {new_stem} instead")
+            stem, h5 = new_stem, journal.with_name(new_stem + fmt.EPISODE_SUFFIX)
         if not contents.blocks:
             journal.unlink()
             report.notes.append(f"{stem}: the recording stopped before its first second was written; nothing to recover")
@@ -77,9 +95,65 @@ def _recover_one(journal: Path, report: RecoveryReport) -> None:
             report.problems.append(f"{journal.name}: cannot recover: damaged journal ({type(exc).__name__}: {why})")
 
 
-def _is_whole_episode(path: Path) -> bool:
+@dataclass(frozen=True)
+class _Finished:
+    """What identifies a finished episode file: its recording id (newer files), start time, sample count."""
+
+    recording_id: str | None
+    start_time: str | None
+    samples: int
+
+
+def _episode_facts(path: Path) -> _Finished | None:
+    """None when ``path`` is not a whole episode file (then nothing proves the journal is its)."""
     try:
         with h5py.File(path, "r") as f:
-            return f.attrs.get("format") == fmt.FORMAT_NAME and fmt.TIME in f
-    except OSError:
+            if f.attrs.get("format") != fmt.FORMAT_NAME or fmt.TIME not in f:
+                return None
+            rid, start = f.attrs.get("recording_id"), f.attrs.get("start_time")
+            return _Finished(rid if isinstance(rid, str) else None, start if isinstance(start, str) else None,
+                             int(f[fmt.TIME].shape[0]))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _belongs(contents: JournalContents, finished: _Finished) -> bool:
+    """True only when the journal is provably the one ``finished`` was written from.
+
+    A recording that died between renaming its episode into place and removing its journal leaves a
+    journal with the same recording id (or, from before ids were written, the same start time) and
+    exactly the episode's samples. Anything else is another recording's journal.
+    """
+    meta = contents.header.get("metadata") or {}
+    rid = meta.get("recording_id")
+    if rid is not None or finished.recording_id is not None:
+        if rid != finished.recording_id:
+            return False
+    elif finished.start_time is None or meta.get("start_time") != finished.start_time:
         return False
+    return journal_samples(contents) == finished.samples
+
+
+def journal_samples(contents: JournalContents) -> int:
+    """The number of samples in the journal's intact blocks."""
+    return sum(len(decode_block(b).arrays.get(fmt.TIME, ())) for b in contents.blocks)
+
+
+def _renumber(journal: Path) -> Path:
+    """Move ``journal`` to the first free episode number (hard link, then unlink: never two owners)."""
+    folder = journal.parent
+    number = fmt.next_episode_number(folder)
+    for _ in range(1000):  # a recorder may take a number meanwhile: its O_EXCL journal makes the link fail
+        eid = fmt.episode_id(number)
+        target = folder / (eid + fmt.JOURNAL_SUFFIX)
+        if not (folder / (eid + fmt.EPISODE_SUFFIX)).exists():
+            try:
+                os.link(journal, target)
+            except FileExistsError:
+                pass
+            else:
+                journal.unlink()
+                fsync_dir(folder)
+                return target
+        number += 1
+    raise OSError(f"no free episode number in {folder} for {journal.name}")

@@ -333,7 +333,7 @@ class RecordingSession:
         folder = fmt.episodes_dir(self.root)
         folder.mkdir(parents=True, exist_ok=True)
         s = self.settings
-        number = next_episode_number(folder)
+        number = fmt.next_episode_number(folder)
         for _ in range(1000):  # another recorder may take the same number: try the next one
             path = folder / (fmt.episode_id(number) + fmt.EPISODE_SUFFIX)
             try:
@@ -464,15 +464,3 @@ class RecordingSession:
             writer.finish(None)
         except BaseException:
             writer.close_without_finalising()
-
-
-def next_episode_number(folder: Path) -> int:
-    """One more than the highest episode number used by any file (finished, journal or temporary)."""
-    numbers = [-1]
-    if folder.is_dir():
-        for p in folder.iterdir():
-            stem = p.name.split(".", 1)[0]
-            n = fmt.episode_number(stem)
-            if n is not None:
-                numbers.append(n)
-    return max(numbers) + 1

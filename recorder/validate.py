@@ -43,6 +43,7 @@ class ValidationReport:
     root: str
     episode_ids: list[str] = field(default_factory=list)  # readable episode files checked
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what recovery did on this open (one line each)
 
     @property
     def ok(self) -> bool:
@@ -58,12 +59,12 @@ class ValidationReport:
 
     def as_dict(self) -> dict:
         return {"dataset": self.root, "ok": self.ok, "episodes": self.episodes, "sound": self.sound,
-                "problems": [asdict(p) for p in self.problems]}
+                "problems": [asdict(p) for p in self.problems], "notes": list(self.notes)}
 
 
 def validate_dataset(root: str | Path) -> ValidationReport:
     ds = Dataset(require_dataset(root))
-    report = ValidationReport(str(ds.root))
+    report = ValidationReport(str(ds.root), notes=list(ds.recovery.notes))
     for fp in ds.problem_details():
         report.problems.append(Problem(fp.name, "unreadable", fp.message))
     for eid in ds.episode_ids():

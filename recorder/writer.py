@@ -14,6 +14,7 @@ import os
 import queue
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +85,9 @@ class EpisodeWriter:
         self._block_rows = max(1, int(round(self.rate_hz * self.flush_interval_s)))
         try:
             self._journal = JournalWriter(self.journal_path, fs=fs, fsync=fsync)
+            # A random id per recording, in the journal and the episode: recovery tells by it whether a
+            # journal left beside a finished episode of the same number is that episode's or another's.
+            metadata = {"recording_id": uuid.uuid4().hex, **metadata}
             self._journal.append_json(HEADER, {"layout": layout.to_json(), "metadata": metadata,
                                                "rate_hz": self.rate_hz, "image_codec": self.codec.name})
         except OSError as exc:
