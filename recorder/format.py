@@ -47,7 +47,7 @@ IMAGE_TIME_PREFIX = "obs/image_time/"
 REQUIRED_DATASETS = (TIME, ACTION_POSE, ACTION_GRIPPER, ACTION_SOURCE, "obs/ee_pose", "obs/gripper")
 
 # Root attributes stored as JSON text (the reader decodes them).
-JSON_ATTRS = ("station", "cameras", "events", "timing", "sources", "tags", "start_command")
+JSON_ATTRS = ("station", "cameras", "events", "timing", "sources", "tags", "start_command", "recovered_lost")
 REQUIRED_ATTRS = ("format", "format_version", "rate_hz", "task", "device", "operator", "station", "cameras",
                   "software_version", "start_time", "complete", "sources", "events", "timing")
 

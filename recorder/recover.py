@@ -21,9 +21,8 @@ from pathlib import Path
 import h5py
 
 from recorder import format as fmt
-from recorder.finalize import write_episode
-from recorder.journal import (JournalContents, JournalError, decode_block, fsync_dir, is_disk_full, is_locked,
-                              read_journal)
+from recorder.finalize import DAMAGED_SUFFIX, lost_spans, retire_journal, write_episode
+from recorder.journal import JournalContents, JournalError, fsync_dir, is_disk_full, is_locked, read_journal
 
 
 @dataclass
@@ -39,8 +38,12 @@ def recover_dataset(root: str | Path) -> RecoveryReport:
     folder = fmt.episodes_dir(root)
     if not folder.is_dir():
         return report
+    kept_aside = sorted(folder.glob("ep_*" + fmt.JOURNAL_SUFFIX + DAMAGED_SUFFIX + "*"))
     for journal in sorted(folder.glob("ep_*" + fmt.JOURNAL_SUFFIX)):
         _recover_one(journal, report)
+    for kept in kept_aside:  # a reminder at every open, until the user deletes it
+        report.notes.append(f"{kept.name}: a damaged journal kept aside by an earlier recovery; delete it once "
+                            f"{kept.name.split('.', 1)[0]} is checked")
     for tmp in sorted(folder.glob("ep_*" + fmt.TEMP_SUFFIX)):
         journal = folder / (tmp.name[: -len(fmt.TEMP_SUFFIX)] + fmt.JOURNAL_SUFFIX)
         if not (journal.exists() and is_locked(journal)):
@@ -69,7 +72,7 @@ def _recover_one(journal: Path, report: RecoveryReport) -> None:
                 return
             # Another recording owns this number (a copied-in file, a reused name): never delete the
             # journal, never write over the file; the journal becomes an episode of its own.
-            journal = _renumber(journal)
+            journal = contents.path = _renumber(journal)
             new_stem = journal.name[: -len(fmt.JOURNAL_SUFFIX)]
             report.notes.append(f"{stem}.journal does not belong to the finished {h5.name} (another recording); "
                                 f"recovered it as {new_stem} instead")
@@ -79,9 +82,10 @@ def _recover_one(journal: Path, report: RecoveryReport) -> None:
             report.notes.append(f"{stem}: the recording stopped before its first second was written; nothing to recover")
             return
         write_episode(contents, h5)
-        journal.unlink()
-        fsync_dir(journal.parent)
+        kept = retire_journal(journal, contents)
         report.recovered.append(stem)
+        if kept is not None:
+            report.notes.append(damage_note(stem, contents, kept))
     except JournalError as exc:
         report.problems.append(f"{journal.name}: cannot recover: {exc}")
     except Exception as exc:  # never fatal: the journal stays and is retried at the next open
@@ -131,12 +135,26 @@ def _belongs(contents: JournalContents, finished: _Finished) -> bool:
             return False
     elif finished.start_time is None or meta.get("start_time") != finished.start_time:
         return False
-    return journal_samples(contents) == finished.samples
+    return contents.samples == finished.samples and not contents.damaged
 
 
-def journal_samples(contents: JournalContents) -> int:
-    """The number of samples in the journal's intact blocks."""
-    return sum(len(decode_block(b).arrays.get(fmt.TIME, ())) for b in contents.blocks)
+def damage_note(stem: str, contents: JournalContents, kept: Path) -> str:
+    """One line: what a damaged journal cost, and where it is kept."""
+    parts = []
+    for span in lost_spans(contents):
+        first, last = span["samples"]
+        after, before = span["after_s"], span["before_s"]
+        if last is None:
+            where = f"every sample from {first} on (after {after:.2f} s)" if after is not None else "every sample"
+        else:
+            approx = "about " if span.get("estimated") else ""
+            count = last - first + 1
+            between = (f"between {after:.2f} s and {before:.2f} s" if after is not None
+                       else f"before {before:.2f} s")
+            where = f"{approx}{count} samples ({first}-{last}, {between})"
+        parts.append(f"{where} in bytes {span['bytes'][0]}-{span['bytes'][1]}")
+    return (f"{stem}: its journal was damaged; recovered {contents.samples} samples, lost {'; '.join(parts)}; "
+            f"the journal is kept as {kept.name} (delete it once {stem} is checked)")
 
 
 def _renumber(journal: Path) -> Path:

@@ -145,8 +145,20 @@ def validate_episode(ep: Episode) -> list[Problem]:
         bad("attribute", f"action/source refers to device {int(src.max())} but sources lists {len(sources)}")
     if not ep.complete:
         why = "recovered after the recording crashed" if ep.attrs.get("recovered") else "not finalised"
+        lost = ep.attrs.get("recovered_lost")
+        if isinstance(lost, list) and lost:
+            why = f"recovered from a damaged journal, {_lost_words(lost)}"
         bad("incomplete", f"episode is incomplete ({why}); keep it, trim it or delete it in curation")
     return out
+
+
+def _lost_words(lost: list) -> str:
+    """What ``recovered_lost`` says was lost, in words ("samples 30-39 lost")."""
+    spans = []
+    for span in lost:
+        first, last = (span.get("samples") or [None, None]) if isinstance(span, dict) else (None, None)
+        spans.append(f"{first}-{last if last is not None else 'end'}")
+    return f"samples {', '.join(spans)} lost"
 
 
 # The type each JSON-text root attribute must decode to (docs/dataset-format.md).

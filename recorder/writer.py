@@ -180,7 +180,9 @@ class EpisodeWriter:
         for spec in self.layout.lowdim:
             arrays[spec.key] = self._column(spec, rows)
         chunks = {cam: [self._chunk(cam, r.frames.get(cam)) for r in rows] for cam in self.layout.camera_names}
-        extra = {**self._extra, "missed": self._missed_pending}
+        # ``sample``: the block's first sample number, so recovery can say exactly which samples a
+        # damaged block held.
+        extra = {**self._extra, "missed": self._missed_pending, "sample": self.samples_written}
         self._journal.append(BLOCK, encode_block(arrays, chunks, extra))
         self._missed_pending = 0
         self.samples_written += len(rows)

@@ -43,8 +43,12 @@ def layout_json(cameras: dict[str, tuple[int, int]]) -> dict:
 
 def write_journal(path: Path, blocks: int = 5, per_block: int = 10, rate_hz: float = 10.0,
                   cameras: dict[str, tuple[int, int]] | None = None, end: dict | None = None,
-                  metadata: dict | None = None, codec: str = "gzip-1", layout: dict | None = None) -> WrittenJournal:
-    """A journal of ``blocks`` blocks of ``per_block`` samples (and END when ``end`` is given)."""
+                  metadata: dict | None = None, codec: str = "gzip-1", layout: dict | None = None,
+                  sample_numbers: bool = True) -> WrittenJournal:
+    """A journal of ``blocks`` blocks of ``per_block`` samples (and END when ``end`` is given).
+
+    ``sample_numbers=False`` writes blocks as journals did before they carried their first sample number.
+    """
     cameras = cameras or {}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,8 +78,10 @@ def write_journal(path: Path, blocks: int = 5, per_block: int = 10, rate_hz: flo
                 arrays[fmt.IMAGE_TIME_PREFIX + cam] = t.copy()
                 chunks[cam] = [compress(np.full((h, w, 3), int(i) % 251, np.uint8).tobytes()) for i in k]
             start = j.bytes_written
-            j.append(BLOCK, encode_block(arrays, chunks, {"sources": ["scripted"], "events": [], "missed": 0,
-                                                           "sample": int(b * per_block)}))
+            extra = {"sources": ["scripted"], "events": [], "missed": 0}
+            if sample_numbers:
+                extra["sample"] = int(b * per_block)
+            j.append(BLOCK, encode_block(arrays, chunks, extra))
             spans.append((start, j.bytes_written))
         if end is not None:
             start = j.bytes_written

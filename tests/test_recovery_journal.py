@@ -55,3 +55,77 @@ def test_the_journal_of_a_recording_that_died_after_its_rename_is_removed(tmp_pa
     ds = Dataset(tmp_path)
     assert not j.path.exists() and ds.recovery.recovered == [] and ds.episode_ids() == ["ep_000000"]
     assert ds.recovery.notes == ["ep_000000.journal: episode was already finalised; removed its journal"]
+
+
+def _flip(path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+
+def test_one_flipped_byte_mid_journal_loses_only_its_block_and_keeps_the_journal_aside(tmp_path):
+    eps = tmp_path / "episodes"
+    j = write_journal(eps / "ep_000000.journal", blocks=8, cameras={"scene": (16, 16)}, end={"success": True})
+    start, end = j.block_span(3)
+    _flip(j.path, (start + end) // 2)  # one byte in the middle of block 3 (samples 30-39)
+    original = j.path.read_bytes()
+    ds = Dataset(tmp_path)
+    assert ds.recovery.recovered == ["ep_000000"] and ds.problems() == []
+    kept = eps / "ep_000000.journal.damaged"
+    assert kept.read_bytes() == original and not j.path.exists()  # kept aside, byte for byte
+    assert ds.recovery.notes == [
+        f"ep_000000: its journal was damaged; recovered 70 samples, lost 10 samples (30-39, between 2.90 s and "
+        f"4.00 s) in bytes {start}-{end}; the journal is kept as ep_000000.journal.damaged (delete it once "
+        "ep_000000 is checked)"]
+    with ds.open("ep_000000") as ep:  # every intact block after the damage is there
+        assert _x(ep) == list(range(30)) + list(range(40, 80))
+        assert ep.images("scene", 30)[0, 0, 0] == 40 and ep.attrs["recovered"] is True
+        assert not ep.complete  # sealed, but with samples missing: not a complete recording
+        assert ep.attrs["recovered_lost"] == [{"bytes": [start, end], "why": "corrupt", "after_s": 2.9,
+                                               "before_s": 4.0, "samples": [30, 39]}]
+    from recorder.validate import validate_dataset
+
+    lines = [p.line() for p in validate_dataset(tmp_path).problems]
+    assert any("incomplete" in ln and "recovered from a damaged journal, samples 30-39 lost" in ln for ln in lines)
+    again = Dataset(tmp_path)  # the next open reminds, and touches nothing
+    assert again.recovery.notes == ["ep_000000.journal.damaged: a damaged journal kept aside by an earlier "
+                                    "recovery; delete it once ep_000000 is checked"]
+    assert kept.read_bytes() == original
+
+
+def test_a_damaged_record_header_resynchronises_by_scanning(tmp_path):
+    eps = tmp_path / "episodes"
+    j = write_journal(eps / "ep_000000.journal", blocks=6)
+    start, _ = j.block_span(1)
+    _flip(j.path, start + 3)  # the length field of block 1: its end cannot be known
+    ds = Dataset(tmp_path)
+    with ds.open("ep_000000") as ep:
+        assert _x(ep) == list(range(10)) + list(range(20, 60))
+    assert "lost 10 samples (10-19" in ds.recovery.notes[0]
+
+
+def test_damage_in_the_last_block_and_in_an_older_journal_is_reported(tmp_path):
+    """A corrupt (not torn) last block is damage too; blocks without sample numbers give an estimate."""
+    eps = tmp_path / "episodes"
+    j = write_journal(eps / "ep_000000.journal", blocks=4)
+    start, end = j.block_span(3)
+    _flip(j.path, end - 2)
+    old = write_journal(eps / "ep_000001.journal", blocks=4, sample_numbers=False)
+    from recorder.journal import read_journal
+
+    _flip(old.path, sum(old.block_span(1)) // 2)
+    ds = Dataset(tmp_path)
+    notes = "\n".join(ds.recovery.notes)
+    assert f"lost every sample from 30 on (after 2.90 s) in bytes {start}-{end}" in notes
+    assert "ep_000001: its journal was damaged; recovered 30 samples, lost about 10 samples (10-19, between 0.90 s and 2.00 s)" in notes
+    assert read_journal(eps / "ep_000001.journal.damaged").damaged  # kept, still readable as a journal
+
+
+def test_a_torn_tail_is_no_damage(tmp_path):
+    eps = tmp_path / "episodes"
+    j = write_journal(eps / "ep_000000.journal", blocks=3)
+    j.path.write_bytes(j.path.read_bytes()[:-25])  # the crash tore the last append
+    ds = Dataset(tmp_path)
+    assert ds.recovery.recovered == ["ep_000000"] and ds.recovery.notes == [] and not list(eps.glob("*.damaged"))
+    with ds.open("ep_000000") as ep:
+        assert len(ep) == 20 and ep.attrs["recovered_torn_bytes"] > 0
