@@ -129,3 +129,24 @@ def test_a_torn_tail_is_no_damage(tmp_path):
     assert ds.recovery.recovered == ["ep_000000"] and ds.recovery.notes == [] and not list(eps.glob("*.damaged"))
     with ds.open("ep_000000") as ep:
         assert len(ep) == 20 and ep.attrs["recovered_torn_bytes"] > 0
+
+
+def test_recovering_a_big_journal_streams_it(tmp_path):
+    """Memory during recovery is of the order of one block, not of the journal (36 MB here)."""
+    import tracemalloc
+
+    eps = tmp_path / "episodes"
+    j = write_journal(eps / "ep_000000.journal", blocks=300, cameras={"scene": (64, 64)}, codec="none")
+    size = j.path.stat().st_size
+    assert size > 35e6
+    tracemalloc.start()
+    try:
+        ds = Dataset(tmp_path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert ds.recovery.recovered == ["ep_000000"]
+    print(f"journal {size / 1e6:.1f} MB, peak traced memory {peak / 1e6:.2f} MB")
+    assert peak < 8e6, f"recovery held {peak / 1e6:.1f} MB for a {size / 1e6:.0f} MB journal"
+    with ds.open("ep_000000") as ep:
+        assert len(ep) == 3000 and ep.images("scene", 2999)[0, 0, 0] == 2999 % 251
