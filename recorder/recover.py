@@ -87,7 +87,9 @@ def _recover_one(journal: Path, report: RecoveryReport) -> None:
         if kept is not None:
             report.notes.append(damage_note(stem, contents, kept))
     except JournalError as exc:
-        report.problems.append(f"{journal.name}: cannot recover: {exc}")
+        why = str(exc)
+        why = why[len(journal.name) + 2:] if why.startswith(journal.name + ": ") else why
+        report.problems.append(f"{journal.name}: cannot recover: {why}")
     except Exception as exc:  # never fatal: the journal stays and is retried at the next open
         if is_disk_full(exc):
             report.problems.append(f"{journal.name}: cannot recover yet: the disk is full; free space and open "
@@ -151,7 +153,7 @@ def damage_note(stem: str, contents: JournalContents, kept: Path) -> str:
             count = last - first + 1
             between = (f"between {after:.2f} s and {before:.2f} s" if after is not None
                        else f"before {before:.2f} s")
-            where = f"{approx}{count} samples ({first}-{last}, {between})"
+            where = f"{approx}{count} samples ({first}-{last}, {between})" if count > 0 else f"no samples ({between})"
         parts.append(f"{where} in bytes {span['bytes'][0]}-{span['bytes'][1]}")
     return (f"{stem}: its journal was damaged; recovered {contents.samples} samples, lost {'; '.join(parts)}; "
             f"the journal is kept as {kept.name} (delete it once {stem} is checked)")

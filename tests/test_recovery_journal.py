@@ -150,3 +150,48 @@ def test_recovering_a_big_journal_streams_it(tmp_path):
     assert peak < 8e6, f"recovery held {peak / 1e6:.1f} MB for a {size / 1e6:.0f} MB journal"
     with ds.open("ep_000000") as ep:
         assert len(ep) == 3000 and ep.images("scene", 2999)[0, 0, 0] == 2999 % 251
+
+
+def test_a_journal_declaring_huge_images_is_refused_in_one_line(tmp_path, capsys):
+    from app.cli import main
+    from tests.journal_fixtures import layout_json
+
+    eps = tmp_path / "episodes"
+    j = write_journal(eps / "ep_000000.journal", blocks=2, cameras={"scene": (2, 2)},
+                      layout=layout_json({"scene": (30000, 30000)}))
+    before = j.path.read_bytes()
+    ds = Dataset(tmp_path)
+    assert ds.recovery.recovered == [] and not (eps / "ep_000000.h5").exists()
+    assert ds.problems() == ["ep_000000.journal: cannot recover: its header declares 30000x30000 images for camera "
+                             "'scene' (at most 8192x8192); not a journal Demo Station wrote, refused"]
+    assert j.path.read_bytes() == before  # left in place, untouched
+    assert main(["info", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [ln for ln in out if "30000" in ln] == ["  problem: " + ds.problems()[0]]
+
+
+def test_crafted_sizes_in_a_journal_are_bounded_before_anything_is_allocated(tmp_path):
+    import json
+    import struct
+    import zlib
+
+    from recorder.journal import BLOCK, MAGIC, read_journal
+
+    eps = tmp_path / "episodes"
+    j = write_journal(eps / "ep_000000.journal", blocks=2)
+    data = j.path.read_bytes()
+    # A block whose index claims 10^9 samples of time, CRC made valid: refused as a damaged block.
+    index = json.dumps({"arrays": {"time": ["<f8", [10**9], 0, 8 * 10**9]}, "chunks": {}, "extra": {}}).encode()
+    payload = struct.pack("<I", len(index)) + index
+    lie = struct.pack("<cBII", b"R", BLOCK, len(payload), zlib.crc32(payload)) + payload
+    # A record header claiming 4 GB: not a record (and not read).
+    huge = struct.pack("<cBII", b"R", BLOCK, 0xFFFFFFF0, 0) + b"{" * 16
+    start, end = j.block_span(1)
+    j.path.write_bytes(data[:start] + lie + huge + data[start:])
+    contents = read_journal(j.path)
+    assert data.startswith(MAGIC) and contents.samples == 20 and len(contents.blocks) == 2
+    assert [d.why for d in contents.damaged] == ["a block whose time does not match the layout", "corrupt"]
+    ds = Dataset(tmp_path)
+    with ds.open("ep_000000") as ep:
+        assert _x(ep) == list(range(20))
+    assert "lost no samples (between 0.90 s and 1.00 s) in bytes" in ds.recovery.notes[0]
