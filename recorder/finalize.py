@@ -75,8 +75,9 @@ def write_episode(contents: JournalContents, dest: Path) -> FinalizedEpisode:
     rate_hz = float(header["rate_hz"])
     end = contents.end
     damaged = bool(contents.damaged)
-    complete = end is not None and not damaged
     final = dict(end) if end is not None else {}
+    stopped = bool(final.get("stopped_by_user"))  # sealed after a Ctrl-C: cut short, not crashed
+    complete = end is not None and not damaged and not stopped
     tick_error = np.empty(n, dtype=np.float64)
     extra: dict = {}
     frames = n * len(layout.cameras)
@@ -121,7 +122,9 @@ def write_episode(contents: JournalContents, dest: Path) -> FinalizedEpisode:
             for key in ("success", "score"):
                 if final.get(key) is not None:
                     attrs[key] = final[key]
-            if not complete:
+            if stopped:
+                attrs["stopped_by_user"] = True
+            if not complete and (damaged or not stopped):
                 attrs["recovered"] = True
                 attrs["recovered_torn_bytes"] = int(contents.torn_bytes)
             if damaged:

@@ -14,9 +14,13 @@ Every note is one line for the user; commands that open a dataset show them.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import h5py
 
@@ -33,26 +37,89 @@ class RecoveryReport:
     problems: list[str] = field(default_factory=list)  # journals that could not be recovered
 
 
-def recover_dataset(root: str | Path) -> RecoveryReport:
+RECOVERY_WAIT_S = 120.0  # how long an open waits for another process's recovery of the same dataset
+
+
+def recover_dataset(root: str | Path, wait_s: float = RECOVERY_WAIT_S) -> RecoveryReport:
+    """Recover every crashed recording of the dataset at ``root`` (see the module docstring).
+
+    Two processes opening a dataset at once (two ``info`` calls, the GUI and a command) must not
+    both recover the same journal: each would find the other's temporary file or missing journal
+    and report "cannot recover yet". Recovery therefore holds an exclusive ``flock`` on the
+    ``episodes/`` folder; a second process waits for it (up to ``wait_s``), then finds the work done.
+    Recorders never take that lock, so a live recording is never waited for.
+    """
     report = RecoveryReport()
     folder = fmt.episodes_dir(root)
     if not folder.is_dir():
         return report
-    kept_aside = sorted(folder.glob("ep_*" + fmt.JOURNAL_SUFFIX + DAMAGED_SUFFIX + "*"))
-    for journal in sorted(folder.glob("ep_*" + fmt.JOURNAL_SUFFIX)):
-        _recover_one(journal, report)
-    for kept in kept_aside:  # a reminder at every open, until the user deletes it
-        report.notes.append(f"{kept.name}: a damaged journal kept aside by an earlier recovery; delete it once "
-                            f"{kept.name.split('.', 1)[0]} is checked")
-    for tmp in sorted(folder.glob("ep_*" + fmt.TEMP_SUFFIX)):
-        journal = folder / (tmp.name[: -len(fmt.TEMP_SUFFIX)] + fmt.JOURNAL_SUFFIX)
-        if not (journal.exists() and is_locked(journal)):
-            try:
-                tmp.unlink(missing_ok=True)  # a finalisation that died before its atomic rename
-                report.notes.append(f"{tmp.name}: removed an unfinished temporary file")
-            except OSError as exc:  # e.g. a read-only dataset: harmless, readers ignore .tmp files
-                report.notes.append(f"{tmp.name}: could not remove an unfinished temporary file ({exc.strerror})")
+    journals, tmps = _leftovers(folder)
+    if not any(p.name.endswith(fmt.JOURNAL_SUFFIX) for p in journals) and not tmps:
+        _remind(journals, report)  # nothing to recover: no lock, two globs
+        return report
+    with _folder_lock(folder, wait_s) as held:
+        if not held:
+            report.problems.append(f"{folder.name}: another process has been recovering this dataset for over "
+                                   f"{wait_s:.0f} s; open it again once it is done")
+            return report
+        journals, tmps = _leftovers(folder)  # what the process before us left
+        kept_aside = [p for p in journals if not p.name.endswith(fmt.JOURNAL_SUFFIX)]
+        for journal in journals:
+            if journal.name.endswith(fmt.JOURNAL_SUFFIX):
+                _recover_one(journal, report)
+        _remind(kept_aside, report)
+        for tmp in tmps:
+            journal = folder / (tmp.name[: -len(fmt.TEMP_SUFFIX)] + fmt.JOURNAL_SUFFIX)
+            if not (journal.exists() and is_locked(journal)):
+                try:
+                    tmp.unlink(missing_ok=True)  # a finalisation that died before its atomic rename
+                    report.notes.append(f"{tmp.name}: removed an unfinished temporary file")
+                except OSError as exc:  # e.g. a read-only dataset: harmless, readers ignore .tmp files
+                    report.notes.append(f"{tmp.name}: could not remove an unfinished temporary file "
+                                        f"({exc.strerror})")
     return report
+
+
+def _leftovers(folder: Path) -> tuple[list[Path], list[Path]]:
+    """Journals (and damaged journals kept aside), and temporary files: two globs."""
+    return sorted(folder.glob("ep_*" + fmt.JOURNAL_SUFFIX + "*")), sorted(folder.glob("ep_*" + fmt.TEMP_SUFFIX))
+
+
+def _remind(paths: list[Path], report: RecoveryReport) -> None:
+    for kept in paths:  # a reminder at every open, until the user deletes it
+        if DAMAGED_SUFFIX in kept.name:
+            report.notes.append(f"{kept.name}: a damaged journal kept aside by an earlier recovery; delete it "
+                                f"once {kept.name.split('.', 1)[0]} is checked")
+
+
+@contextmanager
+def _folder_lock(folder: Path, wait_s: float) -> Iterator[bool]:
+    """Hold an exclusive flock on ``folder`` (True), or give up after ``wait_s`` (False).
+
+    Where the folder cannot be opened or locked at all (a file system without flock), recovery
+    goes on unlocked, as before: a lock must never make a dataset unreadable.
+    """
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield True
+        return
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(0.02)
+            except OSError:
+                break
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _recover_one(journal: Path, report: RecoveryReport) -> None:

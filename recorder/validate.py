@@ -145,6 +145,8 @@ def validate_episode(ep: Episode) -> list[Problem]:
         bad("attribute", f"action/source refers to device {int(src.max())} but sources lists {len(sources)}")
     if not ep.complete:
         why = "recovered after the recording crashed" if ep.attrs.get("recovered") else "not finalised"
+        if ep.attrs.get("stopped_by_user"):
+            why = "stopped by the user before it ended"
         lost = ep.attrs.get("recovered_lost")
         if isinstance(lost, list) and lost:
             why = f"recovered from a damaged journal, {_lost_words(lost)}"

@@ -195,3 +195,58 @@ def test_crafted_sizes_in_a_journal_are_bounded_before_anything_is_allocated(tmp
     with ds.open("ep_000000") as ep:
         assert _x(ep) == list(range(20))
     assert "lost no samples (between 0.90 s and 1.00 s) in bytes" in ds.recovery.notes[0]
+
+
+def _spawn(*args: str):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root), PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "app", *args], cwd=root, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_ctrl_c_during_record_is_labelled_stopped_by_the_user_not_a_crash(tmp_path):
+    import signal
+    import time
+
+    from recorder.validate import validate_dataset
+
+    out = tmp_path / "ds"
+    proc = _spawn("record", "--out", str(out), "--episodes", "4", "--image-size", "32")
+    journal = out / "episodes" / "ep_000001.journal"
+    try:
+        deadline = time.monotonic() + 60
+        while not (journal.exists() and journal.stat().st_size > 20_000):
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the recording did not reach its second episode"
+            time.sleep(0.002)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1 and err.strip().splitlines()[-1] == "demostation: interrupted"
+    assert not journal.exists()  # finalised by the recording itself, nothing left to recover
+    ds = Dataset(out)
+    assert ds.recovery.recovered == [] and ds.episode_ids() == ["ep_000000", "ep_000001"]
+    with ds.open("ep_000001") as ep:
+        assert not ep.complete and ep.attrs["stopped_by_user"] is True and "recovered" not in ep.attrs
+        assert len(ep) >= 10
+    lines = [p.line() for p in validate_dataset(out).problems]
+    assert lines == ["ep_000001: incomplete: episode is incomplete (stopped by the user before it ended); keep it, "
+                     "trim it or delete it in curation"]
+
+
+def test_concurrent_info_calls_recover_once_and_report_no_spurious_problem(tmp_path):
+    write_journal(tmp_path / "episodes" / "ep_000000.journal", blocks=100, cameras={"scene": (48, 48)})
+    procs = [_spawn("info", str(tmp_path), "--json") for _ in range(5)]
+    results = [p.communicate(timeout=120) for p in procs]
+    import json
+
+    infos = [json.loads(out) for out, _ in results]
+    assert [p.returncode for p in procs] == [0] * 5 and all(err == "" for _, err in results)
+    assert all(i["problems"] == [] and i["in_progress"] == [] and i["episodes"] == 1 for i in infos), infos
+    assert sum(i["recovered"] == ["ep_000000"] for i in infos) == 1  # exactly one of them did the work
