@@ -40,6 +40,10 @@ class JournalError(RuntimeError):
     """A journal could not be read (not a journal, or its header is damaged)."""
 
 
+class TornHeader(JournalError):
+    """A journal cut short before its header was whole: a recording killed as it began; it holds no sample."""
+
+
 class FileSystem(Protocol):
     """Where the recorder's bytes go. Injected so tests can simulate a full disk."""
 
@@ -235,8 +239,11 @@ def read_journal(path: Path) -> JournalContents:
     path = Path(path)
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
-        if f.read(len(MAGIC)) != MAGIC:
-            raise JournalError(f"{path.name} is not a Demo Station journal")
+        magic = f.read(len(MAGIC))
+        if magic != MAGIC and MAGIC.startswith(magic):
+            raise TornHeader(f"{path.name}: the recording died while creating it; nothing to recover")
+        if magic != MAGIC:
+            raise JournalError(f"{path.name}: not a Demo Station journal")
         pos = len(MAGIC)
         out: JournalContents | None = None
         layout = None
@@ -262,8 +269,10 @@ def read_journal(path: Path) -> JournalContents:
                 pos = payload_at + length
                 continue
             if out is None:
+                if rec == "torn" and pos == len(MAGIC):
+                    raise TornHeader(f"{path.name}: the recording died while writing its header; nothing to recover")
                 break
-            nxt = _resync(f, rec, pos, size)
+            nxt = _resync(f, pos, size)
             if nxt is None:
                 if rec == "torn":
                     out.torn_bytes = size - pos
@@ -272,8 +281,11 @@ def read_journal(path: Path) -> JournalContents:
                 break
             out.damaged.append(DamagedSpan(pos, nxt, "corrupt"))
             pos = nxt
+    if out is None and size == len(MAGIC):
+        raise TornHeader(f"{path.name}: the recording died before writing its header; nothing to recover")
     if out is None:
-        raise JournalError(f"{path.name} has no intact header (the recording died before its first write)")
+        raise JournalError(f"{path.name}: has no intact header (its first record is damaged), so nothing in it can "
+                           "be laid out; it is left in place")
     return out
 
 
@@ -304,20 +316,13 @@ def _crc_of(f: BinaryIO, offset: int, length: int) -> int:
     return crc
 
 
-def _resync(f: BinaryIO, state: str, pos: int, size: int) -> int | None:
+def _resync(f: BinaryIO, pos: int, size: int) -> int | None:
     """The offset of the next intact record after a bad one at ``pos``, or None (none before the end).
 
-    A flipped payload byte leaves the record's length intact, so the record after it is tried first;
-    otherwise every later ``R`` whose header and first payload byte look like a record is CRC-checked.
+    Every later ``R`` whose header and first payload bytes look like a record is CRC-checked, from
+    the byte after ``pos`` on: the damaged record's own length is not trusted (a flipped length byte
+    could point past intact records), so the first intact record after the damage is always found.
     """
-    f.seek(pos)
-    head = f.read(_RECORD.size)
-    if len(head) == _RECORD.size:
-        tag, kind, length, _ = _RECORD.unpack(head)
-        after = pos + _RECORD.size + length
-        if tag == b"R" and kind in (HEADER, BLOCK, END) and after < size and isinstance(_record_at(f, after, size),
-                                                                                          tuple):
-            return after
     at = pos + 1
     while at < size:
         f.seek(at)

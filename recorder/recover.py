@@ -26,7 +26,8 @@ import h5py
 
 from recorder import format as fmt
 from recorder.finalize import DAMAGED_SUFFIX, lost_spans, retire_journal, write_episode
-from recorder.journal import JournalContents, JournalError, fsync_dir, is_disk_full, is_locked, read_journal
+from recorder.journal import (JournalContents, JournalError, TornHeader, fsync_dir, is_disk_full, is_locked,
+                              read_journal)
 
 
 @dataclass
@@ -153,6 +154,9 @@ def _recover_one(journal: Path, report: RecoveryReport) -> None:
         report.recovered.append(stem)
         if kept is not None:
             report.notes.append(damage_note(stem, contents, kept))
+    except TornHeader:
+        journal.unlink()
+        report.notes.append(f"{stem}: the recording was killed before its header was written; nothing to recover")
     except JournalError as exc:
         why = str(exc)
         why = why[len(journal.name) + 2:] if why.startswith(journal.name + ": ") else why

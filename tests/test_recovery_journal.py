@@ -250,3 +250,21 @@ def test_concurrent_info_calls_recover_once_and_report_no_spurious_problem(tmp_p
     assert [p.returncode for p in procs] == [0] * 5 and all(err == "" for _, err in results)
     assert all(i["problems"] == [] and i["in_progress"] == [] and i["episodes"] == 1 for i in infos), infos
     assert sum(i["recovered"] == ["ep_000000"] for i in infos) == 1  # exactly one of them did the work
+
+
+def test_a_journal_killed_while_writing_its_header_holds_nothing_and_is_removed(tmp_path):
+    eps = tmp_path / "episodes"
+    j = write_journal(eps / "ep_000000.journal", blocks=1)
+    header_end = j.records[0][1]
+    data = j.path.read_bytes()
+    for cut in (0, 5, 8, header_end - 3):  # before, inside and after the magic, inside the header record
+        j.path.write_bytes(data[:cut])
+        ds = Dataset(tmp_path)
+        assert not j.path.exists() and ds.problems() == [] and ds.recovery.recovered == []
+        assert ds.recovery.notes == ["ep_000000: the recording was killed before its header was written; nothing "
+                                     "to recover"]
+    bad = bytearray(data[:header_end])
+    bad[20] ^= 1  # a whole header that fails its CRC is damage, not a kill: kept and reported
+    j.path.write_bytes(bytes(bad))
+    assert Dataset(tmp_path).problems()[0].startswith("ep_000000.journal: cannot recover: has no intact header")
+    assert j.path.exists()
