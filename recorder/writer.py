@@ -87,7 +87,7 @@ class EpisodeWriter:
             self._journal = JournalWriter(self.journal_path, fs=fs, fsync=fsync)
             # A random id per recording, in the journal and the episode: recovery tells by it whether a
             # journal left beside a finished episode of the same number is that episode's or another's.
-            metadata = {"recording_id": uuid.uuid4().hex, **metadata}
+            metadata = {**metadata, "recording_id": uuid.uuid4().hex}
             self._journal.append_json(HEADER, {"layout": layout.to_json(), "metadata": metadata,
                                                "rate_hz": self.rate_hz, "image_codec": self.codec.name})
         except OSError as exc:
