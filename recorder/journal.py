@@ -259,7 +259,7 @@ def read_journal(path: Path) -> JournalContents:
                 elif out is None:
                     break  # a journal whose first record is not its header: nothing can be laid out
                 elif kind == BLOCK:
-                    ref = _block_ref(f, payload_at, length, layout)
+                    ref = _block_ref(f, payload_at, length, layout, header.get("image_codec") == "none")
                     if isinstance(ref, str):
                         out.damaged.append(DamagedSpan(pos, payload_at + length, ref))
                     else:
@@ -393,21 +393,28 @@ def check_header(header: dict, name: str):
     for spec in layout.lowdim:
         try:
             kind = np.dtype(spec.dtype).kind
-        except TypeError:
+        except (TypeError, ValueError, OverflowError):
             kind = "?"
         values = int(np.prod(spec.shape, dtype=np.int64)) if spec.shape else 1
         if kind not in _NUMERIC_KINDS or any(d < 1 for d in spec.shape) or values > MAX_SAMPLE_VALUES:
             raise JournalError(f"{name}: its header declares array {spec.key!r} as {spec.dtype} {spec.shape} per "
                                "sample; refused")
         keys.add(spec.key)
+    try:
+        fmt.image_codec(str(header.get("image_codec", fmt.DEFAULT_IMAGE_CODEC)))
+    except ValueError as exc:
+        raise JournalError(f"{name}: its header names {exc}; refused") from None
     missing = {fmt.TIME, fmt.TICK_ERROR} - keys
     if missing:
         raise JournalError(f"{name}: its header lacks {', '.join(sorted(missing))}; refused")
     return layout
 
 
-def _block_ref(f: BinaryIO, offset: int, length: int, layout) -> BlockRef | str:
-    """A reference to an intact block whose index agrees with the layout, or why it is unusable."""
+def _block_ref(f: BinaryIO, offset: int, length: int, layout, raw_frames: bool) -> BlockRef | str:
+    """A reference to an intact block whose index agrees with the layout, or why it is unusable.
+
+    ``raw_frames``: frames are stored uncompressed, so each must be exactly one image's bytes.
+    """
     from recorder import format as fmt
 
     f.seek(offset)
@@ -434,15 +441,16 @@ def _block_ref(f: BinaryIO, offset: int, length: int, layout) -> BlockRef | str:
                 return f"a block whose {key} does not match the layout"
         for cam in layout.camera_names:
             spans = chunks[cam]
+            frame_bytes = int(np.prod(layout.image_shape(cam)))
             if len(spans) != samples or any(not (0 <= int(o) and int(ln) >= 0 and int(o) + int(ln) <= body)
-                                            for o, ln in spans):
+                                            or (raw_frames and int(ln) != frame_bytes) for o, ln in spans):
                 return f"a block whose {cam} frames do not match its samples"
         dtype, _, off, nbytes = arrays[fmt.TIME]
         f.seek(offset + 4 + n + int(off))
         t = np.frombuffer(f.read(int(nbytes)), dtype=np.dtype(dtype))
         first = extra.get("sample") if isinstance(extra, dict) else None
         missed = int(extra.get("missed", 0)) if isinstance(extra, dict) else 0
-    except (KeyError, TypeError, ValueError, IndexError, RecursionError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, RecursionError, OverflowError) as exc:
         return f"a block with a malformed index ({type(exc).__name__})"
     if not samples:
         return "a block with no samples"

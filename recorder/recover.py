@@ -145,6 +145,11 @@ def _recover_one(journal: Path, report: RecoveryReport) -> None:
             report.notes.append(f"{stem}.journal does not belong to the finished {h5.name} (another recording); "
                                 f"recovered it as {new_stem} instead")
             stem, h5 = new_stem, journal.with_name(new_stem + fmt.EPISODE_SUFFIX)
+        if not contents.blocks and contents.damaged:  # nothing intact, but never delete what may be repairable
+            kept = retire_journal(journal, contents)
+            report.problems.append(f"{journal.name}: cannot recover: no block of it is intact; it is kept as "
+                                   f"{kept.name if kept else journal.name}")
+            return
         if not contents.blocks:
             journal.unlink()
             report.notes.append(f"{stem}: the recording stopped before its first second was written; nothing to recover")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pytest
 
 from recorder.dataset import Dataset
 from recorder.finalize import finalize_journal
@@ -268,3 +269,56 @@ def test_a_journal_killed_while_writing_its_header_holds_nothing_and_is_removed(
     j.path.write_bytes(bytes(bad))
     assert Dataset(tmp_path).problems()[0].startswith("ep_000000.journal: cannot recover: has no intact header")
     assert j.path.exists()
+
+
+def _crafted_layouts():
+    from tests.journal_fixtures import layout_json
+
+    base = layout_json({"scene": (2, 2)})
+    object_array = {**base, "lowdim": base["lowdim"] + [["obs/x", [3], "O"]]}
+    huge_array = {**base, "lowdim": base["lowdim"] + [["obs/x", [100000, 100000], "float32"]]}
+    many_cameras = layout_json({f"c{i}": (2, 2) for i in range(40)})
+    return [(object_array, {}, "array 'obs/x' as O"), (huge_array, {}, "array 'obs/x' as float32"),
+            (many_cameras, {}, "40 cameras"), (base, {"image_codec": "lz4-9"}, "unknown image codec 'lz4-9'")]
+
+
+@pytest.mark.parametrize("layout,header,words", _crafted_layouts())
+def test_crafted_headers_are_refused_in_one_line(tmp_path, layout, header, words):
+    from recorder.journal import JournalError, read_journal
+
+    path = tmp_path / "episodes" / "ep_000000.journal"
+    write_journal(path, blocks=1, cameras={"scene": (2, 2)}, layout=layout)
+    if header:  # rewrite the header record with the crafted field (a valid CRC: crafted, not damaged)
+        import json
+        import struct
+        import zlib
+
+        data = path.read_bytes()
+        _, _, n, _ = struct.unpack_from("<cBII", data, 8)
+        doc = {**json.loads(data[18:18 + n]), **header}
+        raw = json.dumps(doc).encode()
+        path.write_bytes(data[:8] + struct.pack("<cBII", b"R", 1, len(raw), zlib.crc32(raw)) + raw + data[18 + n:])
+    with pytest.raises(JournalError, match=words.replace("(", r"\(")):
+        read_journal(path)
+    (problem,) = Dataset(tmp_path).problems()
+    assert problem.startswith("ep_000000.journal: cannot recover: ") and words in problem and path.exists()
+
+
+def test_an_uncompressed_frame_of_the_wrong_size_is_a_damaged_block(tmp_path):
+    from recorder.journal import read_journal
+
+    path = tmp_path / "episodes" / "ep_000000.journal"
+    j = write_journal(path, blocks=3, cameras={"scene": (4, 4)}, codec="none")
+    assert not read_journal(path).damaged
+    from tests.journal_fixtures import layout_json
+
+    path.unlink()
+    write_journal(path, blocks=3, cameras={"scene": (2, 2)}, codec="none", layout=layout_json({"scene": (4, 4)}))
+    contents = read_journal(path)
+    assert len(contents.blocks) == 0 and [d.why for d in contents.damaged] == [
+        "a block whose scene frames do not match its samples"] * 3
+    assert j.samples == 30
+    ds = Dataset(tmp_path)  # no intact block: no episode, and the journal is kept aside, not deleted
+    assert ds.problems() == ["ep_000000.journal: cannot recover: no block of it is intact; it is kept as "
+                             "ep_000000.journal.damaged"]
+    assert (path.parent / "ep_000000.journal.damaged").exists() and ds.file_ids() == []
