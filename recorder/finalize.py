@@ -45,14 +45,14 @@ def finalize_journal(journal: Path, dest: Path | None = None) -> FinalizedEpisod
     return result
 
 
-def retire_journal(journal: Path, contents: JournalContents) -> Path | None:
+def retire_journal(journal: Path, contents: JournalContents, keep: bool = False) -> Path | None:
     """Remove a journal once its episode is written; a damaged one is kept aside instead.
 
     A journal with damaged stretches is renamed to ``ep_NNNNNN.journal.damaged`` (never deleted):
     it is the only copy of the bytes recovery could not read, and only the user decides it is worth
-    nothing. Returns the kept path, or None when the journal was removed.
+    nothing (``keep``: kept aside whatever it holds). Returns the kept path, or None when removed.
     """
-    if not contents.damaged:
+    if not contents.damaged and not keep:
         journal.unlink()
         fsync_dir(journal.parent)
         return None

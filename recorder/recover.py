@@ -138,6 +138,13 @@ def _recover_one(journal: Path, report: RecoveryReport) -> None:
                 fsync_dir(journal.parent)
                 report.notes.append(f"{journal.name}: episode was already finalised; removed its journal")
                 return
+            if finished is not None and _same_recording(contents, finished):
+                # Its own journal, damaged since the episode was written from it: the episode is the
+                # whole copy; the journal is kept aside (never deleted), no second episode is made.
+                kept = retire_journal(journal, contents, keep=True)
+                report.notes.append(f"{journal.name}: {h5.name} was already finalised from it, but the journal "
+                                    f"now differs (damaged); kept it as {kept.name if kept else journal.name}")
+                return
             # Another recording owns this number (a copied-in file, a reused name): never delete the
             # journal, never write over the file; the journal becomes an episode of its own.
             journal = contents.path = _renumber(journal)
@@ -214,6 +221,12 @@ def _belongs(contents: JournalContents, finished: _Finished) -> bool:
     elif finished.start_time is None or meta.get("start_time") != finished.start_time:
         return False
     return contents.samples == finished.samples and not contents.damaged
+
+
+def _same_recording(contents: JournalContents, finished: _Finished) -> bool:
+    """Both carry the same recording id (written by the same recording)."""
+    rid = (contents.header.get("metadata") or {}).get("recording_id")
+    return rid is not None and rid == finished.recording_id
 
 
 def damage_note(stem: str, contents: JournalContents, kept: Path) -> str:

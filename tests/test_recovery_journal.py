@@ -322,3 +322,21 @@ def test_an_uncompressed_frame_of_the_wrong_size_is_a_damaged_block(tmp_path):
     assert ds.problems() == ["ep_000000.journal: cannot recover: no block of it is intact; it is kept as "
                              "ep_000000.journal.damaged"]
     assert (path.parent / "ep_000000.journal.damaged").exists() and ds.file_ids() == []
+
+
+def test_an_episodes_own_journal_damaged_after_finalising_is_kept_aside_not_duplicated(tmp_path, capsys):
+    from app.cli import main
+
+    eps = tmp_path / "episodes"
+    j = write_journal(eps / "ep_000000.journal", blocks=4, end={"success": True})
+    kept = tmp_path / "copy.journal"
+    shutil.copy(j.path, kept)
+    finalize_journal(j.path)
+    shutil.copy(kept, j.path)
+    _flip(j.path, sum(j.block_span(2)) // 2)  # and then a byte of it rotted
+    assert main(["validate", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("recovery: ep_000000.journal: ep_000000.h5 was already finalised from it, but the journal now "
+                      "differs (damaged); kept it as ep_000000.journal.damaged")
+    ds = Dataset(tmp_path)
+    assert ds.episode_ids() == ["ep_000000"] and (eps / "ep_000000.journal.damaged").exists()
