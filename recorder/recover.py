@@ -167,6 +167,9 @@ def _recover_one(journal: Path, report: RecoveryReport) -> None:
         if kept is not None:
             report.notes.append(damage_note(stem, contents, kept))
     except TornHeader:
+        if _young(journal):  # a recorder creates the file a moment before it locks it: not ours to judge yet
+            report.in_progress.append(stem)
+            return
         journal.unlink()
         report.notes.append(f"{stem}: the recording was killed before its header was written; nothing to recover")
     except JournalError as exc:
@@ -221,6 +224,16 @@ def _belongs(contents: JournalContents, finished: _Finished) -> bool:
     elif finished.start_time is None or meta.get("start_time") != finished.start_time:
         return False
     return contents.samples == finished.samples and not contents.damaged
+
+
+TORN_HEADER_AGE_S = 60.0  # a journal without a whole header younger than this may be one being created
+
+
+def _young(path: Path) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime < TORN_HEADER_AGE_S
+    except OSError:
+        return False
 
 
 def _same_recording(contents: JournalContents, finished: _Finished) -> bool:

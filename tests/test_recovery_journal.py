@@ -258,8 +258,15 @@ def test_a_journal_killed_while_writing_its_header_holds_nothing_and_is_removed(
     j = write_journal(eps / "ep_000000.journal", blocks=1)
     header_end = j.records[0][1]
     data = j.path.read_bytes()
+    import os
+    import time
+
+    j.path.write_bytes(b"")  # as a recorder's journal is for a moment, between its creation and its lock
+    ds = Dataset(tmp_path)
+    assert j.path.exists() and ds.in_progress == ["ep_000000"] and ds.problems() == []
     for cut in (0, 5, 8, header_end - 3):  # before, inside and after the magic, inside the header record
         j.path.write_bytes(data[:cut])
+        os.utime(j.path, (time.time() - 120, time.time() - 120))  # found a while after the kill
         ds = Dataset(tmp_path)
         assert not j.path.exists() and ds.problems() == [] and ds.recovery.recovered == []
         assert ds.recovery.notes == ["ep_000000: the recording was killed before its header was written; nothing "
