@@ -121,7 +121,8 @@ def test_sigkill_at_random_moments_of_record_never_loses_a_finished_episode(tmp_
         assert not set(ds.recovery.recovered) & set(finished) and len(ds.recovery.recovered) <= 1
         interrupted |= set(ds.recovery.recovered)
         problems = {(p.episode, p.kind) for p in validate_dataset(out).problems}
-        assert problems == {(eid, "incomplete") for eid in interrupted}, problems  # all else sound
+        # All else sound (a kill after the episode was sealed recovers it complete: not even incomplete).
+        assert problems <= {(eid, "incomplete") for eid in interrupted}, problems
 
 
 # -- kills of `curate` -------------------------------------------------------------------------
