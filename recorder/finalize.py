@@ -8,7 +8,6 @@ over it, so a reader sees either no episode or a whole one — never half a file
 
 from __future__ import annotations
 
-import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +18,15 @@ import numpy as np
 from devices.userfiles import atomic_path
 from recorder import format as fmt
 from recorder.clock import timing_summary
+from recorder.disk_space import require_free_space
 from recorder.journal import JournalContents, decode_block, fsync_dir, read_journal
 
 DAMAGED_SUFFIX = ".damaged"
+
+# What an episode file needs beyond its journal's block bytes (measured: ~30 KB of HDF5 metadata,
+# ~100 bytes of chunk index per frame); with a margin.
+_FILE_OVERHEAD = 96 * 1024
+_CHUNK_OVERHEAD = 160
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,10 @@ def write_episode(contents: JournalContents, dest: Path) -> FinalizedEpisode:
     tick_error = np.empty(n, dtype=np.float64)
     extra: dict = {}
     frames = n * len(layout.cameras)
-    require_free_space(dest.parent, sum(b.length for b in contents.blocks) + _FILE_OVERHEAD + frames * _CHUNK_OVERHEAD)
+    # HDF5 failing mid-write on a full disk can crash the process when the file is closed: check
+    # first, so a full disk takes the ordinary path (the journal stays and is recovered later).
+    require_free_space(dest.parent, sum(b.length for b in contents.blocks) + frames * _CHUNK_OVERHEAD,
+                       f"writing episode {dest.stem}", margin_bytes=_FILE_OVERHEAD)
 
     with atomic_path(dest, tmp=dest.with_name(dest.stem + fmt.TEMP_SUFFIX)) as tmp:
         with h5py.File(tmp, "w") as f:
@@ -133,28 +141,6 @@ def write_episode(contents: JournalContents, dest: Path) -> FinalizedEpisode:
                 _set_attr(f, key, value)
     fsync_dir(dest.parent)
     return FinalizedEpisode(dest, n, complete)
-
-
-# What an episode file needs beyond its journal's block bytes (measured: ~30 KB of HDF5 metadata,
-# ~100 bytes of chunk index per frame); with a margin.
-_FILE_OVERHEAD = 96 * 1024
-_CHUNK_OVERHEAD = 160
-
-
-def require_free_space(folder: Path, needed: int) -> None:
-    """OSError(ENOSPC) before an episode file is begun on a disk without room for it.
-
-    HDF5 failing mid-write on a full disk can crash the process when the file is closed; checking
-    first turns that into the ordinary disk-full path (the journal stays and is recovered later).
-    """
-    try:
-        st = os.statvfs(folder)
-    except OSError:
-        return
-    free = st.f_bavail * st.f_frsize
-    if free < needed:
-        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}: writing the episode needs about "
-                      f"{needed / 1e6:.2f} MB, {free / 1e6:.2f} MB free in {folder}")
 
 
 def lost_spans(contents: JournalContents) -> list[dict]:
