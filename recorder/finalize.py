@@ -27,6 +27,7 @@ DAMAGED_SUFFIX = ".damaged"
 # ~100 bytes of chunk index per frame); with a margin.
 _FILE_OVERHEAD = 96 * 1024
 _CHUNK_OVERHEAD = 160
+_LOWDIM_RUN = 4096  # rows of low-dimensional data written at once (the datasets' chunk length)
 
 
 @dataclass(frozen=True)
@@ -102,18 +103,34 @@ def write_episode(contents: JournalContents, dest: Path) -> FinalizedEpisode:
                 h, w, c = layout.image_shape(cam)
                 images[cam] = f.create_dataset(fmt.IMAGES_PREFIX + cam, shape=(n, h, w, c), dtype="uint8",
                                                chunks=(1, h, w, c), maxshape=(None, h, w, c), **codec.h5_options)
-            at = 0
+            # Frames go to the file block by block; low-dimensional rows are gathered into runs of
+            # about one HDF5 chunk (a few hundred kB) so they cost one write per run, not per block.
+            at = flushed = 0
+            pending: list[dict[str, np.ndarray]] = []
+
+            def flush() -> None:
+                nonlocal flushed
+                if pending:
+                    rows = sum(len(p[fmt.TIME]) for p in pending)
+                    for spec in layout.lowdim:
+                        lowdim[spec.key][flushed:flushed + rows] = np.concatenate([p[spec.key] for p in pending])
+                    flushed += rows
+                    pending.clear()
+
             for ref, payload in zip(contents.blocks, contents.payloads()):
                 block = decode_block(payload)
                 k = ref.samples
-                for spec in layout.lowdim:
-                    lowdim[spec.key][at:at + k] = block.arrays[spec.key].astype(spec.dtype, copy=False)
+                # copies (astype), so the block's payload is not kept alive by views into it
+                pending.append({spec.key: block.arrays[spec.key].astype(spec.dtype) for spec in layout.lowdim})
                 tick_error[at:at + k] = block.arrays[fmt.TICK_ERROR]
                 for cam, ds in images.items():
                     for i, data in enumerate(block.chunks[cam]):
                         ds.id.write_direct_chunk((at + i, 0, 0, 0), data)
                 extra = block.extra
                 at += k
+                if at - flushed >= _LOWDIM_RUN:
+                    flush()
+            flush()
             missed = sum(b.missed for b in contents.blocks)
             attrs = dict(header["metadata"])
             attrs.update(

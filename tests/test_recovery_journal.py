@@ -347,3 +347,11 @@ def test_an_episodes_own_journal_damaged_after_finalising_is_kept_aside_not_dupl
                       "differs (damaged); kept it as ep_000000.journal.damaged")
     ds = Dataset(tmp_path)
     assert ds.episode_ids() == ["ep_000000"] and (eps / "ep_000000.journal.damaged").exists()
+
+
+def test_a_long_journal_is_written_in_runs_and_loses_no_row(tmp_path):
+    """More rows than one low-dimensional run (4096): every run lands where it belongs."""
+    write_journal(tmp_path / "episodes" / "ep_000000.journal", blocks=450, per_block=10, end={})
+    with Dataset(tmp_path).open("ep_000000") as ep:
+        assert _x(ep) == list(range(4500)) and np.allclose(ep.time, np.arange(4500) / 10.0)
+        assert ep.complete
