@@ -2,7 +2,8 @@
 
 - Journal corruption at seeded random offsets: whatever bytes are hit, every block whose bytes are
   untouched is recovered, sample for sample; a damaged journal is kept aside, never deleted; a
-  damaged header leaves the journal in place and is reported in one line.
+  damaged header leaves the journal in place and is reported in one line. A tear at a random offset
+  (a crash mid-append) keeps every whole block and claims no damage.
 - SIGKILL at seeded random moments of `demostation record`: no episode finished before the kill is
   lost or changed, the killed one is recovered readable, nothing is left to recover.
 - SIGKILL at seeded random moments of `demostation curate` edits: the catalog is always readable and
@@ -75,6 +76,25 @@ def test_corruption_at_random_offsets_never_loses_an_intact_block(tmp_path, seed
     lost = sorted(set(range(12 * per_block)) - set(expected))
     if lost:  # the note names the first lost sample exactly
         assert f"({lost[0]}-" in note or f"from {lost[0]} on" in note, note
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_journal_torn_at_a_random_offset_keeps_every_whole_block(tmp_path, seed):
+    """A crash tears the journal anywhere: every block wholly before the cut is kept; no damage is claimed."""
+    rng = random.Random(1000 + seed)
+    eps = tmp_path / "episodes"
+    j = write_journal(eps / "ep_000000.journal", blocks=8, per_block=5, cameras={"scene": (8, 8)})
+    cut = rng.randrange(j.records[0][1] + 1, j.records[-1][1])
+    j.path.write_bytes(j.path.read_bytes()[:cut])
+    whole = [b for b in range(8) if j.block_span(b)[1] <= cut]
+    ds = Dataset(tmp_path)
+    assert ds.problems() == [] and not list(eps.glob("*.damaged"))
+    if not whole:  # torn inside the first block: nothing was written yet
+        assert ds.file_ids() == [] and not j.path.exists()
+        return
+    with ds.open("ep_000000") as ep:
+        assert [int(v) for v in np.asarray(ep.action_pose)[:, 0]] == list(range(5 * len(whole)))
+        assert ep.attrs["recovered_torn_bytes"] == (cut - j.block_span(whole[-1])[1])
 
 
 # -- kills of `record` -------------------------------------------------------------------------
