@@ -269,7 +269,9 @@ def read_journal(path: Path) -> JournalContents:
                 pos = payload_at + length
                 continue
             if out is None:
-                if rec == "torn" and pos == len(MAGIC):
+                # Torn only when nothing intact follows: a header whose length byte flipped past the
+                # end of a long journal is damage (kept), not a recording killed as it began.
+                if rec == "torn" and pos == len(MAGIC) and _resync(f, pos, size) is None:
                     raise TornHeader(f"{path.name}: the recording died while writing its header; nothing to recover")
                 break
             nxt = _resync(f, pos, size)

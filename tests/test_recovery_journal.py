@@ -271,6 +271,12 @@ def test_a_journal_killed_while_writing_its_header_holds_nothing_and_is_removed(
         assert not j.path.exists() and ds.problems() == [] and ds.recovery.recovered == []
         assert ds.recovery.notes == ["ep_000000: the recording was killed before its header was written; nothing "
                                      "to recover"]
+    grown = bytearray(data)
+    grown[8 + 3] ^= 0x10  # the header's length now runs past the end, but intact blocks follow: damage
+    j.path.write_bytes(bytes(grown))
+    os.utime(j.path, (time.time() - 120, time.time() - 120))
+    assert Dataset(tmp_path).problems()[0].startswith("ep_000000.journal: cannot recover: has no intact header")
+    assert j.path.read_bytes() == bytes(grown)
     bad = bytearray(data[:header_end])
     bad[20] ^= 1  # a whole header that fails its CRC is damage, not a kill: kept and reported
     j.path.write_bytes(bytes(bad))
