@@ -20,11 +20,16 @@ def free_bytes(folder: str | Path) -> int:
     return shutil.disk_usage(folder).free
 
 
-def require_free_space(folder: str | Path, needed_bytes: int, what: str) -> None:
-    """Raise `NoSpaceError` unless ``needed_bytes`` plus the metadata margin fit in ``folder``."""
+def require_free_space(folder: str | Path, needed_bytes: int, what: str,
+                       margin_bytes: int = METADATA_MARGIN_BYTES) -> None:
+    """Raise `NoSpaceError` unless ``needed_bytes`` plus the metadata margin fit in ``folder``.
+
+    ``margin_bytes``: a caller that knows its file's metadata better (an episode finalised from its
+    journal, measured) passes a tighter margin.
+    """
     free = free_bytes(folder)
-    if free < needed_bytes + METADATA_MARGIN_BYTES:
-        raise NoSpaceError(f"disk full: {what} needs about {_mb(needed_bytes + METADATA_MARGIN_BYTES)} in "
+    if free < needed_bytes + margin_bytes:
+        raise NoSpaceError(f"disk full: {what} needs about {_mb(needed_bytes + margin_bytes)} in "
                            f"{folder} and {_mb(free)} is free; free space and run again")
 
 

@@ -53,6 +53,7 @@ def dataset_info(root: str | Path) -> dict:
         "devices": dict(sorted(devices.items())),
         "cameras": dict(sorted(cameras.items())),
         "recovered": list(ds.recovery.recovered),
+        "recovery_notes": list(ds.recovery.notes),
         "in_progress": ds.in_progress,
         "problems": ds.problems() + unreadable,
     }

@@ -14,6 +14,7 @@ import os
 import queue
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +85,9 @@ class EpisodeWriter:
         self._block_rows = max(1, int(round(self.rate_hz * self.flush_interval_s)))
         try:
             self._journal = JournalWriter(self.journal_path, fs=fs, fsync=fsync)
+            # A random id per recording, in the journal and the episode: recovery tells by it whether a
+            # journal left beside a finished episode of the same number is that episode's or another's.
+            metadata = {**metadata, "recording_id": uuid.uuid4().hex}
             self._journal.append_json(HEADER, {"layout": layout.to_json(), "metadata": metadata,
                                                "rate_hz": self.rate_hz, "image_codec": self.codec.name})
         except OSError as exc:
@@ -176,7 +180,9 @@ class EpisodeWriter:
         for spec in self.layout.lowdim:
             arrays[spec.key] = self._column(spec, rows)
         chunks = {cam: [self._chunk(cam, r.frames.get(cam)) for r in rows] for cam in self.layout.camera_names}
-        extra = {**self._extra, "missed": self._missed_pending}
+        # ``sample``: the block's first sample number, so recovery can say exactly which samples a
+        # damaged block held.
+        extra = {**self._extra, "missed": self._missed_pending, "sample": self.samples_written}
         self._journal.append(BLOCK, encode_block(arrays, chunks, extra))
         self._missed_pending = 0
         self.samples_written += len(rows)
