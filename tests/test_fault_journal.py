@@ -119,7 +119,13 @@ def test_sigkill_at_random_moments_of_record_never_loses_a_finished_episode(tmp_
         proc = _spawn("record", "--out", str(out), "--episodes", "40", "--image-size", "24", "--tail", "0.2",
                       "--seed", str(seed * 100))
         try:
-            time.sleep(rng.uniform(1.0, 2.5))  # start-up is ~1 s: the kill lands while episodes are recorded
+            # the kill lands while episodes are recorded: after the first journal exists (start-up takes
+            # about a second, far longer on a loaded machine), at a seeded moment
+            deadline = time.monotonic() + 120
+            while not (eps.is_dir() and any(eps.glob("*.journal"))) and time.monotonic() < deadline:
+                assert proc.poll() is None, proc.stderr.read()
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 1.5))
             assert proc.poll() is None, proc.stderr.read()
             os.kill(proc.pid, signal.SIGKILL)
             _, err = proc.communicate(timeout=30)
