@@ -7,7 +7,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ["devices", "recorder", "curation", "policy"]
-QT = ("PySide6", "PyQt5", "PyQt6", "qtpy", "superqt", "shiboken6")
+QT = ("PySide6", "PyQt5", "PyQt6", "qtpy", "superqt", "shiboken6", "pyqtgraph")
 
 
 def imported_modules(path: Path):
