@@ -151,7 +151,7 @@ class TimelineView(QWidget):
                              "<span style='color:#8c929c'>■</span> trimmed &nbsp; "
                              "<span style='color:#c678dd'>■</span> tagged range &nbsp; "
                              "<span style='color:#4c9be8'>■</span> selection (Shift-drag) &nbsp;·&nbsp; "
-                             "wheel zooms, drag pans, double-click shows all; drag a trim or a range to move it")
+                             "wheel: zoom · drag: pan · double-click: all · drag a trim or range to move it")
         self.legend.setObjectName("Dim")
         self.legend.setWordWrap(True)
 
@@ -170,6 +170,7 @@ class TimelineView(QWidget):
         self.splitter.addWidget(plots)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([300, 200])  # frames : plots = 3 : 2 at any size (at 2560×1440 the frames were a strip)
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.addWidget(self.splitter, 1)

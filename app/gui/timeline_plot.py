@@ -102,7 +102,8 @@ class TimelinePlot(pg.PlotWidget):
         super().__init__(parent, background=theme.BASE, viewBox=self.box)
         self.title = title
         item = self.getPlotItem()
-        item.setTitle(f"<span style='color:{theme.DIM.name()};font-size:9pt'>{title}</span>")
+        self._colours: dict[str, QColor] = {}
+        self._retitle()
         item.showGrid(x=True, y=True, alpha=0.15)
         item.setClipToView(True)
         item.setDownsampling(auto=True, mode="peak")
@@ -112,8 +113,6 @@ class TimelinePlot(pg.PlotWidget):
             axis = item.getAxis(name)
             axis.setPen(pg.mkPen(theme.GRID))
             axis.setTextPen(pg.mkPen(theme.DIM))
-        item.getAxis("bottom").setLabel("s", color=theme.DIM.name())
-        self.legend = item.addLegend(offset=(-8, 4), labelTextColor=theme.TEXT, brush=pg.mkBrush(29, 32, 37, 200))
         self.box.enableAutoRange(axis=pg.ViewBox.YAxis)
         self.box.setAutoVisible(y=True)
         self._curves: dict[str, pg.PlotDataItem] = {}
@@ -141,10 +140,18 @@ class TimelinePlot(pg.PlotWidget):
         curve = self._curves.get(name)
         if curve is None:
             # A 1-pixel (cosmetic) pen: Qt's raster engine draws wider lines several times slower.
-            curve = self.getPlotItem().plot(x, y, pen=pg.mkPen(colour, width=1), name=name)
+            curve = self.getPlotItem().plot(x, y, pen=pg.mkPen(colour, width=1))
             self._curves[name] = curve
+            self._colours[name] = QColor(colour)
+            self._retitle()
         else:
             curve.setData(x, y)
+
+    def _retitle(self) -> None:
+        """The title names each trace in its colour: a legend box inside a short plot covered the traces."""
+        names = " ".join(f"<span style='color:{c.name()}'>━ {n}</span>" for n, c in self._colours.items())
+        self.getPlotItem().setTitle(f"<span style='color:{theme.DIM.name()};font-size:9pt'>{self.title} · time in s"
+                                    f"&nbsp;&nbsp;{names}</span>")
 
     def series_names(self) -> list[str]:
         return list(self._curves)
@@ -159,7 +166,8 @@ class TimelinePlot(pg.PlotWidget):
         for curve in self._curves.values():
             self.getPlotItem().removeItem(curve)
         self._curves = {}
-        self.legend.clear()
+        self._colours = {}
+        self._retitle()
         self.set_regions([])
         self.set_selection(None)
         self.cursor.setVisible(False)

@@ -114,6 +114,7 @@ class DatasetPanel(Panel):
         row = QHBoxLayout()
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText("dataset folder")
+        self.path_edit.textChanged.connect(self.path_edit.setToolTip)  # a long path whole, on hover
         self.path_edit.returnPressed.connect(self.open_from_field)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)

@@ -145,6 +145,7 @@ class RecordPanel(Panel):
         row = QHBoxLayout()
         self.dataset_edit = QLineEdit()
         self.dataset_edit.setPlaceholderText("folder of the dataset (created if missing)")
+        self.dataset_edit.textChanged.connect(self.dataset_edit.setToolTip)  # a long path whole, on hover
         browse = QPushButton("…")
         browse.setProperty("role", "tool")
         browse.setToolTip("Choose the dataset folder")
