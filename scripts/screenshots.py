@@ -81,6 +81,8 @@ class Driver:
         panel.driver_combo.setCurrentIndex(panel.driver_combo.findData("expert"))
         panel.pause_spin.setValue(0.5)
         panel.auto_end_check.setChecked(False)
+        panel.goal_spin.setValue(40)
+        panel.review_check.setChecked(True)
         c = panel.controller
         for i in range(1 if self.quick else 2):
             panel.command("start")
@@ -90,6 +92,11 @@ class Driver:
                 self.grab("record")
             panel.command("stop")
             wait(self.app, 20, until=lambda: c.state == "idle")
+            if panel.reviewing is not None:  # the replay before keep or discard
+                wait(self.app, 10, until=lambda: panel.review.timeline.episode is not None)
+                wait(self.app, 1.5)
+                self.grab("record_review")
+                panel.command("toggle")  # keep
 
     def dataset(self) -> None:
         if not self.show("dataset"):

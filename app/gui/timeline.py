@@ -306,6 +306,9 @@ class TimelineView(QWidget):
         self.time_label.setText(f"{t:6.1f} / {view.duration:.1f} s · #{i}{flags}")
         self.position_changed.emit(t)
 
+    def is_playing(self) -> bool:
+        return self._play.isActive()
+
     def toggle_play(self) -> None:
         if self.episode is None:
             return
