@@ -125,8 +125,9 @@ class TimelineView(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setEnabled(False)
         self.slider.valueChanged.connect(self._on_slider)
-        self.play_button = QPushButton("▶")
-        self.play_button.setFixedWidth(40)
+        self.play_button = QPushButton("❚❚")
+        self.play_button.setFixedWidth(max(40, self.play_button.minimumSizeHint().width()))  # fits either symbol
+        self.play_button.setText("▶")
         self.play_button.setToolTip("Play / pause (K)")
         self.play_button.setEnabled(False)
         self.play_button.clicked.connect(self.toggle_play)

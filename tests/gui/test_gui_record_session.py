@@ -111,7 +111,7 @@ def test_practice_records_nothing(make_window, qtbot, tmp_path):
     start_tick = w.ctx.station.ticks
     assert panel.command("toggle")
     assert panel.practice_started is not None and panel.rec_light.text() == "PRACTICE"
-    assert w.ctx.station.agent is panel.expert  # the expert drives as it would when recording
+    qtbot.waitUntil(lambda: w.ctx.station.agent is panel.expert, timeout=5000)  # the expert drives, as when recording
     qtbot.waitUntil(lambda: w.ctx.station.ticks > start_tick + 10, timeout=10000)
     qtbot.wait(1200)
     assert panel.elapsed_label.text() != "00:00.0"

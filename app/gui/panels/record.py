@@ -94,7 +94,7 @@ class RecordPanel(Panel):
         left_col.addWidget(self.left_stack, 1)
         self.recent = QListWidget()
         self.recent.setMaximumHeight(110)
-        recent_label = theme.note_label("Episodes recorded in this session")
+        self.recent_label = recent_label = theme.note_label("Episodes recorded in this session")
         left_col.addWidget(recent_label)
         left_col.addWidget(self.recent)
         split.addWidget(left)
@@ -469,6 +469,8 @@ class RecordPanel(Panel):
         self._on_state(self.controller.state)
 
     def _on_state(self, state: str) -> None:
+        for w in (self.recent_label, self.recent):  # the replay gets their room
+            w.setVisible(self.reviewing is None)
         if self.practice_started is not None or self.reviewing is not None:
             self._on_mode()
             return
