@@ -6,7 +6,7 @@ samples (default 6000) with one camera read on demand, 40 detected pauses, 40 tr
 ranges, and prints one JSON object (milliseconds; every timed step ends with the event loop having
 painted what the change asked for, so drawing is included):
 - ``build_ms``: `set_episode` (traces, limits, regions, first frame) plus the first paint, median of 5;
-- ``curation_update_ms``: `set_curation` after an edit (all 60 draggable regions rebuilt) + paint;
+- ``curation_update_ms``: `set_curation` after an edit that moved one trim (only its region is rebuilt) + paint;
 - ``step_ms_p50`` / ``step_ms_p95``: one step of the cursor (slider → frame → cursor line on both
   plots) + paint, over 300 steps at full view: playback at 10 Hz has 100 ms per step;
 - ``zoom_ms_p50`` / ``pan_ms_p50``: a zoom to 10 s and a pan by 5 s + paint, 50 each;
@@ -93,7 +93,12 @@ def main() -> int:
     view = synthetic_view(samples)
     build = [timed(lambda: tl.set_episode(synthetic_view(samples))) for _ in range(5)]
     view = tl.episode
-    update = [timed(lambda: tl.set_curation(view.trims, view.range_tags)) for _ in range(10)]
+    def edit(k: int) -> None:  # what an edit hands back: one trim moved (a drag), the rest as they were
+        trims = [dict(t) for t in view.trims]
+        trims[k % len(trims)]["start"] += 0.1
+        tl.set_curation(trims, view.range_tags)
+
+    update = [timed(lambda k=k: edit(k)) for k in range(10)]
     steps = [timed(lambda i=i: tl.slider.setValue(i)) for i in range(1, 301)]
     zoom, pan = [], []
     for k in range(50):

@@ -54,6 +54,15 @@ class _RegionItem(pg.LinearRegionItem):
         super().mouseDragEvent(ev)
 
 
+class _Cursor(pg.InfiniteLine):
+    """The cursor line. It is added with ignoreBounds, so its moves never change the auto range; yet
+    pyqtgraph tells the view box of every move, which then repaints all of itself (every region and
+    trace) at each step of playback. Not telling it repaints only the strip the line left and entered."""
+
+    def informViewBoundsChanged(self) -> None:  # noqa: N802
+        pass
+
+
 class _TimeBox(pg.ViewBox):
     """Pans and zooms time only; a click seeks, a double-click shows all, Shift-drag selects."""
 
@@ -118,7 +127,7 @@ class TimelinePlot(pg.PlotWidget):
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._regions: list[_RegionItem] = []
         self._duration = 0.0
-        self.cursor = pg.InfiniteLine(pos=0.0, angle=90, movable=True, pen=pg.mkPen(theme.TEXT, width=1.4),
+        self.cursor = _Cursor(pos=0.0, angle=90, movable=True, pen=pg.mkPen(theme.TEXT, width=1.4),
                                       hoverPen=pg.mkPen(theme.ACCENT, width=3))
         self.cursor.setZValue(100)
         self.cursor.sigDragged.connect(lambda line: self.cursor_dragged.emit(float(line.value())))
@@ -193,11 +202,22 @@ class TimelinePlot(pg.PlotWidget):
 
     # -- regions ---------------------------------------------------------------------------------
     def set_regions(self, regions: list[Region]) -> None:
+        """Show these regions; ones already shown unchanged are kept (an edit rebuilds only what changed)."""
+        def sig(r: Region) -> tuple:
+            return r.start, r.end, r.label, r.key, r.colour.rgba()
+
+        old: dict[tuple, list[_RegionItem]] = {}
         for item in self._regions:
-            self.getPlotItem().removeItem(item)
-        self._regions = []
+            old.setdefault(sig(item.region), []).append(item)
+        kept: list[_RegionItem] = []
         hi = max(self._duration, 1e-3)
         for region in regions:
+            # reuse an item showing this region where it is (not one dragged elsewhere whose move was refused)
+            same = [it for it in old.get(sig(region), []) if tuple(it.getRegion()) == (region.start, region.end)]
+            if same:
+                old[sig(region)].remove(same[0])
+                kept.append(same[0])
+                continue
             movable = region.key is not None
             item = _RegionItem(region, movable)
             item.setZValue(10 if movable else 5)
@@ -206,7 +226,11 @@ class TimelinePlot(pg.PlotWidget):
                 item.sigRegionChanged.connect(lambda it: self.region_moving.emit(it.region.key, *it.getRegion()))
                 item.sigRegionChangeFinished.connect(lambda it: self.region_moved.emit(it.region.key, *it.getRegion()))
             self.getPlotItem().addItem(item, ignoreBounds=True)
-            self._regions.append(item)
+            kept.append(item)
+        for items in old.values():
+            for item in items:
+                self.getPlotItem().removeItem(item)
+        self._regions = kept
 
     def regions(self) -> list[Region]:
         return [item.region for item in self._regions]
