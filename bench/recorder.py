@@ -34,6 +34,7 @@ def bench_size(out: Path, height: int, width: int, seconds: float, rate_hz: floa
                realtime_priority: bool) -> dict:
     from devices.sim.station import SimStation, StationConfig
     from recorder.clock import MonotonicClock
+    from recorder.command_path import UnfilteredPath
     from recorder.dataset import Dataset
     from recorder.session import RecordingSession, SessionSettings
     from recorder.sources import ExpertSource
@@ -47,7 +48,8 @@ def bench_size(out: Path, height: int, width: int, seconds: float, rate_hz: floa
                                clock=clock, settings=SessionSettings(rate_hz=rate_hz, task="pick_place",
                                                                      operator="bench",
                                                                      station=station_description(sim),
-                                                                     realtime_priority=realtime_priority))
+                                                                     realtime_priority=realtime_priority),
+                               control=UnfilteredPath(robot))  # the recorder's own tick timing, no controller
     wall0, cpu0 = time.monotonic(), time.process_time()
     t_end = wall0 + seconds
     summaries = []

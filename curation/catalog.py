@@ -274,6 +274,13 @@ class _Edit:
         self.changes += 1
 
 
+def _disk_full(folder: Path) -> bool:
+    try:
+        return os.statvfs(folder).f_bavail == 0
+    except OSError:
+        return False
+
+
 class ForeignCatalogError(ValueError):
     """The catalog belongs to another dataset (or to another copy of this one): refused, one line."""
 
@@ -316,11 +323,20 @@ class Catalog:
             raise self._unopenable(exc) from None
         except sqlite3.DatabaseError as exc:
             self._conn.close()
+            if _disk_full(self.path.parent):  # a healthy catalog SQLite cannot open for want of space
+                raise self._no_space() from None
             raise ValueError(f"{self.path} is not a readable curation catalog ({exc}); "
                              "move it aside to start a fresh one (the raw episodes are untouched)") from None
         except BaseException:
             self._conn.close()
             raise
+
+    def _no_space(self) -> Exception:
+        from recorder.errors import NoSpaceError
+
+        return NoSpaceError(f"disk full: {self.path.parent} has no space left to open the curation catalog "
+                            f"({self.path.name}); free space and run again (the catalog and the raw episodes are "
+                            "untouched)")
 
     def _unopenable(self, exc: sqlite3.OperationalError) -> Exception:
         """SQLite's "unable to open database file" in words: a read-only dataset, or a damaged catalog."""
@@ -329,6 +345,8 @@ class Catalog:
             return PermissionError(f"{folder} is read-only: curation keeps its catalog there ({self.path.name}) and "
                                    "must write to it; fix the folder's permissions or copy the dataset somewhere "
                                    "writable")
+        if "disk is full" in str(exc) or _disk_full(folder):
+            return self._no_space()
         if str(exc).startswith("database is locked"):
             return ValueError(f"{self.path} is locked by another program for more than 10 s; try again when it is done")
         return ValueError(f"{self.path} is not a readable curation catalog ({exc}); "

@@ -27,14 +27,13 @@ import numpy as np
 
 from curation import lerobot_format as lf
 from curation.catalog import RECOVERY_TAG
+from curation.export_formats import DEFAULT_CRF, DEFAULT_GOP
 from curation.export_plan import ExportPlan, kept_indices, plan_export, refuse_inside_dataset
 from curation.workspace import Workspace
 from devices.userfiles import atomic_dir
 from recorder.jobs import Progress, ShouldStop, check_stop, never_stop, no_progress
 
 _IMAGE_BLOCK = 128  # frames read and encoded at a time (bounds memory for long episodes)
-DEFAULT_CRF = 23
-DEFAULT_GOP = 2  # a key frame every 2 frames, as LeRobot encodes: random access for training
 
 
 @dataclass

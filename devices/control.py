@@ -21,7 +21,7 @@ import numpy as np
 
 from devices.geometry import quat_mul
 from devices.robot import Action, Robot
-from devices.safety import (SafetyFilter, SafetyLimits, _qmul4, _rot_between4, _rotvec_quat4, _unit4, rotation_between,
+from devices.safety import (SafetyFilter, SafetyLimits, limits_for, _qmul4, _rot_between4, _rotvec_quat4, _unit4, rotation_between,
                             rotvec_to_quat, safe_unit_quat)
 
 
@@ -132,7 +132,7 @@ class SafetyController:
             raise ValueError(f"the low-level controller runs at 100 Hz or faster, got {rate_hz}")
         self.robot = robot
         self.source = source
-        self.filter = SafetyFilter(limits or SafetyLimits())
+        self.filter = SafetyFilter(limits or limits_for(robot))  # the robot's own box unless told
         self.rate_hz = float(rate_hz)
         self.dt = 1.0 / self.rate_hz
         self.last_applied: Action | None = None

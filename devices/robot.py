@@ -2,7 +2,7 @@
 
 The embedded MuJoCo station (`devices.sim.station.SimStation`) implements it; a driver for a real
 arm implements the same few methods and nothing else in Demo Station changes. Commands are the
-Action contract of DESIGN.md: a target end-effector pose in the robot base frame plus a gripper
+Action contract of docs/architecture.md: a target end-effector pose in the robot base frame plus a gripper
 command in [0, 1]; the robot tracks it under impedance control, so a position error becomes force.
 """
 
@@ -102,3 +102,9 @@ class Robot(Connectable):
     @abstractmethod
     def reset(self, seed: int | None = None) -> RobotState:
         """Go to the home pose (the station also re-randomises its scene from ``seed``)."""
+
+    @property
+    def workspace_box(self) -> tuple[tuple[float, float, float], tuple[float, float, float]] | None:
+        """The box (low, high corners, base frame, metres) the tool may be commanded into, where the
+        robot knows one; the safety controller's limits are built from it (`devices.safety.limits_for`)."""
+        return None

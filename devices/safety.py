@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from devices.geometry import quat_conj, quat_mul
-from devices.robot import Action
+from devices.robot import Action, Robot
 
 # Kinds of intervention, in the order the documentation lists them.
 INTERVENTION_KINDS = (
@@ -87,6 +87,14 @@ class SafetyLimits:
 
     def with_workspace(self, low: tuple[float, float, float], high: tuple[float, float, float]) -> "SafetyLimits":
         return replace(self, workspace_low=tuple(map(float, low)), workspace_high=tuple(map(float, high)))
+
+
+def limits_for(robot: Robot, base: SafetyLimits | None = None) -> SafetyLimits:
+    """The safety limits for ``robot``: ``base`` (the defaults) bounded by the robot's own workspace
+    box. The one place every controller's limits come from, whoever builds the controller."""
+    limits = base or SafetyLimits()
+    box = robot.workspace_box
+    return limits if box is None else limits.with_workspace(*box)
 
 
 @dataclass

@@ -64,10 +64,10 @@ class ExpertAgent:
     uses_cameras: bool = False
 
     def reset(self, station: "object", seed: int) -> None:
-        from devices.sim.experts import ExpertKnobs
+        from devices.sim.experts import ExpertKnobs, episode_expert
 
         knobs = ExpertKnobs(noise=self.noise, pause_prob=self.pause_prob, mistake_prob=self.mistake_prob)
-        self._expert = station.task.make_expert(station, knobs, np.random.default_rng(seed + 7919))
+        self._expert = episode_expert(station, knobs, seed)
 
     def act(self, station: "object") -> Action:
         return self._expert.act()
@@ -286,7 +286,8 @@ def _reset_predictor(predictor: ChunkPredictor, seed: int) -> None:
 def run_episode(agent: Agent | ChunkAgent, settings: EvalSettings, seed: int) -> EpisodeResult:
     """One seeded rollout until success or the task's time limit."""
     from devices.sim.station import make_station
-    from policy.runtime.rollout import run_rollout, station_limits
+    from devices.safety import limits_for
+    from policy.runtime.rollout import run_rollout
 
     t0 = time.perf_counter()
     record_video = settings.video_dir is not None
@@ -315,7 +316,7 @@ def run_episode(agent: Agent | ChunkAgent, settings: EvalSettings, seed: int) ->
                 for cam, w in writers.items():
                     w.write(pad_even(station.render(cam)))
 
-        res = run_rollout(station, runner, station_limits(station, settings.safety),
+        res = run_rollout(station, runner, limits_for(station, settings.safety),
                           cameras=tuple(cams) if agent.uses_cameras else (), on_period=on_period)
         info = agent.episode_info() if hasattr(agent, "episode_info") else {}
         return EpisodeResult(seed=seed, success=res.success, score=res.score, steps=res.periods,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -25,30 +25,11 @@ import torch
 
 from policy.checkpoint import Checkpoint, load_policy
 from policy.config import SIZE_BOUNDS, PolicyConfig
-from policy.device import pick_device
+from policy.compute_device import pick_device
 from policy.features import lowdim_vector, vector_to_action
 from policy.model import DiffusionPolicy
+from policy.runtime.observation import Observation
 from recorder.jobs import ShouldStop, never_stop
-
-
-@dataclass
-class Observation:
-    """One synchronised observation (what the recorder stores for one tick)."""
-
-    time: float  # seconds, any clock, as long as it is the same for a whole history
-    ee_pose: np.ndarray  # (7,) [x, y, z, qw, qx, qy, qz]
-    gripper: float  # measured closure in [0, 1]
-    images: dict[str, np.ndarray] = field(default_factory=dict)  # camera → (H, W, 3) uint8
-    image_times: dict[str, float] = field(default_factory=dict)  # capture times (default: ``time``)
-    ee_wrench: np.ndarray | None = None
-    joint_pos: np.ndarray | None = None
-
-    def field(self, key: str) -> np.ndarray:
-        value = {"ee_pose": self.ee_pose, "gripper": [self.gripper], "ee_wrench": self.ee_wrench,
-                 "joint_pos": self.joint_pos}.get(key)
-        if value is None:
-            raise ValueError(f"the policy needs observation {key!r}, which this observation lacks")
-        return np.asarray(value, dtype=np.float32)
 
 
 @dataclass

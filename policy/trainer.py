@@ -33,7 +33,7 @@ import torch
 from policy.checkpoint import (optimizer_tensors, read_checkpoint, restore_optimizer,
                                save_checkpoint)
 from policy.config import RunConfig
-from policy.device import pick_device
+from policy.compute_device import pick_device
 from policy.distributed import DistInfo, any_rank, dist_info, init_distributed
 from policy.ema import EMA
 from policy.model import DiffusionPolicy

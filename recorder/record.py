@@ -1,7 +1,7 @@
 """Headless recording from the embedded station: seeded episodes, through the safety controller.
 
 The same `RecordingSession` loop as live recording. Every command goes through the station's
-`SafetyController` (`recorder.control.SafetyPath`, limits from `station_limits`), so the recorded
+`SafetyController` (`recorder.command_path.SafetyPath`, limits from the station's own box, `devices.safety.limits_for`), so the recorded
 action is the filtered command that reached the robot.
 
 * The scripted expert, and a replayed device stream (``replay:FILE``), run on the station's
@@ -145,13 +145,14 @@ def record_station(settings: StationRecordingSettings, progress: Progress = no_p
     ``notice`` gets one line whenever recording pauses or resumes (a device lost and back).
     """
     from devices.control import ControlLoop, SafetyController
+    from devices.safety import limits_for
     from devices.sim.station import make_station
     from devices.sim.tasks import make_task
     from recorder.clock import MonotonicClock
-    from recorder.control import SafetyPath
+    from recorder.command_path import SafetyPath
     from recorder.format import DEFAULT_IMAGE_CODEC, image_codec
     from recorder.station import (RealTimeStation, StationClock, StationEnd, station_camera_names,
-                                  station_description, station_limits)
+                                  station_description)
 
     settings.check()
     make_task(settings.task)  # unknown task → ValueError before anything is created
@@ -174,7 +175,7 @@ def record_station(settings: StationRecordingSettings, progress: Progress = no_p
         unknown = [c for c in settings.cameras if c not in known]
         if unknown:
             raise ValueError(f"unknown camera {', '.join(unknown)}; the station has {', '.join(known)}")
-        limits = station_limits(station)
+        limits = limits_for(station)
         if realtime:
             wall = MonotonicClock()
             robot = RealTimeStation(station, wall)

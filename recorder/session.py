@@ -10,7 +10,7 @@ control tick. Each tick, in this order:
 1. wait for the tick's absolute deadline (`Ticker`), noting its error and any missed deadlines;
 2. take every camera's newest frame captured at or before the tick (`CameraSync`);
 3. read the robot's state;
-4. ask the command source for a command and hand it down the command path (`recorder.control`:
+4. ask the command source for a command and hand it down the command path (`recorder.command_path`:
    the safety controller), which says what the robot executes from this tick on and who produced it;
 5. hand the sample to the writer thread (`EpisodeWriter`) — no disk I/O on the tick.
 
@@ -33,7 +33,7 @@ from devices.camera import Camera
 from devices.robot import Robot
 from recorder import format as fmt
 from recorder.clock import Clock, MonotonicClock, Tick, Ticker, TickStats, realtime_priority
-from recorder.control import CommandPath, DirectPath
+from recorder.command_path import CommandPath
 from recorder.errors import RecordingError
 from recorder.journal import FileSystem
 from recorder.sources import CommandSource
@@ -110,15 +110,16 @@ class RecordingSession:
     """Records episodes of ``robot`` + ``cameras`` driven by ``source`` into ``dataset_root``."""
 
     def __init__(self, dataset_root: str | Path, robot: Robot, cameras: Mapping[str, Camera],
-                 source: CommandSource, clock: Clock | None = None, settings: SessionSettings | None = None,
-                 fs: FileSystem | None = None, on_sample: Callable[[Sample], None] | None = None,
-                 control: CommandPath | None = None) -> None:
+                 source: CommandSource, *, control: CommandPath, clock: Clock | None = None,
+                 settings: SessionSettings | None = None, fs: FileSystem | None = None,
+                 on_sample: Callable[[Sample], None] | None = None) -> None:
         self.root = Path(dataset_root)
         self.robot = robot
         self.cameras = dict(cameras)
         self.source = source
-        # The path to the robot: `recorder.control.SafetyPath` in every product path.
-        self.control = control if control is not None else DirectPath(robot)
+        # The path to the robot, always chosen by the caller: `recorder.command_path.SafetyPath` in every
+        # product path; there is no default, so no session bypasses the safety filter by omission.
+        self.control = control
         self.clock = clock or MonotonicClock()
         self.settings = settings or SessionSettings()
         if not self.settings.rate_hz > 0:

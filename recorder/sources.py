@@ -1,7 +1,7 @@
 """Command sources: whatever decides the robot's next target at each tick (a device, an expert, a policy).
 
 The recorder does not care who commands the robot: each tick it asks its `CommandSource` for a
-`Command`, hands it down the path to the robot (`recorder.control`: through the safety controller),
+`Command`, hands it down the path to the robot (`recorder.command_path`: through the safety controller),
 and stores what the robot actually applied together with the name of the device that produced it.
 So a scripted expert, a teleoperation device and a policy record identical episodes, and a source
 that mixes several (an operator taking over from a policy) records which one produced every sample.
@@ -20,8 +20,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
-
-import numpy as np
 
 from devices.robot import Action, Robot, RobotState
 
@@ -61,8 +59,8 @@ class CommandSource(Protocol):
 class ExpertSource:
     """A station task's scripted expert (privileged state) as a command source.
 
-    Seeded like `policy.evaluation.ExpertAgent` (``seed + 7919``), so a recorded demonstration and
-    an evaluation rollout with the same seed are the same trajectory.
+    Seeded like `policy.evaluation.ExpertAgent` (`devices.sim.experts.episode_expert`), so a
+    recorded demonstration and an evaluation rollout with the same seed are the same trajectory.
     """
 
     noise: float = 0.0
@@ -81,7 +79,7 @@ class ExpertSource:
         self._t0 = 0.0
 
     def begin_episode(self, robot: Robot, seed: int | None) -> None:
-        from devices.sim.experts import ExpertKnobs
+        from devices.sim.experts import ExpertKnobs, episode_expert
 
         # A robot that wraps the embedded station (e.g. `recorder.station.RealTimeStation`) exposes
         # it as `sim_station`; the expert reads privileged state from the station itself.
@@ -91,8 +89,7 @@ class ExpertSource:
             raise ValueError(f"the scripted expert needs the embedded station; {getattr(robot, 'name', robot)!r} "
                              "has no task")
         knobs = ExpertKnobs(noise=self.noise, pause_prob=self.pause_prob, mistake_prob=self.mistake_prob)
-        rng = np.random.default_rng(None if seed is None else seed + 7919)
-        self._expert = task.make_expert(station, knobs, rng)
+        self._expert = episode_expert(station, knobs, seed)
         self._expert.dt = 1.0 / self.rate_hz
         self._t0 = float(station.time)
 

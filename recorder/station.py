@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Callable
 from devices.camera import Camera, CameraInfo, Frame
 from devices.control import SafetyController
 from devices.robot import Action, Robot, RobotState
-from devices.safety import SafetyLimits
 from recorder.clock import Clock
 
 if TYPE_CHECKING:
@@ -74,12 +73,6 @@ class StationClock:
         if self.before_tick is not None:
             self.before_tick(now)
         self.controller.tick(now)
-
-
-def station_limits(station: "SimStation", base: SafetyLimits | None = None) -> SafetyLimits:
-    """Safety limits with the station's own workspace box (what every recording path uses)."""
-    ws = station.config.workspace
-    return (base or SafetyLimits()).with_workspace(ws.low, ws.high)
 
 
 @dataclass

@@ -22,7 +22,7 @@ import numpy as np
 from devices.camera import Frame
 from devices.robot import Action, RobotState
 from recorder import format as fmt
-from recorder.errors import DiskFullError, RecordingError
+from recorder.errors import DiskFullError, RecordingError, UnwritableDatasetError
 from recorder.finalize import FinalizedEpisode, finalize_journal
 from recorder.journal import BLOCK, END, HEADER, FileSystem, JournalWriter, encode_block, is_disk_full
 
@@ -51,6 +51,9 @@ class _Extra:
 
 
 _STOP = object()
+
+
+_UNWRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)  # the folder refuses new files: the user's to fix
 
 
 class EpisodeWriter:
@@ -84,6 +87,10 @@ class EpisodeWriter:
             self._journal.append_json(HEADER, {"layout": layout.to_json(), "metadata": metadata,
                                                "rate_hz": self.rate_hz, "image_codec": self.codec.name})
         except OSError as exc:
+            if exc.errno in _UNWRITABLE and not self.journal_path.exists():
+                raise UnwritableDatasetError(
+                    f"cannot record into {self.journal_path.parent}: {os.strerror(exc.errno).lower()} (nothing "
+                    "was written); record into a folder you can write to, or fix its permissions") from exc
             raise self._as_recording_error(exc) from exc
         self._thread = threading.Thread(target=self._run, name=f"episode-writer-{self.h5_path.stem}", daemon=True)
         self._thread.start()

@@ -11,6 +11,7 @@ import math
 import sys
 
 from recorder.clock import MonotonicClock
+from recorder.command_path import UnfilteredPath
 from recorder.session import RecordingSession, SessionSettings
 from tests.recorder_fakes import EndAfter, FakeRobot, RateCamera, ScriptedSource
 
@@ -27,8 +28,10 @@ def main() -> None:
               flush=True)
         counter["i"] += 1
 
-    session = RecordingSession(root, FakeRobot(clock), cams, ScriptedSource(switch_at=1e9), clock=clock,
-                               settings=SessionSettings(rate_hz=rate, task="crash-test"), on_sample=on_sample)
+    robot = FakeRobot(clock)
+    session = RecordingSession(root, robot, cams, ScriptedSource(switch_at=1e9), clock=clock,
+                               settings=SessionSettings(rate_hz=rate, task="crash-test"), on_sample=on_sample,
+                               control=UnfilteredPath(robot))
     for episode, seconds in enumerate((1.0, math.inf)):
         counter["episode"], counter["i"] = f"ep_{episode:06d}", 0
         summary = session.record_episode(end=EndAfter(seconds))

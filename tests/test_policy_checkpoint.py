@@ -100,7 +100,7 @@ def test_foreign_safetensors_and_missing_files(tmp_path):
 
 
 def test_inference_beside_other_busy_threads_takes_half_the_cores():
-    from policy.device import shared_process_threads
+    from policy.compute_device import shared_process_threads
 
     assert [shared_process_threads(n) for n in (1, 2, 3, 8)] == [1, 1, 1, 4]
 

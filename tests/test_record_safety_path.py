@@ -7,12 +7,12 @@ import pytest
 
 from devices.control import NoSetpoint, SafetyController, StepTargetSource
 from devices.robot import Action
-from recorder.control import SafetyPath
+from recorder.command_path import SafetyPath
 from recorder.dataset import Dataset
 from recorder.record import StationRecordingSettings, record_station
 from recorder.session import RecordingSession, SessionSettings
 from recorder.sources import Command
-from recorder.station import StationClock, StationEnd, station_limits
+from recorder.station import StationClock, StationEnd
 from recorder.validate import validate_dataset
 
 HOME = np.array([0.45, 0.0, 0.2, 0.0, 1.0, 0.0, 0.0])
@@ -120,7 +120,7 @@ def test_hostile_commands_are_filtered_counted_per_episode_and_end_in_a_hold(tmp
 
     station = make_station("pick_place", cameras=())
     station.connect()
-    controller = SafetyController(station, limits=station_limits(station))
+    controller = SafetyController(station)
     session = RecordingSession(tmp_path, station, {}, _Lunge(), clock=StationClock(station, controller),
                                control=SafetyPath(controller), settings=SessionSettings(max_duration_s=2.0))
     summary = session.record_episode(seed=0, end=StationEnd(station, end_on_task=False))

@@ -12,7 +12,7 @@ import pytest
 
 from app.cli import main
 from devices.teleop.command import RawEvent
-from devices.teleop.recording import write_stream
+from devices.teleop.stream_files import write_stream
 from devices.teleop.spacemouse import KNOWN_MODELS, encode_reports, operator_twist_to_raw
 from recorder.dataset import Dataset
 from recorder.record import StationRecordingSettings, record_station

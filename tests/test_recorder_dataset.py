@@ -8,6 +8,7 @@ import pytest
 
 from recorder import format as fmt
 from recorder.clock import SimulatedClock
+from recorder.command_path import UnfilteredPath
 from recorder.dataset import Dataset
 from recorder.journal import BLOCK, HEADER, JournalWriter, read_journal
 from recorder.session import RecordingSession, SessionSettings
@@ -21,8 +22,9 @@ def record(root, episodes=1, seconds=2.0, codec=fmt.DEFAULT_IMAGE_CODEC):
     clock = SimulatedClock()
     cams = {"scene": RateCamera("scene", clock, 20.0, phase_s=-1.0),
             "wrist": RateCamera("wrist", clock, 10.0, phase_s=-1.0, mount="wrist")}
-    session = RecordingSession(root, FakeRobot(clock), cams, ScriptedSource(), clock=clock,
-                               settings=SessionSettings(task="fake", image_codec=codec))
+    robot = FakeRobot(clock)
+    session = RecordingSession(root, robot, cams, ScriptedSource(), clock=clock,
+                               settings=SessionSettings(task="fake", image_codec=codec), control=UnfilteredPath(robot))
     return [session.record_episode(seed=i, end=EndAfter(seconds)) for i in range(episodes)]
 
 

@@ -3,11 +3,14 @@
 import os
 import shutil
 import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
 from recorder.clock import SimulatedClock
+from recorder.command_path import UnfilteredPath
 from recorder.dataset import Dataset
 from recorder.errors import DiskFullError
 from recorder.session import RecordingSession
@@ -19,7 +22,9 @@ def test_a_disk_that_fills_mid_episode(tmp_path):
     fs = BudgetFileSystem(budget=10**9)
     clock = SimulatedClock()
     cams = {"scene": RateCamera("scene", clock, 15.0, phase_s=-1.0)}
-    session = RecordingSession(tmp_path, FakeRobot(clock), cams, ScriptedSource(), clock=clock, fs=fs)
+    robot = FakeRobot(clock)
+    session = RecordingSession(tmp_path, robot, cams, ScriptedSource(), clock=clock, fs=fs,
+                               control=UnfilteredPath(robot))
     first = session.record_episode(end=EndAfter(3.0))
     per_episode = fs.used
     fs.budget = fs.used + per_episode // 2  # room for about half of the next episode's journal
@@ -85,7 +90,8 @@ def test_a_disk_that_fills_while_finalising_keeps_the_journal(tmp_path, monkeypa
                            "'No space left on device', total write size = 2048)")
 
     clock = SimulatedClock()
-    session = RecordingSession(tmp_path, FakeRobot(clock), {}, ScriptedSource(), clock=clock)
+    robot = FakeRobot(clock)
+    session = RecordingSession(tmp_path, robot, {}, ScriptedSource(), clock=clock, control=UnfilteredPath(robot))
     monkeypatch.setattr(writer_module, "finalize_journal", full)
     with pytest.raises(DiskFullError, match="disk full in .*recording of ep_000000 stopped"):
         session.record_episode(end=EndAfter(1.0))
@@ -94,3 +100,55 @@ def test_a_disk_that_fills_while_finalising_keeps_the_journal(tmp_path, monkeypa
     ds = Dataset(tmp_path)  # sealed before the failure: recovered as a complete episode
     with ds.open("ep_000000") as ep:
         assert ep.complete and len(ep) == 11 and ep.success is True
+
+
+def _fill(folder, leave_bytes: int = 0) -> None:
+    """Fill ``folder``'s file system until ``leave_bytes`` are free."""
+    free = shutil.disk_usage(folder).free - leave_bytes
+    with open(folder / "filler", "wb") as f:
+        while free > 0:
+            n = min(free, 1 << 16)
+            try:
+                f.write(b"\0" * n)
+                f.flush()
+            except OSError:
+                break
+            free -= n
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    """The command line in its own process: a crash (a segfault inside HDF5) shows as a signal."""
+    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=240, env=env,
+                          cwd=Path(__file__).resolve().parents[1])
+
+
+@pytest.mark.slow
+def test_export_onto_a_full_disk_is_one_line_and_leaves_nothing(tiny_tmpfs, tmp_path):
+    data = tmp_path / "ds"
+    assert _cli("record", "--out", str(data), "--episodes", "3", "--image-size", "96").returncode == 0
+    _fill(tiny_tmpfs, leave_bytes=150_000)
+    for fmt, out in (("robomimic", "demos.h5"), ("zarr", "demos.zarr"), ("lerobot", "demos_lerobot")):
+        r = _cli("export", str(data), "--format", fmt, "--out", str(tiny_tmpfs / out))
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 1, (fmt, r.returncode, r.stderr[-1500:])  # not -11 (SIGSEGV) nor 139
+        assert len(lines) == 1 and "disk full" in lines[0], (fmt, lines[:3])
+        assert sorted(p.name for p in tiny_tmpfs.iterdir()) == ["filler"], fmt  # no half-written export
+    assert _cli("validate", str(data)).returncode == 0  # the dataset itself is untouched
+
+
+@pytest.mark.slow
+def test_a_healthy_catalog_on_a_full_disk_is_reported_as_a_full_disk(tiny_tmpfs):
+    data = tiny_tmpfs / "ds"
+    assert _cli("record", "--out", str(data), "--episodes", "2", "--image-size", "32").returncode == 0
+    assert _cli("curate", str(data), "--tag", "ep_000001", "kept").returncode == 0
+    _fill(tiny_tmpfs)
+    for args in (("curate", str(data), "--stats"), ("curate", str(data), "--tag", "ep_000000", "x"),
+                 ("export", str(data), "--format", "zarr", "--out", "/tmp/never-written.zarr")):
+        r = _cli(*args)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 1 and len(lines) == 1, (args, r.returncode, r.stderr[-800:])
+        assert "disk full" in lines[0] and "move it aside" not in lines[0] and "not a readable" not in lines[0]
+    (tiny_tmpfs / "filler").unlink()
+    r = _cli("curate", str(data), "--list", "--json")
+    assert r.returncode == 0 and "kept" in r.stdout  # the catalog was never touched

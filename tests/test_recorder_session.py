@@ -8,6 +8,7 @@ import pytest
 from devices.camera import CameraError, Frame
 from devices.robot import Action
 from recorder.clock import MonotonicClock, SimulatedClock
+from recorder.command_path import UnfilteredPath
 from recorder.dataset import Dataset
 from recorder.errors import RecordingError
 from recorder.session import RecordingSession, SessionSettings
@@ -50,7 +51,8 @@ def test_cameras_at_different_rates_are_synchronised_per_tick(tmp_path):
     robot = FakeRobot(clock, joint_pos=True)
     source = ScriptedSource(switch_at=1.0)
     session = RecordingSession(tmp_path, robot, {"wrist": fast, "scene": slow}, source, clock=clock,
-                               settings=SessionSettings(task="t", operator="tester", station={"robot": "fake"}))
+                               settings=SessionSettings(task="t", operator="tester", station={"robot": "fake"}),
+                               control=UnfilteredPath(robot))
     summary = session.record_episode(seed=3, end=EndAfter(3.0, score=0.75))
     assert summary.frames == 31 and summary.complete and summary.success is True
 
@@ -106,7 +108,7 @@ def test_missed_ticks_and_holds_are_recorded(tmp_path):
     clock = SimulatedClock()
     robot = FakeRobot(clock, slow_ticks={5: 0.35})  # the tick at 0.5 s takes 350 ms: 0.6 and 0.7 are missed
     source = ScriptedSource(hold_between=(1.5, 2.0))
-    session = RecordingSession(tmp_path, robot, {}, source, clock=clock)
+    session = RecordingSession(tmp_path, robot, {}, source, clock=clock, control=UnfilteredPath(robot))
     summary = session.record_episode(end=EndAfter(3.0, score=0.75))
     assert summary.timing["missed_ticks"] == 2
     with Dataset(tmp_path).open(summary.episode_id) as ep:
@@ -127,14 +129,16 @@ def test_layout_needs_pose_and_gripper(tmp_path):
 
     clock = SimulatedClock()
     with pytest.raises(ValueError, match="gripper"):
-        RecordingSession(tmp_path, NoGripper(clock), {}, ScriptedSource(), clock=clock)
+        robot = NoGripper(clock)
+        RecordingSession(tmp_path, robot, {}, ScriptedSource(), clock=clock, control=UnfilteredPath(robot))
 
 
 def test_a_silent_camera_fails_the_start_with_one_line(tmp_path):
     clock = SimulatedClock()
     late = RateCamera("scene", clock, 5.0, phase_s=10.0)  # first frame only at t = 10 s
-    session = RecordingSession(tmp_path, FakeRobot(clock), {"scene": late}, ScriptedSource(), clock=clock,
-                               settings=SessionSettings(camera_timeout_s=0.5))
+    robot = FakeRobot(clock)
+    session = RecordingSession(tmp_path, robot, {"scene": late}, ScriptedSource(), clock=clock,
+                               settings=SessionSettings(camera_timeout_s=0.5), control=UnfilteredPath(robot))
     with pytest.raises(CameraError, match="no frame from camera scene"):
         session.record_episode()
     assert not list((tmp_path / "episodes").glob("*"))
@@ -146,7 +150,8 @@ def test_live_session_start_stop_discard_next_on_the_real_clock(tmp_path):
     cam = RateCamera("scene", clock, 60.0, phase_s=clock.now() - 1.0)
     source = MailboxSource(name="spacemouse", now=clock.now)
     session = RecordingSession(tmp_path, robot, {"scene": cam}, source, clock=clock,
-                               settings=SessionSettings(rate_hz=50.0, task="live", flush_interval_s=0.2))
+                               settings=SessionSettings(rate_hz=50.0, task="live", flush_interval_s=0.2),
+                               control=UnfilteredPath(robot))
     ended = []
     session.on_episode_end = ended.append
 
@@ -193,7 +198,8 @@ def test_a_failing_robot_keeps_what_was_recorded_as_incomplete(tmp_path):
                 raise RuntimeError("link lost")
             return super().get_state()
 
-    session = RecordingSession(tmp_path, Breaks(clock), {}, ScriptedSource(), clock=clock)
+    robot = Breaks(clock)
+    session = RecordingSession(tmp_path, robot, {}, ScriptedSource(), clock=clock, control=UnfilteredPath(robot))
     with pytest.raises(RuntimeError, match="link lost"):
         session.record_episode()
     with Dataset(tmp_path).open("ep_000000") as ep:

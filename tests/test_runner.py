@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from devices.control import SafetyController
+from devices.safety import limits_for
 from policy.runtime.observation import observe
 from policy.runtime.predictors import ScriptedExpertPredictor
-from policy.runtime.rollout import run_rollout, station_limits
+from policy.runtime.rollout import run_rollout
 from policy.runtime.runner import ChunkRunner, RuntimeSettings, parse_latency
 from runtime_fakes import GoToPredictor, KinematicRobot, TimeStampPredictor
 
@@ -105,7 +106,7 @@ def _expert_rollout(seed: int, latency_ms: float, cameras=()):
     runner.reset()
     pred.attach(station, seed)
     try:
-        return run_rollout(station, runner, station_limits(station)), station.get_state().ee_pose
+        return run_rollout(station, runner, limits_for(station)), station.get_state().ee_pose
     finally:
         station.disconnect()
 
@@ -139,7 +140,7 @@ def test_images_are_rendered_only_for_observations_a_request_uses():
     runner = ChunkRunner(Seeing(), RuntimeSettings(n_obs_steps=2, n_execute=8))
     runner.reset()
     try:
-        res = run_rollout(station, runner, station_limits(station), cameras=("scene",))
+        res = run_rollout(station, runner, limits_for(station), cameras=("scene",))
     finally:
         station.disconnect()
     assert res.stats.chunks == 3 and res.periods >= 20

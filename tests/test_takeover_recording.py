@@ -16,11 +16,11 @@ from policy.runtime.observation import observe
 from policy.runtime.predictors import ScriptedExpertPredictor
 from policy.runtime.runner import ChunkRunner, RuntimeSettings
 from policy.runtime.takeover import POLICY, TELEOP, ControlArbiter
-from recorder.control import SafetyPath
+from recorder.command_path import SafetyPath
 from recorder.dataset import Dataset
-from recorder.recovery import SessionRecoveryRecorder, TakeoverSource
+from recorder.takeover_recording import SessionRecoveryRecorder, TakeoverRecordingSource
 from recorder.session import RecordingSession, SessionSettings
-from recorder.station import StationClock, station_description, station_limits
+from recorder.station import StationClock, station_description
 from recorder.teleop import TeleopSource
 from recorder.validate import validate_dataset
 
@@ -40,14 +40,14 @@ def run(tmp_path_factory):
     runner.reset()
     teleop = TeleopSource.from_spec(f"replay:{DEMO}")
     teleop.open(station)
-    controller = SafetyController(station, limits=station_limits(station))
+    controller = SafetyController(station)
     arbiter = ControlArbiter(runner, teleop, current_command=lambda: controller.last_applied,
                              on_hand_back=lambda now: runner.restart(),
                              episode_attrs={"policy": "expert-chunks", "device": "spacemouse"})
     controller.source = arbiter
     controller.reset()
     session = RecordingSession(out, station, station.cameras,
-                               TakeoverSource.for_arbiter(arbiter, "spacemouse", "expert-chunks", teleop.paused_reason),
+                               TakeoverRecordingSource.for_arbiter(arbiter, "spacemouse", "expert-chunks", teleop.paused_reason),
                                clock=StationClock(station), control=SafetyPath(controller, drive=False),
                                settings=SessionSettings(task="pick_place", station=station_description(station)))
     recorder = SessionRecoveryRecorder(session, threaded=False)

@@ -11,7 +11,7 @@ from devices.teleop import ButtonAction, DeviceStatus, TeleopMapper, make_device
 from devices.teleop.haptic import HapticStylusDevice, HapticTransport
 from devices.teleop.keyboard import KeyboardDevice
 from devices.teleop.openxr_adapter import XrSample
-from devices.teleop.recording import read_stream_header
+from devices.teleop.stream_files import read_stream_header
 from devices.teleop.spacemouse import KNOWN_MODELS, SpaceMouseDevice, encode_reports, operator_twist_to_raw
 from devices.teleop.synthetic import spacemouse_demo_events, spacemouse_demo_header
 from devices.teleop.vr import OpenXRTransport, VRControllerDevice

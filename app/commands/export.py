@@ -1,7 +1,8 @@
 """`demostation export DIR --format robomimic|lerobot|zarr --out PATH`: the curated dataset for other trainers.
 
 Trims are applied, soft-deleted episodes are left out, and the stored train/validation split
-becomes the file's filter keys. Formats are registered by name in `EXPORTERS`.
+becomes the file's filter keys. The formats are the core registry `curation.export_formats`, which
+the GUI's Export dialog offers too.
 """
 
 from __future__ import annotations
@@ -9,44 +10,26 @@ from __future__ import annotations
 import argparse
 import sys
 
+from curation.export_formats import (DEFAULT_CRF, DEFAULT_FORMAT, DEFAULT_GOP, EXPORT_FORMATS, ExportOptions,
+                                     describe_export)
+
 NAME = "export"
 HELP = "export a curated dataset (trims applied, deleted episodes left out) for another trainer"
 
 
-def _robomimic(ws, args, progress):
-    from curation.export_robomimic import export_robomimic
-
-    return export_robomimic(ws, args.out, next_obs=not args.no_next_obs, overwrite=args.force, progress=progress)
-
-
-def _lerobot(ws, args, progress):
-    from curation.export_lerobot import export_lerobot
-
-    return export_lerobot(ws, args.out, overwrite=args.force, crf=args.video_crf, gop=args.video_gop,
-                          progress=progress)
-
-
-def _zarr(ws, args, progress):
-    from curation.export_zarr import export_zarr
-
-    return export_zarr(ws, args.out, overwrite=args.force, progress=progress)
-
-
-EXPORTERS = {"robomimic": _robomimic, "lerobot": _lerobot, "zarr": _zarr}
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dataset", metavar="DIR", help="the dataset folder")
-    p.add_argument("--format", choices=sorted(EXPORTERS), default="robomimic", help="output format")
-    p.add_argument("--out", required=True, metavar="PATH",
-                   help="output file for robomimic (e.g. demos.h5), output folder for lerobot and zarr")
+    p.add_argument("--format", choices=sorted(EXPORT_FORMATS), default=DEFAULT_FORMAT, help="output format")
+    targets = ", ".join(f"{f.target} for {f.name}" + (f" (e.g. demos{f.suffix})" if f.suffix else "")
+                        for f in EXPORT_FORMATS.values())
+    p.add_argument("--out", required=True, metavar="PATH", help=f"output {targets}")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument("--no-next-obs", action="store_true",
                    help="leave out next_obs (half the size; robomimic then needs hdf5_load_next_obs=False)")
-    p.add_argument("--video-crf", type=int, default=23, metavar="N",
-                   help="lerobot: H.264 constant quality, 0 lossless .. 51 worst (default 23)")
-    p.add_argument("--video-gop", type=int, default=2, metavar="N",
-                   help="lerobot: a key frame every N frames (default 2, as LeRobot: fast random access)")
+    p.add_argument("--video-crf", type=int, default=DEFAULT_CRF, metavar="N",
+                   help=f"lerobot: H.264 constant quality, 0 lossless .. 51 worst (default {DEFAULT_CRF})")
+    p.add_argument("--video-gop", type=int, default=DEFAULT_GOP, metavar="N",
+                   help=f"lerobot: a key frame every N frames (default {DEFAULT_GOP}, as LeRobot: fast random access)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -56,21 +39,14 @@ def run(args: argparse.Namespace) -> int:
     from curation.workspace import open_workspace
 
     with open_workspace(args.dataset) as ws:
-        report = EXPORTERS[args.format](ws, args, stderr_progress())
+        options = ExportOptions(next_obs=not args.no_next_obs, crf=args.video_crf, gop=args.video_gop)
+        report = EXPORT_FORMATS[args.format].export(ws, args.out, overwrite=args.force, options=options,
+                                                    progress=stderr_progress())
     s = report.summary()
     if args.json:
         print_json(s)
-    elif s["format"] == "lerobot":
-        print(f"wrote {s['episodes']} episodes ({s['frames']} frames, {s['trimmed_frames']} trimmed) at {s['fps']} fps "
-              f"to {s['out']}: LeRobot {s['codebase_version']}, {s['train']} train, {s['valid']} valid, "
-              f"videos {s['codec'] or 'none'}")
-    elif s["format"] == "zarr":
-        print(f"wrote {s['episodes']} episodes ({s['frames']} frames, {s['trimmed_frames']} trimmed) to {s['out']}: "
-              f"diffusion_policy replay buffer (Zarr format 2), keys {', '.join(s['keys'])}")
-    else:
-        print(f"wrote {s['demos']} demos ({s['samples']} samples, {s['trimmed_samples']} trimmed) to {s['out']}: "
-              f"{s['train']} train, {s['valid']} valid (split: {s['split_source']})")
-    if not args.json:
-        for problem in s["problems"]:
-            print(f"warning: {problem}", file=sys.stderr)
+        return 0
+    print(describe_export(s))
+    for problem in s["problems"]:
+        print(f"warning: {problem}", file=sys.stderr)
     return 0

@@ -1,6 +1,6 @@
 """Agents the live station can be handed besides teleop devices: the task's scripted expert.
 
-It is `policy.evaluation.ExpertAgent` (seeded like it and `recorder.sources.ExpertSource`, seed + 7919),
+It is `policy.evaluation.ExpertAgent` (seeded like it and `recorder.sources.ExpertSource`, by `devices.sim.experts.episode_expert`),
 so an episode recorded in the GUI with the expert is the same trajectory as one recorded headlessly.
 """
 

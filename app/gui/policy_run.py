@@ -26,10 +26,10 @@ from app.gui.recovery_recording import RecoveryRecording
 from app.gui.station_proxy import StationRobot, station_cameras
 from app.gui.station_worker import StationWorker
 from devices.control import LatestTargetSource, SafetyController
+from devices.safety import limits_for
 from devices.teleop.command import DeviceStatus
 from devices.teleop.pump import TeleopPump
 from policy.runtime.realtime import RealtimeRunner
-from policy.runtime.rollout import station_limits
 from policy.runtime.runner import ChunkRunner, RuntimeSettings
 from policy.runtime.takeover import POLICY, ControlArbiter
 
@@ -96,7 +96,7 @@ def load_policy_source(source: str, worker: StationWorker, device: str = "cpu") 
         raise FileNotFoundError(f"no checkpoint or training run at {path}")
     import torch
 
-    from policy.device import shared_process_threads
+    from policy.compute_device import shared_process_threads
     from policy.inference import DiffusionPolicyRunner
 
     if device == "cpu":  # the station, its renderer and the recorder share this process's cores
@@ -306,7 +306,7 @@ class PolicyRunController(QObject):
         worker = self.worker
         policy = self.policy
         robot = StationRobot(worker)
-        limits = worker.call(lambda s: station_limits(s))
+        limits = worker.call(lambda s: limits_for(s))
         worker.call(lambda s: worker.acquire_control(own_controller=True))
         try:
             seed = worker.seed + 1

@@ -2,9 +2,9 @@
 
 The core does the recording: `policy.runtime.takeover.ControlArbiter` asks its recorder for a new
 episode tagged ``recovery`` when the operator takes over and stops it on hand-back, and
-`recorder.recovery.SessionRecoveryRecorder` is that recorder over a `RecordingSession`. Here that
+`recorder.takeover_recording.SessionRecoveryRecorder` is that recorder over a `RecordingSession`. Here that
 session is built over the live station (`app.gui.recording.live_session`): its command source is
-`recorder.recovery.TakeoverSource` (it names who commands), its path `SafetyPath(controller,
+`recorder.takeover_recording.TakeoverRecordingSource` (it names who commands), its path `SafetyPath(controller,
 drive=False)` (it records what the runtime's controller applied), and it ticks on its own thread.
 
 One thing is added, and only because of where the arbiter runs: it switches on the runtime's 100 Hz
@@ -28,9 +28,9 @@ from PySide6.QtCore import QObject, Signal
 from app.gui.jobs import describe_error
 from app.gui.recording import live_session
 from app.gui.station_worker import StationWorker
-from recorder.control import SafetyPath
+from recorder.command_path import SafetyPath
 from policy.runtime.takeover import POLICY, TELEOP
-from recorder.recovery import SessionRecoveryRecorder, TakeoverSource
+from recorder.takeover_recording import SessionRecoveryRecorder, TakeoverRecordingSource
 
 
 class RecoveryRecording(QObject):
@@ -79,7 +79,7 @@ class RecoveryRecording(QObject):
             # (`OffControlThread.stop`) before the arbiter hands back, so at most the tick already
             # under way sees the switch, and what it records is still the operator's last command
             # (the arbiter holds it until the policy's first new setpoint).
-            source = TakeoverSource(lambda: TELEOP, {TELEOP: teleop_name, POLICY: policy_name}, teleop_paused)
+            source = TakeoverRecordingSource(lambda: TELEOP, {TELEOP: teleop_name, POLICY: policy_name}, teleop_paused)
             session = live_session(self.worker, dataset, source, SafetyPath(controller, drive=False),
                                    task=self.task, operator=self.operator)
             return SessionRecoveryRecorder(session, threaded=True)

@@ -128,7 +128,7 @@ def station_cameras(worker: StationWorker, now: Callable[[], float] = time.monot
 class StationPath:
     """The recorder's path to the robot through the station's own safety controller.
 
-    `recorder.control.SafetyPath` is the product path (each 10 Hz decision becomes a target the
+    `recorder.command_path.SafetyPath` is the product path (each 10 Hz decision becomes a target the
     100 Hz controller executes; the sample stores what the controller applied). The controller is
     ticked on the station thread, so every call of the path runs there too.
     """
@@ -139,7 +139,7 @@ class StationPath:
 
     def _inner(self):
         if self._path is None:
-            from recorder.control import SafetyPath
+            from recorder.command_path import SafetyPath
 
             self._path = SafetyPath(self.worker.controller)
         return self._path

@@ -12,7 +12,7 @@ one path to the robot, with the workspace, speed and acceleration limits), keep 
 wall clock, and render the live view (``view_fps``). While nothing external drives the robot, the
 active *agent* (keyboard or a teleop device through the mapper, the scripted expert; anything shaped
 like `policy.evaluation.Agent`) decides a target at ``rate_hz`` and the controller executes it
-smoothly; a recording session decides through the same controller (`recorder.control.SafetyPath`,
+smoothly; a recording session decides through the same controller (`recorder.command_path.SafetyPath`,
 run on this thread by `station_proxy.StationPath`). Only the policy runtime brings its own
 controller (over the station proxies), and the internal one then stands still.
 """
@@ -226,9 +226,9 @@ class StationWorker(QThread):
             # ~100 ms, which would otherwise stall the GUI at the start of the first recording.
             for name in self.camera_names:
                 station.render(name)
-            from policy.runtime.rollout import station_limits
+            from devices.safety import limits_for
 
-            self.controller = SafetyController(station, source=self.step_target, limits=station_limits(station),
+            self.controller = SafetyController(station, source=self.step_target, limits=limits_for(station),
                                                rate_hz=1.0 / SLICE_S)
             self.controller.reset()
             self._station = station

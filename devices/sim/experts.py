@@ -33,6 +33,17 @@ class ExpertKnobs:
     max_angular_speed: float = 2.0  # rad/s
 
 
+EXPERT_SEED_OFFSET = 7919  # a prime, so the expert's draws never mirror the scene reset's (seeded by `seed`)
+
+
+def episode_expert(station: "SimStation", knobs: ExpertKnobs, seed: int | None) -> "Expert":
+    """The task's scripted expert for the episode seeded ``seed``: the one seeding rule, shared by
+    recording, evaluation and the runtime's expert predictor, so that a recorded demonstration and
+    an evaluated rollout of the same seed are the same episode (``None``: unseeded)."""
+    rng = np.random.default_rng(None if seed is None else seed + EXPERT_SEED_OFFSET)
+    return station.task.make_expert(station, knobs, rng)
+
+
 @dataclass(frozen=True)
 class Goal:
     position: np.ndarray

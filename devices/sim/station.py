@@ -27,7 +27,7 @@ import mujoco  # noqa: E402  (MUJOCO_GL must be set before this import)
 
 
 @dataclass(frozen=True)
-class Workspace:
+class WorkspaceBox:
     """Axis-aligned box the hand's tool point may be commanded into (base frame, metres)."""
 
     low: tuple[float, float, float] = (0.15, -0.38, -0.01)
@@ -51,7 +51,7 @@ class StationConfig:
     max_rotation_error: float = 0.6  # rad
     physics_hz: float = 500.0
     control_hz: float = 500.0  # impedance law updated every physics step by default
-    workspace: Workspace = field(default_factory=Workspace)
+    workspace: WorkspaceBox = field(default_factory=WorkspaceBox)
     image_size: tuple[int, int] = (96, 96)  # (height, width)
     cameras: tuple[str, ...] = ("scene", "wrist")
 
@@ -91,6 +91,10 @@ class SimCamera(Camera):
 
 class SimStation(Robot):
     name = "sim"
+
+    @property
+    def workspace_box(self) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+        return self.config.workspace.low, self.config.workspace.high
 
     def __init__(self, task: str | Task = "pick_place", config: StationConfig | None = None,
                  perturbations: dict[str, float] | None = None) -> None:

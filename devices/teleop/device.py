@@ -283,7 +283,7 @@ class TeleopDevice(ABC):
     # -- recording ----------------------------------------------------------------------------------
     def start_recording(self, path: str | Path) -> Path:
         """Record every raw event from now on to ``path`` (replay it with ``replay:PATH``)."""
-        from devices.teleop.recording import StreamWriter
+        from devices.teleop.stream_files import StreamWriter
 
         self.stop_recording()
         writer = StreamWriter(Path(path), self.stream_header())

@@ -136,7 +136,7 @@ def make_device(spec: str, *, realtime: bool = True, **options: Any) -> TeleopDe
     kind, _, arg = str(spec).partition(":")
     kind = kind.strip().lower()
     if kind == "replay":
-        from devices.teleop.recording import ReplayTransport
+        from devices.teleop.stream_files import ReplayTransport
 
         if not arg:
             raise ValueError("replay needs a file: replay:PATH/TO/stream.jsonl")

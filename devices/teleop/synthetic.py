@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from devices.teleop.command import RawEvent
-from devices.teleop.recording import write_stream
+from devices.teleop.stream_files import write_stream
 from devices.teleop.spacemouse import KNOWN_MODELS, encode_reports, operator_twist_to_raw
 
 REPORT_PERIOD = 0.016  # s

@@ -17,12 +17,21 @@ from devices.camera import Camera
 from devices.robot import Action, Robot
 
 
+def _unknown_wrench() -> np.ndarray:
+    return np.full(6, np.nan)
+
+
 @dataclass(frozen=True)
 class Observation:
-    time: float  # seconds on the control clock (sim time in evaluation)
+    """One synchronised observation: what the recorder stores for one tick, what a policy is given.
+
+    The one observation type of the policy side (the runtime, the evaluator, the inference API).
+    """
+
+    time: float  # seconds on the control clock (sim time in evaluation), the same for a whole history
     ee_pose: np.ndarray  # (7,) measured x, y, z, qw, qx, qy, qz
     gripper: float  # measured closure in [0, 1]
-    ee_wrench: np.ndarray  # (6,) measured contact force/torque; NaN where unknown
+    ee_wrench: np.ndarray = field(default_factory=_unknown_wrench)  # (6,) force/torque; NaN where unknown
     images: Mapping[str, np.ndarray] = field(default_factory=dict)  # camera -> (H, W, 3) uint8 RGB
     command: np.ndarray | None = None  # (8,) pose + gripper applied at this instant
     joint_pos: np.ndarray | None = None
@@ -31,7 +40,7 @@ class Observation:
     def field(self, key: str) -> np.ndarray:
         """One low-dimensional field by its episode name, as float32 (what a policy's features read)."""
         value = self.lowdim().get(key)
-        if value is None:
+        if value is None or (key == "ee_wrench" and not np.isfinite(value).any()):
             raise ValueError(f"the policy needs observation {key!r}, which this observation lacks")
         return np.asarray(value, dtype=np.float32)
 

@@ -69,11 +69,10 @@ class ScriptedExpertPredictor:
         self._next_due = 0.0
 
     def attach(self, station: "SimStation", seed: int) -> None:
-        from devices.sim.experts import ExpertKnobs
+        from devices.sim.experts import ExpertKnobs, episode_expert
 
         self._station = station
-        self._expert = station.task.make_expert(station, ExpertKnobs(noise=self.noise),
-                                                np.random.default_rng(seed + 7919))
+        self._expert = episode_expert(station, ExpertKnobs(noise=self.noise), seed)
         self.reset()
 
     def reset(self) -> None:

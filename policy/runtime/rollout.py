@@ -41,12 +41,6 @@ class RolloutResult:
     stats: RunnerStats = field(default_factory=RunnerStats)
 
 
-def station_limits(station: "SimStation", base: SafetyLimits | None = None) -> SafetyLimits:
-    """Safety limits with the station's own workspace box."""
-    ws = station.config.workspace
-    return (base or SafetyLimits()).with_workspace(ws.low, ws.high)
-
-
 def run_rollout(station: "SimStation", runner: ChunkRunner, limits: SafetyLimits,
                 cameras: tuple[str, ...] = (), on_period: Callable[[float], None] | None = None,
                 should_stop: Callable[[], bool] | None = None) -> RolloutResult:

@@ -1,11 +1,7 @@
 """Dataset panel: opening fast, the timeline, and every curation edit (with undo)."""
 
 import pytest
-
-pytest.importorskip("curation.workspace")
-pytest.importorskip("curation.stats")
-
-from synthetic_dataset import write_dataset, write_episode, write_known_dataset  # noqa: E402
+from synthetic_dataset import write_dataset, write_episode, write_known_dataset
 
 pytestmark = pytest.mark.gui
 
@@ -24,15 +20,20 @@ def _open(w, qtbot, root):
     return panel
 
 
-def test_a_dataset_of_500_episodes_opens_in_under_two_seconds(make_window, qtbot, tmp_path):
+def test_a_dataset_of_500_episodes_opens_without_reading_an_episode_file(make_window, qtbot, tmp_path,
+                                                                          monkeypatch):
     """The table is listed from the catalog; no episode file is opened on the way (a dataset the
-    catalog has seen before: the recorder's episodes are added to it as they are recorded)."""
+    catalog has seen before: the recorder's episodes are added to it as they are recorded). That is
+    what makes it open at once; the time itself is `bench/gui_dataset_open.py`'s (bench/README.md)."""
+    from tests.episode_files import count_h5_opens
+
     root = write_known_dataset(tmp_path / "big", 500)
+    opened = count_h5_opens(monkeypatch)
     w = make_window(panels=_panels(), start_station=False)
     w.panels["dataset"].auto_scan = False  # the background scan of 500 files is the bench's business
     panel = _open(w, qtbot, root)
     assert panel.model.rowCount() == 500
-    assert panel.open_seconds < 2.0, f"opening 500 episodes took {panel.open_seconds:.2f} s"
+    assert opened == [], f"opening a known dataset read {len(opened)} episode files"
     assert "500 episodes" in panel.summary_label.text()
     assert "50.0 min" in panel.summary_label.text()  # 500 × 6 s, from the catalog
 

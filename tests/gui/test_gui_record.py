@@ -7,8 +7,6 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-pytest.importorskip("recorder.session")
-
 pytestmark = pytest.mark.gui
 
 

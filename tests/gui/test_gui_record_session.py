@@ -6,8 +6,6 @@ import pytest
 
 from synthetic_dataset import write_episode
 
-pytest.importorskip("recorder.session")
-
 pytestmark = pytest.mark.gui
 
 

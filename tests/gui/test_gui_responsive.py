@@ -14,11 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+from synthetic_dataset import write_dataset
 
-pytest.importorskip("policy.trainer")
-
-from app.gui.heartbeat import Heartbeat, attribute_gaps  # noqa: E402
-from synthetic_dataset import write_dataset  # noqa: E402
+from app.gui.heartbeat import Heartbeat, attribute_gaps
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from episode_files import tiny_run_config, write_dataset
-from policy.device import shared_process_threads
+from policy.compute_device import shared_process_threads
 from recorder.dataset import Dataset
 from recorder.validate import validate_dataset
 

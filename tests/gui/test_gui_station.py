@@ -83,3 +83,76 @@ def test_a_recorded_spacemouse_stream_drives_the_station(make_window, qtbot):
     qtbot.waitUntil(lambda: w.ctx.station.agent_name == "hold", timeout=3000)
     assert panel.device_light.state == "idle"
     assert panel.axes.motion is None and not panel.axes.flip_boxes["y"].isEnabled()
+
+
+def test_station_words_an_open_gripper_is_open_and_free_play_never_times_out(make_window, qtbot):
+    w = make_window()
+    panel = w.panels["station"]
+    qtbot.waitUntil(lambda: panel.gripper_label.text() != "—", timeout=15000)
+    assert panel.gripper_label.text().startswith("open")  # the hand starts open (gripper 0 = open)
+    status = {}
+    w.ctx.station.status.connect(status.update)
+    qtbot.waitUntil(lambda: bool(status), timeout=5000)
+    status.update(timed_out=True, done=True, success=False, time=25.0)  # past pick_place's 20 s
+    panel._on_status(status)
+    assert "timed out" not in panel.score_label.text() and "25.0 s" in panel.score_label.text()
+
+
+def _x_moves_while(w, panel, qtbot, words: str, samples: int = 3) -> list[float]:
+    """The robot's x displacement over each status tick for which the axes view reads ``words``."""
+    moves: list[float] = []
+    last = {"x": None}
+
+    def on_status(status):
+        x = float(status["pose"][0])
+        if last["x"] is not None and panel.axes.words.text() == words:
+            moves.append(x - last["x"])
+        last["x"] = x
+
+    w.ctx.station.status.connect(on_status)
+    try:
+        qtbot.waitUntil(lambda: len([m for m in moves if abs(m) > 1e-4]) >= samples, timeout=20000)
+    finally:
+        w.ctx.station.status.disconnect(on_status)
+    return [m for m in moves if abs(m) > 1e-4]
+
+
+def test_a_flip_in_the_window_reverses_the_robot_and_is_kept(make_window, qtbot):
+    """The flip box in the Station panel reaches the agent that drives the robot (not only the
+    axes view) and is saved with the device, so the next window starts flipped."""
+    w = make_window()
+    panel = w.panels["station"]
+    qtbot.waitUntil(lambda: w.ctx.station.ticks > 0, timeout=15000)
+    names = [panel.device_combo.itemText(i) for i in range(panel.device_combo.count())]
+    panel.device_combo.setCurrentIndex(names.index("SpaceMouse demo (recorded stream)"))
+    panel.connect_selected()
+    qtbot.waitUntil(lambda: w.ctx.station.agent_name == "replay", timeout=10000)
+    qtbot.waitUntil(lambda: panel.axes.words.text() == "away -> robot -x", timeout=10000)
+    before = _x_moves_while(w, panel, qtbot, "away -> robot -x")
+    assert np.median(before) < 0
+    axis = "y"  # the operator axis whose motion reads "away" (devices.teleop.axes.OPERATOR_WORDS)
+    panel.axes.flip_boxes[axis].setChecked(True)
+    panel.disconnect_selected()  # the recorded stream plays once: play it again, now flipped
+    qtbot.waitUntil(lambda: w.ctx.station.agent_name == "hold", timeout=3000)
+    panel.connect_selected()
+    qtbot.waitUntil(lambda: w.ctx.station.agent_name == "replay", timeout=10000)
+    # a flip corrects the device's reading: the same push now reads "toward you", which the
+    # operator frame maps to robot +x, and the robot follows
+    qtbot.waitUntil(lambda: panel.axes.words.text() == "toward you -> robot +x", timeout=10000)
+    after = _x_moves_while(w, panel, qtbot, "toward you -> robot +x")
+    assert np.median(after) > 0, "the axes view flipped but the robot still moves the old way"
+    panel.disconnect_selected()
+    qtbot.waitUntil(lambda: w.ctx.station.agent_name == "hold", timeout=3000)
+    w.close()
+
+    again = make_window()
+    panel = again.panels["station"]
+    qtbot.waitUntil(lambda: again.ctx.station.ticks > 0, timeout=15000)
+    names = [panel.device_combo.itemText(i) for i in range(panel.device_combo.count())]
+    panel.device_combo.setCurrentIndex(names.index("SpaceMouse demo (recorded stream)"))
+    panel.connect_selected()
+    qtbot.waitUntil(lambda: again.ctx.station.agent_name == "replay", timeout=10000)
+    assert panel.axes.flip_boxes[axis].isChecked()
+    assert not any(box.isChecked() for a, box in panel.axes.flip_boxes.items() if a != axis)
+    qtbot.waitUntil(lambda: panel.axes.words.text() == "toward you -> robot +x", timeout=10000)
+

@@ -4,13 +4,10 @@ trims and tags, undoable)."""
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
-pytest.importorskip("pyqtgraph")
-
-from synthetic_dataset import write_episode  # noqa: E402
-from timeline_mouse import at, click, drag, wheel  # noqa: E402
-
-from PySide6.QtCore import Qt  # noqa: E402
+from synthetic_dataset import write_episode
+from timeline_mouse import at, click, drag, wheel
 
 pytestmark = pytest.mark.gui
 

@@ -19,16 +19,18 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QGridL
                                QTableView, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
 
 from app.gui.context import AppContext
+from app.gui.current_dataset import same_folder
+from app.gui.dataset_export import DatasetExporter
 from app.gui.episode_table import EpisodeFilter, EpisodeTableModel, quick_open, rows_from_catalog, summarise
 from app.gui.jobs import JobRunner, SerialWorker, describe_error
 from app.gui.panels.base import Panel
-from app.gui.settings import read
 from app.gui.timeline import EpisodeFiles, TimelineView, load_episode_view
 from app.gui import theme
 from curation.stats import dataset_stats
 from curation.events import trim_logged_events
 from curation.trims import detect_dataset_pauses
-from curation.workspace import import_facts, open_workspace, samples_in
+from curation.source import open_dataset
+from curation.workspace import import_facts, open_workspace, samples_in, scan_files
 
 
 def _episode_curation(catalog, eid: str) -> tuple[list[dict], list[tuple[str, float, float]]]:
@@ -36,6 +38,9 @@ def _episode_curation(catalog, eid: str) -> tuple[list[dict], list[tuple[str, fl
     tags = [(t.tag, float(t.start), float(t.end)) for t in catalog.tags(eid) if t.start is not None]
     return trims, tags
 
+
+EXPORT_TIP = ("Export the dataset for another trainer (LeRobot, Diffusion Policy's Zarr, robomimic), as "
+              "demostation export does: trims applied, deleted episodes left out")
 
 # Files whose facts one catalog-thread call imports (~2 ms each): a curation edit waits at most this.
 IMPORT_BATCH = 50
@@ -56,12 +61,14 @@ class DatasetPanel(Panel):
         self.episode_job = JobRunner("episode", self)
         self.stats_job = JobRunner("statistics", self)
         self.pause_job = JobRunner("pause detection", self)
+        self.exporter = DatasetExporter(ctx, self._job_progress, self._export_finished, self)
         self.catalog = None  # a curation Catalog, used only on catalog_thread
         self.scans = 0  # background scans completed (tests wait on it)
         self.auto_scan = True  # scan files and compute statistics after each open
         self._rescan = False
-        self._stale = False  # the open dataset got new episodes since it was listed
-        self._tried_last = False
+        self._tried: Path | None = None  # the current dataset last tried at a look at the panel
+        self.refreshes = 0  # listings of newly kept episodes completed (tests wait on it)
+        self._listed_since_scan: set[str] = set()  # ids `refresh_listing` added after the running scan listed the files
         self.root: Path | None = None
         self.open_seconds: float | None = None  # how long the last open took (request → every row filled)
         self.rows_seconds: float | None = None  # request → every episode listed (new files' rows pending)
@@ -103,11 +110,11 @@ class DatasetPanel(Panel):
         play.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         play.activated.connect(self.timeline.toggle_play)
         ctx.bus.episode_recorded.connect(self._on_episode_recorded)
+        ctx.dataset.changed.connect(self._on_current_changed)
         self.pause_fractions_ready.connect(self._on_pause_fractions)
+        self.exporter.job.started.connect(self._export_started)
         self._set_enabled(False)
-        last = read(ctx.settings, "dataset/last", "")
-        if last:
-            self.path_edit.setText(last)
+        self.path_edit.setText(ctx.dataset.text())
 
     # -- building --------------------------------------------------------------------------------
     def _open_bar(self) -> QHBoxLayout:
@@ -124,14 +131,18 @@ class DatasetPanel(Panel):
         self.reload_button = QPushButton("Reload")
         self.reload_button.setToolTip("Rescan the folder for new episodes")
         self.reload_button.clicked.connect(lambda: self.root and self.open_dataset(self.root))
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip(EXPORT_TIP)
+        self.export_button.clicked.connect(self.export_clicked)
         self.summary_label = theme.note_label("no dataset open")
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(200)
+        self.progress.setFixedWidth(200)  # room for "exporting ep_000123" beside the summary
         self.progress.setVisible(False)
         row.addWidget(self.path_edit, 1)
         row.addWidget(browse)
         row.addWidget(self.open_button)
         row.addWidget(self.reload_button)
+        row.addWidget(self.export_button)
         row.addSpacing(12)
         row.addWidget(self.summary_label)
         row.addWidget(self.progress)
@@ -244,8 +255,15 @@ class DatasetPanel(Panel):
         w = QWidget()
         col = QVBoxLayout(w)
         col.setContentsMargins(8, 8, 8, 8)
+        head = QHBoxLayout()
         self.episode_title = theme.note_label("")
-        col.addWidget(self.episode_title)
+        self.video_button = QPushButton("Export video…")
+        self.video_button.setToolTip("Save the shown episode's cameras as an H.264 MP4 that browsers play")
+        self.video_button.setEnabled(False)
+        self.video_button.clicked.connect(self.export_video)
+        head.addWidget(self.episode_title, 1)
+        head.addWidget(self.video_button)
+        col.addLayout(head)
         self.timeline = TimelineView()
         self.timeline.range_selected.connect(self._on_range_selected)
         self.timeline.trim_moved.connect(self.move_trim)
@@ -312,7 +330,7 @@ class DatasetPanel(Panel):
             self.rows_seconds = time.perf_counter() - t0
             self.open_button.setEnabled(True)
             self._set_enabled(True)
-            self.ctx.settings.setValue("dataset/last", str(root))
+            self.ctx.dataset.set(root)  # the window's current dataset from now on (and after a restart)
             self.current_id = None
             self.timeline.set_episode(None)
             self._show_summary()
@@ -374,31 +392,75 @@ class DatasetPanel(Panel):
             msg += f" · {len(self._import_problems)} unreadable file(s), see Statistics"
             self._import_problems.clear()
         self.ctx.messages.say(msg)
-        self.ctx.bus.dataset_changed.emit(str(self.root))
         if self.auto_scan:
             self.scan_and_compute()
 
     def _on_episode_recorded(self, dataset: str, episode_id: str) -> None:
-        """A new episode of the open dataset: list it when the panel is next looked at.
+        """A new episode of the open dataset: list it now, as it is kept.
 
-        Not at once: the rescan and statistics read every episode, and the operator is probably
-        recording the next one right now.
+        Only the folder is listed again and the new file's facts read (`refresh_listing`); the
+        statistics and pause scan, which read every episode, wait for the next open or Reload,
+        since the operator is probably recording the next episode right now.
         """
-        if self.root is not None and Path(dataset).expanduser().resolve() == self.root.resolve():
-            self._stale = True
+        if same_folder(dataset, self.root):
+            self.refresh_listing()
+        elif same_folder(dataset, self.ctx.dataset.path):
+            # the current dataset had no episodes when it was last looked at: it has one now
+            self._tried = None
             if self.isVisible():
                 self.on_shown()
 
+    def _on_current_changed(self, path: str) -> None:
+        """Another panel made a dataset current: show it here (now if the panel is in view)."""
+        if same_folder(path, self.root):
+            return
+        self.path_edit.setText(path)
+        self._tried = None
+        if self.isVisible():
+            self.on_shown()
+
+    def refresh_listing(self) -> None:
+        """Add the episodes kept since the dataset was listed, keeping the selection and the timeline."""
+        if self.root is None or self.catalog is None:
+            return
+        root, generation = self.root, self._generation
+        listed = {r.id for r in self.model.rows()}
+
+        def work():
+            dataset = open_dataset(root)  # a reader lists the folder once: a fresh one sees the new files
+            scan = scan_files(dataset, self.catalog)
+            readable, problems = import_facts(dataset, self.catalog, scan.unseen)
+            self._dataset = dataset
+            # The statistics job's own scan may have put a new file in the catalog first: it is
+            # "known" then, and still needs its row here.
+            new = [eid for eid in scan.known if eid not in listed] + readable
+            return rows_from_catalog(self.catalog, new), problems
+
+        def done(result) -> None:
+            rows, problems = result
+            if generation != self._generation:
+                return  # another dataset was opened meanwhile
+            self.model.update_rows(rows)
+            self._listed_since_scan.update(r.id for r in rows)
+            self._show_summary()
+            self.refreshes += 1
+            if problems:
+                self.ctx.messages.fail(f"{len(problems)} new file(s) unreadable: {problems[0]}")
+
+        def failed(exc: BaseException) -> None:
+            self.ctx.messages.fail(f"listing the new episodes: {describe_error(exc)}")
+
+        self.catalog_thread.submit(work, done, failed)
+
     def on_shown(self) -> None:
-        if self._stale and self.root is not None:
-            self._stale = False
-            self.open_dataset(self.root)
-        elif self.root is None and not self._tried_last:
-            # The first look at the panel opens the last dataset (listing it is cheap).
-            self._tried_last = True
-            last = Path(self.path_edit.text().strip()).expanduser() if self.path_edit.text().strip() else None
-            if last is not None and (last / "episodes").is_dir():
-                self.open_dataset(last)
+        """A look at the panel opens the window's current dataset if it is not the one listed."""
+        want = self.ctx.dataset.path
+        if want is None or same_folder(want, self.root) or same_folder(want, self._tried):
+            return
+        self._tried = want  # a folder that cannot be opened is not tried again at every look
+        if (want / "episodes").is_dir():
+            self.path_edit.setText(str(want))
+            self.open_dataset(want)
 
     # -- selection & timeline --------------------------------------------------------------------
     def selected_ids(self) -> list[str]:
@@ -450,6 +512,7 @@ class DatasetPanel(Panel):
             self.load_episode(pending)
             return
         self.timeline.set_episode(view)
+        self.video_button.setEnabled(bool(view.cameras))
         row = self.model.row_by_id(view.id)
         n = len(view.pauses)
         detail = f"{view.id} · {view.duration:.1f} s · {n} pause{'' if n == 1 else 's'} detected"
@@ -641,6 +704,7 @@ class DatasetPanel(Panel):
                 self.scan_and_compute()
 
         self._rescan = False
+        self._listed_since_scan = set()
         self.stats_job.start(job, on_done=self._on_scanned, on_progress=self._job_progress,
                              on_exception=lambda exc: (self.progress.setVisible(False),
                                                        self.ctx.messages.fail(f"statistics: {describe_error(exc)}")),
@@ -660,6 +724,9 @@ class DatasetPanel(Panel):
             return rows_from_catalog(self.catalog, readable)
 
         def done(new_rows) -> None:
+            # Episodes kept while the scan ran are not in its listing: they stay listed.
+            scanned = {r.id for r in new_rows}
+            new_rows = new_rows + [r for r in self.model.rows() if r.id in self._listed_since_scan and r.id not in scanned]
             self.model.set_rows(new_rows) if len(new_rows) != self.model.rowCount() else self.model.update_rows(new_rows)
             self.model.set_pause_fractions({e.id: e.pause_fraction for e in stats.episodes})
             self._stats_summary = stats.summary()
@@ -745,10 +812,46 @@ class DatasetPanel(Panel):
         for b in self.edit_buttons:
             b.setEnabled(on)
         self.reload_button.setEnabled(on)
+        self.export_button.setEnabled(on or self.exporter.is_running())
+
+    # -- export ----------------------------------------------------------------------------------
+    def export_clicked(self) -> None:
+        """Export… asks where to; while an export runs the same button cancels it."""
+        if self.exporter.is_running():
+            self.exporter.cancel()
+            return
+        if self.root is None:
+            self.ctx.messages.fail("open a dataset first")
+            return
+        self.exporter.ask_dataset(self.root, self)
+
+    def export_video(self) -> None:
+        view = self.timeline.episode
+        if self.root is None or view is None or view.id != self.current_id:
+            self.ctx.messages.fail("select an episode first; its video is what the timeline shows")
+            return
+        if self.exporter.is_running():
+            self.ctx.messages.fail("an export is running; wait for it or cancel it")
+            return
+        self.exporter.ask_video(self.root, view.id, list(view.cameras), self)
+
+    def _export_started(self) -> None:
+        self.export_button.setText("Cancel export")
+        self.export_button.setToolTip("Stop the export; nothing half-written is left behind")
+        self.video_button.setEnabled(False)
+
+    def _export_finished(self) -> None:
+        self.progress.setVisible(False)
+        self.export_button.setText("Export…")
+        self.export_button.setToolTip(EXPORT_TIP)
+        self.export_button.setEnabled(self.root is not None)
+        view = self.timeline.episode
+        self.video_button.setEnabled(view is not None and bool(view.cameras))
 
     def shutdown(self) -> None:
         for job in (self.episode_job, self.stats_job, self.pause_job):
             job.shutdown(5000)
+        self.exporter.shutdown(5000)
 
         def close() -> None:
             if self.catalog is not None:

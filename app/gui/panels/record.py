@@ -109,6 +109,7 @@ class RecordPanel(Panel):
         c.episode_discarded.connect(self._on_discarded)
         c.failed.connect(lambda msg: ctx.messages.alert("Recording", msg))
         ctx.station.device_events.connect(self._on_device_events)
+        ctx.dataset.changed.connect(self._on_current_dataset)
         if ctx.cameras is not None:  # the lab's own cameras are watched (and recorded) here too
             ctx.cameras.frame.connect(self.live.show_external)
             ctx.cameras.changed.connect(lambda: self.live.drop_external(set(ctx.cameras.connected())))
@@ -566,9 +567,19 @@ class RecordPanel(Panel):
         self._show_operators()
         self._update_count()
         self.ctx.messages.say(f"saved {info['id']} ({info['frames']} samples, {outcome})")
-        self.ctx.bus.episode_recorded.emit(self.dataset_edit.text().strip(), info["id"])
+        dataset = self.dataset_edit.text().strip()
+        self.ctx.dataset.set(dataset)  # recording into a dataset makes it the window's current one
+        self.ctx.bus.episode_recorded.emit(dataset, info["id"])
         if continue_session and self.continuous_check.isChecked() and self.controller.state == "idle":
             QTimer.singleShot(300, self.start_recording)
+
+    def _on_current_dataset(self, path: str) -> None:
+        """A dataset opened in another panel is the one the next episode goes into."""
+        if self.controller.state == "idle" and self.reviewing is None:  # a replayed episode keeps its dataset
+            self.dataset_edit.setText(path)
+            self._save_fields()
+            if str(Path(path).expanduser()) != self._operators_root:
+                self.refresh_operators()
 
     def _on_discarded(self, episode: str) -> None:
         self.recent.insertItem(0, f"{episode}  ·  discarded")
@@ -600,7 +611,7 @@ class RecordPanel(Panel):
     # -- persistence -----------------------------------------------------------------------------
     def _restore_fields(self) -> None:
         s = self.ctx.settings
-        self.dataset_edit.setText(read(s, "record/dataset", read(s, "dataset/last", default_dataset_dir())))
+        self.dataset_edit.setText(self.ctx.dataset.text() or read(s, "record/dataset", default_dataset_dir()))
         self.operator_edit.setText(read(s, "record/operator", ""))
         self.driver_combo.setCurrentIndex(max(0, self.driver_combo.findData(read(s, "record/driver", "operator"))))
         self.noise_spin.setValue(read(s, "record/expert_noise", 0.0))

@@ -14,6 +14,7 @@ from app.gui.jobs import JobRunner, describe_error
 from app.gui.live_view import LiveView
 from app.gui.panels.base import Panel
 from app.gui.settings import read
+from app.gui.station_words import free_play_progress, gripper_text
 from app.gui.status_light import StatusLight
 from app.gui.teleop_keys import HELP as TELEOP_HELP
 from app.gui import theme
@@ -270,12 +271,11 @@ class StationPanel(Panel):
             return
         self.controller_label.setText(s["agent"])
         self.pose_label.setText(_fmt_vec(s["pose"][:3]))
-        self.gripper_label.setText(f"{s['gripper']:.2f} closed (command {s['target_gripper']:.0f})")
+        self.gripper_label.setText(gripper_text(float(s["gripper"]), float(s["target_gripper"])))
         force = float(np.linalg.norm(s["wrench"][:3]))
         self.force_label.setText(f"{force:.1f} N")
-        state = "success" if s["success"] else ("timed out" if s["timed_out"] else f"score {s['score']:.2f}")
         self.task_label.setText(f"{self.ctx.task} · seed {s['seed']}")
-        self.score_label.setText(f"{state} · {s['time']:.1f} s")
+        self.score_label.setText(free_play_progress(bool(s["success"]), float(s["score"]), float(s["time"])))
 
     def _on_timing(self, t: dict) -> None:
         if self.isVisible():

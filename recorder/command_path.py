@@ -31,10 +31,11 @@ Who ticks the controller is never this module's business. Two ways to use it:
 * `SafetyPath(controller, drive=False)` — someone else drives it (a policy runtime's
   `ControlArbiter` during a take-over); the path only reads what the controller applied.
 
-`DirectPath` sends each tick's command straight to ``robot.send_action`` and records what the
-robot returned. It is the session's default, for robots whose own driver already runs the safety
-filter at ≥100 Hz and for tests of the recorder alone. `demostation record`, device recording and
-take-over recording use `SafetyPath`; `bench/recorder.py` (tick timing only) still goes direct.
+`UnfilteredPath` sends each tick's command straight to ``robot.send_action`` and records what the
+robot returned, with no safety filter on the way. It is never a default: a `RecordingSession` must
+be given its path, and only tests of the recorder alone and `bench/recorder.py` (tick timing only)
+ask for this one by name. `demostation record`, device recording, GUI recording and take-over
+recording use `SafetyPath`.
 """
 
 from __future__ import annotations
@@ -69,8 +70,9 @@ class CommandPath(Protocol):
         """What the episode's ``timing`` attribute gets from the path (intervention counts, rate)."""
 
 
-class DirectPath:
-    """Each command straight to ``robot.send_action`` (no filter here; see the module docstring)."""
+class UnfilteredPath:
+    """Each command straight to ``robot.send_action``, bypassing the safety filter: for tests of the
+    recorder alone (see the module docstring)."""
 
     def __init__(self, robot: Robot) -> None:
         self.robot = robot

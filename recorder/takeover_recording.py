@@ -3,7 +3,7 @@
 `policy.runtime.takeover.ControlArbiter` decides who commands the robot and, on a take-over, asks a
 `RecoveryRecorder` (``start(attrs)`` / ``stop()``) for a new episode tagged ``recovery`` that starts
 from the state the policy left. `SessionRecoveryRecorder` is that recorder over the real
-`RecordingSession`; `TakeoverSource` is the session's command source meanwhile: the arbiter drives the
+`RecordingSession`; `TakeoverRecordingSource` is the session's command source meanwhile: the arbiter drives the
 safety controller (record through ``SafetyPath(controller, drive=False)``), the source only says which
 side commands — the teleop device by name — and pauses the recording while that device is lost.
 
@@ -40,7 +40,7 @@ class SessionRecoveryRecorder:
         return summary
 
 
-class TakeoverSource:
+class TakeoverRecordingSource:
     """The recorder's source while an arbiter chooses between a policy and a teleop device.
 
     ``active()`` says which side commands now (``"teleop"`` or ``"policy"``, the arbiter's
@@ -58,7 +58,7 @@ class TakeoverSource:
 
     @classmethod
     def for_arbiter(cls, arbiter: Any, teleop_name: str, policy_name: str,
-                    teleop_paused: Callable[[], str] | None = None) -> "TakeoverSource":
+                    teleop_paused: Callable[[], str] | None = None) -> "TakeoverRecordingSource":
         return cls(lambda: arbiter.active, {"teleop": teleop_name, "policy": policy_name}, teleop_paused)
 
     def begin_episode(self, robot: Any, seed: int | None) -> None:
