@@ -107,8 +107,11 @@ class Driver:
         wait(self.app, 30, until=lambda: panel.scans >= 1)
         ids = [r.id for r in panel.model.rows()]
         if ids:
-            panel.select_ids([ids[-1]])
-            wait(self.app, 10, until=lambda: panel.timeline.episode is not None)
+            wait(self.app, 2.0)  # the panel may still be re-listing the episodes the recording announced
+            for _ in range(3):
+                panel.select_ids([ids[-1]])
+                if wait(self.app, 10, until=lambda: panel.timeline.episode is not None and panel.selected_ids()):
+                    break
             panel.tag_edit.setText("clean grasp")
             panel.tag_selected()
             wait(self.app, 1.0)
