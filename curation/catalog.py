@@ -686,6 +686,33 @@ class Catalog:
                                       "end_index": int(end_index), "start": start, "end": end, "source": "manual",
                                       "status": "applied", "detail": "{}", "created_at": _now()})
 
+    def move_trim(self, trim_id: int, start: float, end: float, start_index: int, end_index: int) -> None:
+        """Give a trim new ends (a curator dragged it on the timeline), keeping its source and status.
+
+        One undoable edit; `Workspace.move_trim` finds the sample indices from the tick times.
+        """
+        trim = next((t for t in self.trims() if t.id == trim_id), None)
+        if trim is None:
+            raise ValueError(f"unknown trim id {trim_id}; list trims with `demostation curate DIR --trims`")
+        facts = self.require(trim.episode_id)
+        check_range(start, end, facts.duration)
+        if not 0 <= start_index < end_index <= facts.samples:
+            raise ValueError(f"range {start:g}:{end:g} covers no sample of {trim.episode_id}")
+        with self.edit(f"move trim {trim_id} of {trim.episode_id} to {start:g}:{end:g}") as e:
+            e.update("trims", trim_id, {"start": float(start), "end": float(end), "start_index": int(start_index),
+                                        "end_index": int(end_index)})
+
+    def move_tag(self, tag_id: int, start: float, end: float) -> None:
+        """Give a tagged range new ends (dragged on the timeline): one undoable edit."""
+        tag = next((t for t in self.tags() if t.id == tag_id), None)
+        if tag is None:
+            raise ValueError(f"unknown tag id {tag_id}")
+        if tag.start is None:
+            raise ValueError(f"tag {tag.tag!r} of {tag.episode_id} covers the whole episode, not a range")
+        check_range(start, end, self.require(tag.episode_id).duration)
+        with self.edit(f"move tag {tag.tag} of {tag.episode_id} to {start:g}:{end:g}") as e:
+            e.update("tags", tag_id, {"start": float(start), "end": float(end)})
+
     def set_trim_status(self, trim_ids: list[int], status: str) -> int:
         """Apply, reject or re-propose trims by id (one edit)."""
         if status not in TRIM_STATES:

@@ -30,7 +30,7 @@ from curation.stats import dataset_stats
 from curation.events import trim_logged_events
 from curation.trims import detect_dataset_pauses
 from curation.source import open_dataset
-from curation.workspace import import_facts, open_workspace, scan_files
+from curation.workspace import import_facts, open_workspace, samples_in, scan_files
 
 
 def _episode_curation(catalog, eid: str) -> tuple[list[dict], list[tuple[str, float, float]]]:
@@ -121,6 +121,7 @@ class DatasetPanel(Panel):
         row = QHBoxLayout()
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText("dataset folder")
+        self.path_edit.textChanged.connect(self.path_edit.setToolTip)  # a long path whole, on hover
         self.path_edit.returnPressed.connect(self.open_from_field)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -265,6 +266,8 @@ class DatasetPanel(Panel):
         col.addLayout(head)
         self.timeline = TimelineView()
         self.timeline.range_selected.connect(self._on_range_selected)
+        self.timeline.trim_moved.connect(self.move_trim)
+        self.timeline.tag_moved.connect(self.move_tag)
         col.addWidget(self.timeline, 1)
         return w
 
@@ -526,7 +529,8 @@ class DatasetPanel(Panel):
         self.ctx.messages.say(f"selected {a:.1f}–{b:.1f} s: Tag range or Trim range acts on it")
 
     # -- edits -----------------------------------------------------------------------------------
-    def _edit(self, description: str, ids: list[str], fn: Callable, refresh_all: bool = False) -> None:
+    def _edit(self, description: str, ids: list[str], fn: Callable, refresh_all: bool = False,
+              on_fail: Callable[[], None] | None = None) -> None:
         """Run a catalog edit on the catalog thread, then refresh the touched rows (and timeline)."""
         if self.catalog is None:
             self.ctx.messages.fail("open a dataset first")
@@ -552,7 +556,12 @@ class DatasetPanel(Panel):
             self._show_summary()
             self.ctx.messages.say(description if not isinstance(result, str) else result)
 
-        self.catalog_thread.submit(work, done, lambda exc: self.ctx.messages.fail(describe_error(exc)))
+        def failed(exc: BaseException) -> None:
+            self.ctx.messages.fail(describe_error(exc))
+            if on_fail is not None:
+                on_fail()
+
+        self.catalog_thread.submit(work, done, failed)
 
     def set_outcome(self, outcome: str) -> None:
         ids = self.selected_ids()
@@ -583,8 +592,45 @@ class DatasetPanel(Panel):
             self.ctx.messages.fail("select a range on the timeline first (Shift-drag on a plot)")
             return
         eid, (a, b) = self.current_id, self._clamp(sel)
-        self._edit(f"trimmed {eid} {a:.1f}–{b:.1f} s", [eid], lambda cat: cat.add_trim(eid, a, b))
+        i, j = samples_in(self.timeline.episode.time, a, b)
+        self._edit(f"trimmed {eid} {a:.1f}–{b:.1f} s", [eid], lambda cat: cat.add_trim(eid, a, b, i, j))
         self.timeline.clear_selection()
+
+    def move_trim(self, trim_id: int, start: float, end: float) -> None:
+        """A trim dragged on the timeline: the catalog's trim gets the new ends (one undoable edit)."""
+        view = self.timeline.episode
+        if view is None or self.current_id != view.id:
+            return
+        eid = view.id
+        i, j = samples_in(view.time, start, end)
+        self._edit(f"moved a trim of {eid} to {start:.1f}–{end:.1f} s (Undo takes it back)", [eid],
+                   lambda cat: cat.move_trim(trim_id, start, end, i, j), on_fail=self._reload_curation)
+
+    def move_tag(self, tag: str, old_start: float, old_end: float, start: float, end: float) -> None:
+        """A tagged range dragged on the timeline: that catalog tag gets the new ends (one undoable edit)."""
+        view = self.timeline.episode
+        if view is None or self.current_id != view.id:
+            return
+        eid = view.id
+
+        def move(cat) -> None:
+            match = [t for t in cat.tags(eid) if t.tag == tag and t.start is not None
+                     and abs(t.start - old_start) < 1e-9 and abs(t.end - old_end) < 1e-9]
+            if not match:
+                raise ValueError(f"{eid} has no range {tag!r} at {old_start:g}–{old_end:g} s any more")
+            cat.move_tag(match[0].id, start, end)
+
+        self._edit(f"moved {tag!r} of {eid} to {start:.1f}–{end:.1f} s (Undo takes it back)", [eid], move,
+                   on_fail=self._reload_curation)
+
+    def _reload_curation(self) -> None:
+        """Put the timeline's regions back where the catalog has them (after a refused move)."""
+        eid = self.current_id
+        if eid is None or self.catalog is None:
+            return
+        self.catalog_thread.submit(lambda: _episode_curation(self.catalog, eid),
+                                   lambda cur: self.current_id == eid and self.timeline.set_curation(*cur),
+                                   lambda exc: self.ctx.messages.fail(describe_error(exc)))
 
     def _clamp(self, sel: tuple[float, float]) -> tuple[float, float]:
         view = self.timeline.episode

@@ -43,23 +43,17 @@ class StationPanel(Panel):
         self.build_header(layout)
 
         self.live = LiveView(worker, min_size=220)
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.setSpacing(8)
-        side_layout.addWidget(self._robot_group())
-        side_layout.addWidget(self._device_group())
-        side_layout.addWidget(self._axes_group())
-        side_layout.addWidget(self._camera_group())
-        side_layout.addStretch(1)
-        side.setMinimumWidth(300)
-        side.setMaximumWidth(420)
+        # A scrolling column like the other panels': at 720 px high the groups keep their height
+        # (squeezed, the robot's figures were drawn over each other) and the column scrolls instead.
+        side = self.side_column(self._robot_group(), self._device_group(), self._axes_group(),
+                                self._camera_group(), spacing=8)
 
         split = self.remember_splitter("main", QSplitter(Qt.Orientation.Horizontal))
         split.addWidget(self.live)
         split.addWidget(side)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 0)
+        split.setSizes([900, 400])
         layout.addWidget(split, 1)
         help_label = theme.note_label(TELEOP_HELP)
         help_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -108,6 +102,9 @@ class StationPanel(Panel):
         box = QGroupBox("Input device")
         col = QVBoxLayout(box)
         self.device_combo = QComboBox()
+        # Device names can be long (a VR runtime, a serial path): elide them instead of widening the column.
+        self.device_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.device_combo.setMinimumContentsLength(16)
         self.device_combo.currentIndexChanged.connect(lambda _: self._show_device())
         col.addWidget(self.device_combo)
         self.device_light = StatusLight("—", "idle")
