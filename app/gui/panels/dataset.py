@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QGridL
 from app.gui.context import AppContext
 from app.gui.current_dataset import same_folder
 from app.gui.dataset_export import DatasetExporter
-from app.gui.episode_table import EpisodeFilter, EpisodeTableModel, quick_open, rows_from_catalog, summarise
+from app.gui.episode_table import EpisodeFilterProxy, EpisodeTableModel, quick_open, rows_from_catalog, summarise
 from app.gui.jobs import JobRunner, SerialWorker, describe_error
 from app.gui.panels.base import Panel
 from app.gui.timeline import EpisodeFiles, TimelineView, load_episode_view
@@ -86,7 +86,7 @@ class DatasetPanel(Panel):
         layout.addLayout(self._open_bar())
 
         self.model = EpisodeTableModel(self)
-        self.proxy = EpisodeFilter(self)
+        self.proxy = EpisodeFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         left = self._table_side()
         right = QTabWidget()
