@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from panel_steps import run_selected_checkpoint
 from PySide6.QtCore import Qt
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
@@ -98,17 +99,8 @@ def test_drive_record_curate_train_run_without_choosing_the_dataset_twice(make_w
     assert trained["policy"]["head"] == "transformer" and trained["policy"]["objective"] == "flow"
 
     # -- Run: the result drives the station; take-overs would go into the same dataset
-    tr.use_selected()
-    assert w.current_panel().key == "run"
-    runp = w.panels["run"]
-    assert runp.source() == str(run.run_dir)
+    runp = run_selected_checkpoint(w, qtbot, run)
     assert runp.controller.recovery.dataset == data and "No dataset" not in runp.recovery_target.text()
-    runp.continuous_check.setChecked(False)
-    assert runp.start()
-    qtbot.waitUntil(lambda: runp.controller.state in ("running", "idle"), timeout=60000)
-    assert runp.controller.state == "running", w.ctx.messages.history[-3:]
-    scene = runp.live.views["scene"]
-    qtbot.waitUntil(lambda: scene._overlay is not None and np.isfinite(scene._overlay).any(), timeout=30000)
     assert runp.controller.stop()
     qtbot.waitUntil(lambda: runp.controller.state == "idle", timeout=30000)
 

@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from synthetic_dataset import write_episode
+from panel_steps import open_dataset_in_panel
 from timeline_mouse import at, click, drag, wheel
 
 pytestmark = pytest.mark.gui
@@ -134,14 +135,6 @@ def test_a_trim_cannot_be_dragged_past_the_episode(timeline, qapp):
     assert a.region_item(("trim", 7)).getRegion()[1] <= 600.0 + 1e-6
 
 
-def _open(w, qtbot, root):
-    panel = w.panels["dataset"]
-    panel.path_edit.setText(str(root))
-    panel.open_from_field()
-    qtbot.waitUntil(lambda: panel.open_seconds is not None and panel.root is not None, timeout=30000)
-    return panel
-
-
 def test_region_drags_edit_the_catalog_and_undo_takes_them_back(make_window, qtbot, tmp_path):
     from app.gui.panels.dataset import DatasetPanel
     from curation.catalog import Catalog
@@ -150,7 +143,7 @@ def test_region_drags_edit_the_catalog_and_undo_takes_them_back(make_window, qtb
     write_episode(root, 0, samples=100)
     w = make_window(panels=[DatasetPanel], start_station=False)
     w.resize(1600, 1000)
-    panel = _open(w, qtbot, root)
+    panel = open_dataset_in_panel(w, qtbot, root)
     panel.auto_scan = False
     panel.select_ids(["ep_000000"])
     tl = panel.timeline
@@ -202,7 +195,7 @@ def test_a_refused_move_puts_the_region_back(make_window, qtbot, tmp_path):
     root = tmp_path / "ds"
     write_episode(root, 0, samples=60)
     w = make_window(panels=[DatasetPanel], start_station=False)
-    panel = _open(w, qtbot, root)
+    panel = open_dataset_in_panel(w, qtbot, root)
     panel.select_ids(["ep_000000"])
     tl = panel.timeline
     qtbot.waitUntil(lambda: tl.episode is not None, timeout=10000)
