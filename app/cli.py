@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Sequence
 
 from app.errors import JobError, UsageError
+from recorder.errors import NoSpaceError
 
 COMMAND_PACKAGE = "app.commands"
 
@@ -90,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:  # a name the user gave: bad input
             print(f"demostation {args.command}: error: {_name_too_long(exc)}", file=sys.stderr)
             return 2
-        kind = "" if isinstance(exc, JobError) else f"{type(exc).__name__}: "
+        kind = "" if isinstance(exc, (JobError, NoSpaceError)) else f"{type(exc).__name__}: "
         print(f"demostation {args.command}: failed: {kind}{_one_line(exc)} (rerun with --debug for details)",
               file=sys.stderr)
         return 1

@@ -274,6 +274,13 @@ class _Edit:
         self.changes += 1
 
 
+def _disk_full(folder: Path) -> bool:
+    try:
+        return os.statvfs(folder).f_bavail == 0
+    except OSError:
+        return False
+
+
 class ForeignCatalogError(ValueError):
     """The catalog belongs to another dataset (or to another copy of this one): refused, one line."""
 
@@ -316,11 +323,20 @@ class Catalog:
             raise self._unopenable(exc) from None
         except sqlite3.DatabaseError as exc:
             self._conn.close()
+            if _disk_full(self.path.parent):  # a healthy catalog SQLite cannot open for want of space
+                raise self._no_space() from None
             raise ValueError(f"{self.path} is not a readable curation catalog ({exc}); "
                              "move it aside to start a fresh one (the raw episodes are untouched)") from None
         except BaseException:
             self._conn.close()
             raise
+
+    def _no_space(self) -> Exception:
+        from recorder.errors import NoSpaceError
+
+        return NoSpaceError(f"disk full: {self.path.parent} has no space left to open the curation catalog "
+                            f"({self.path.name}); free space and run again (the catalog and the raw episodes are "
+                            "untouched)")
 
     def _unopenable(self, exc: sqlite3.OperationalError) -> Exception:
         """SQLite's "unable to open database file" in words: a read-only dataset, or a damaged catalog."""
@@ -329,6 +345,8 @@ class Catalog:
             return PermissionError(f"{folder} is read-only: curation keeps its catalog there ({self.path.name}) and "
                                    "must write to it; fix the folder's permissions or copy the dataset somewhere "
                                    "writable")
+        if "disk is full" in str(exc) or _disk_full(folder):
+            return self._no_space()
         if str(exc).startswith("database is locked"):
             return ValueError(f"{self.path} is locked by another program for more than 10 s; try again when it is done")
         return ValueError(f"{self.path} is not a readable curation catalog ({exc}); "
@@ -667,6 +685,33 @@ class Catalog:
             return e.insert("trims", {"episode_id": episode_id, "start_index": int(start_index),
                                       "end_index": int(end_index), "start": start, "end": end, "source": "manual",
                                       "status": "applied", "detail": "{}", "created_at": _now()})
+
+    def move_trim(self, trim_id: int, start: float, end: float, start_index: int, end_index: int) -> None:
+        """Give a trim new ends (a curator dragged it on the timeline), keeping its source and status.
+
+        One undoable edit; `Workspace.move_trim` finds the sample indices from the tick times.
+        """
+        trim = next((t for t in self.trims() if t.id == trim_id), None)
+        if trim is None:
+            raise ValueError(f"unknown trim id {trim_id}; list trims with `demostation curate DIR --trims`")
+        facts = self.require(trim.episode_id)
+        check_range(start, end, facts.duration)
+        if not 0 <= start_index < end_index <= facts.samples:
+            raise ValueError(f"range {start:g}:{end:g} covers no sample of {trim.episode_id}")
+        with self.edit(f"move trim {trim_id} of {trim.episode_id} to {start:g}:{end:g}") as e:
+            e.update("trims", trim_id, {"start": float(start), "end": float(end), "start_index": int(start_index),
+                                        "end_index": int(end_index)})
+
+    def move_tag(self, tag_id: int, start: float, end: float) -> None:
+        """Give a tagged range new ends (dragged on the timeline): one undoable edit."""
+        tag = next((t for t in self.tags() if t.id == tag_id), None)
+        if tag is None:
+            raise ValueError(f"unknown tag id {tag_id}")
+        if tag.start is None:
+            raise ValueError(f"tag {tag.tag!r} of {tag.episode_id} covers the whole episode, not a range")
+        check_range(start, end, self.require(tag.episode_id).duration)
+        with self.edit(f"move tag {tag.tag} of {tag.episode_id} to {start:g}:{end:g}") as e:
+            e.update("tags", tag_id, {"start": float(start), "end": float(end)})
 
     def set_trim_status(self, trim_ids: list[int], status: str) -> int:
         """Apply, reject or re-propose trims by id (one edit)."""

@@ -8,10 +8,13 @@ exporters are imported when run: listing the formats costs nothing (the command 
 
 from __future__ import annotations
 
+import errno
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
+from recorder.errors import NoSpaceError
 from recorder.jobs import Progress, ShouldStop, never_stop, no_progress
 
 if TYPE_CHECKING:  # the command line lists the formats before it opens anything
@@ -44,8 +47,20 @@ class ExportFormat:
 
     def export(self, ws: "Workspace", out: str | Path, overwrite: bool = False, options: ExportOptions | None = None,
                progress: Progress = no_progress, should_stop: ShouldStop = never_stop) -> Any:
-        """Export ``ws`` to ``out``; returns the exporter's report (``.summary()`` is a dict)."""
-        return self.run(ws, Path(out), overwrite, options or ExportOptions(), progress, should_stop)
+        """Export ``ws`` to ``out``; returns the exporter's report (``.summary()`` is a dict).
+
+        A disk that fills is one line: each exporter writes to a temporary name and removes it when
+        it fails, so nothing half-written is left and an earlier export at ``out`` is untouched.
+        """
+        try:
+            return self.run(ws, Path(out), overwrite, options or ExportOptions(), progress, should_stop)
+        except NoSpaceError:
+            raise  # already says what did not fit
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC and "errno = 28" not in str(exc) and "No space left" not in str(exc):
+                raise
+            raise NoSpaceError(f"disk full while writing the {self.name} export to {out}; nothing was left "
+                               "behind and the dataset is untouched: free space and run again") from exc
 
 
 def _robomimic(ws, out, overwrite, options, progress, should_stop):

@@ -36,6 +36,7 @@ from devices.userfiles import atomic_path
 from curation.export_plan import kept_indices, plan_export, refuse_inside_dataset
 from curation.source import READ_ERRORS
 from curation.workspace import Workspace
+from recorder.disk_space import require_free_space
 from recorder.jobs import Progress, ShouldStop, check_stop, never_stop, no_progress
 
 # robomimic.envs.env_base.EnvType: ROBOSUITE_TYPE = 1, GYM_TYPE = 2, IG_MOMART_TYPE = 3. The station is
@@ -98,6 +99,10 @@ def export_robomimic(ws: Workspace, out: str | Path, next_obs: bool = True, over
                 check_stop(should_stop)
                 progress(k, len(ids), f"exporting {eid}")
                 name = f"demo_{report.demos}"
+                # about what the episode's own file holds (images are gzip-compressed in both), twice
+                # with next_obs; checked before writing, since HDF5 cannot recover from ENOSPC
+                size = ws.dataset.path(eid).stat().st_size * (2 if next_obs else 1)
+                require_free_space(tmp.parent, size, f"exporting {eid} to {out}")
                 try:
                     n, trimmed = _write_demo(ws, eid, data, name, lowdim, cameras, next_obs, report.actions,
                                              should_stop)

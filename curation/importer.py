@@ -25,6 +25,7 @@ import numpy as np
 from curation import lerobot_format as lf
 from devices.userfiles import atomic_dir
 from recorder import format as fmt
+from recorder.disk_space import require_free_space
 from recorder.jobs import Progress, ShouldStop, check_stop, never_stop, no_progress
 
 MAX_EPISODES = 1_000_000
@@ -115,6 +116,10 @@ def import_episodes(episodes: Iterator[SourceEpisode], out: str | Path, kind: st
             check_stop(should_stop)
             progress(i, i + 1, f"importing episode {i}")
             eid = fmt.episode_id(i)
+            # checked before HDF5 writes (it cannot recover from ENOSPC); the frames' raw size bounds
+            # what gzip writes
+            size = sum(int(np.asarray(v).nbytes) for v in (ep.time, ep.action, *ep.obs.values(), *ep.images.values()))
+            require_free_space(out.parent, size, f"importing episode {i} of {source} into {out}")
             write_episode_file(tmp / "episodes" / f"{eid}.h5", ep)
             report.cameras = sorted(ep.images)
             report.episodes += 1

@@ -17,6 +17,7 @@ episode came from (``provenance``). The split does not: split the merged dataset
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -30,6 +31,8 @@ from devices.camera import CameraInfo
 from devices.userfiles import atomic_path
 from devices.cameras.layout import MOUNTS, CameraLayout, check_compatible
 from curation.workspace import Workspace, open_workspace
+from recorder.disk_space import require_free_space
+from recorder.errors import NoSpaceError
 from recorder.jobs import Progress, ShouldStop, check_stop, never_stop, no_progress
 
 
@@ -132,10 +135,14 @@ def _link_or_copy(src: Path, dst: Path) -> None:
     tmp = dst.with_name(dst.name + ".tmp")
     tmp.unlink(missing_ok=True)
     try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copy2(src, tmp)
-    os.replace(tmp, dst)
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copy2(src, tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a copy that did not fit leaves nothing taking the space
+        raise
 
 
 def _copy_renamed(src: Path, dst: Path, names: dict[str, str]) -> None:
@@ -191,10 +198,18 @@ def merge_datasets(sources: list[str | Path], out: str | Path, camera_map: dict[
             new_id = f"ep_{k:06d}"
             src = p.source.root / "episodes" / f"{p.episode_id}.h5"
             renamed = {a: b for a, b in p.cameras.items() if a != b}
-            if renamed:
-                _copy_renamed(src, episodes_dir / f"{new_id}.h5", renamed)
-            else:
-                _link_or_copy(src, episodes_dir / f"{new_id}.h5")
+            try:
+                if renamed:  # rewritten through HDF5, which cannot recover from ENOSPC: checked first
+                    require_free_space(episodes_dir, src.stat().st_size, f"merging {src} into {out}")
+                    _copy_renamed(src, episodes_dir / f"{new_id}.h5", renamed)
+                else:
+                    _link_or_copy(src, episodes_dir / f"{new_id}.h5")
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC or isinstance(exc, NoSpaceError):
+                    raise
+                raise NoSpaceError(f"disk full while merging into {out} ({k} of {len(planned)} episodes "
+                                   "copied); the sources are untouched: free space, remove that folder and run "
+                                   "again") from None
             report.episodes.append({"id": new_id, "source": str(p.source.root), "source_episode": p.episode_id,
                                     "renamed": renamed})
         with open_workspace(out) as merged:

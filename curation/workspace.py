@@ -60,6 +60,15 @@ class Workspace:
         a, b = samples_in(time, start, end)
         return self.catalog.add_trim(episode_id, start, end, a, b)
 
+    def move_trim(self, trim_id: int, start: float, end: float) -> None:
+        """Move a trim's ends to [start, end) seconds, sample indices from the tick times (one edit)."""
+        trim = next((t for t in self.catalog.trims() if t.id == trim_id), None)
+        if trim is None:
+            raise ValueError(f"unknown trim id {trim_id}")
+        with self.dataset.open(trim.episode_id) as ep:
+            time = np.asarray(ep.time, dtype=float)
+        self.catalog.move_trim(trim_id, start, end, *samples_in(time, start, end))
+
 
 @dataclass
 class FileScan:

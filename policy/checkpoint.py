@@ -78,8 +78,12 @@ def save_checkpoint(path: str | Path, config: RunConfig, tensors: dict[str, torc
     metadata.update({k: json.dumps(v, sort_keys=True) for k, v in meta.items()})
     metadata["digest"] = _digest(cpu, metadata)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(save(cpu, metadata=metadata))
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(save(cpu, metadata=metadata))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half checkpoint taking the space
+        raise
     return path
 
 

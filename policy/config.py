@@ -302,6 +302,20 @@ def _gpu_preset() -> RunConfig:
 
 
 PRESETS = {"cpu": _cpu_preset, "gpu": _gpu_preset}
+# What `demostation train` uses when no flag says otherwise (the GUI's Train panel reads the same):
+# the preset (``auto``: ``gpu`` on a CUDA machine, else ``cpu``) and the device; every other
+# setting is the preset's.
+DEFAULT_PRESET = "auto"
+DEFAULT_DEVICE = "auto"
+PRESET_CHOICES = (DEFAULT_PRESET, *PRESETS)
+
+
+def resolve_preset(name: str, device: str, cuda_available: typing.Callable[[], bool]) -> str:
+    """The preset ``name`` means on this machine: ``auto`` is ``gpu`` when CUDA is there and the
+    device is not forced to the CPU, else ``cpu``; the others are themselves."""
+    if name != "auto":
+        return name
+    return "gpu" if device != "cpu" and cuda_available() else "cpu"
 
 
 def preset(name: str) -> RunConfig:

@@ -325,10 +325,16 @@ def run_episode(agent: Agent | ChunkAgent, settings: EvalSettings, seed: int) ->
                              latency_ms=res.stats.latency_ms, predict_ms=res.stats.predict_ms,
                              dropped_waypoints=res.stats.dropped_waypoints,
                              perturbations=dict(settings.perturbations), info=info)
+    except BaseException:
+        for w in writers.values():  # the episode failed (a full disk, a stop): no half video stays
+            w.abort()
+        raise
     finally:
-        for w in writers.values():
-            w.close()
-        station.disconnect()
+        try:
+            for w in writers.values():
+                w.close()  # no-op after abort
+        finally:
+            station.disconnect()
 
 
 # -- many episodes, in this process or in workers --------------------------------------------------

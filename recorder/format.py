@@ -47,7 +47,8 @@ IMAGE_TIME_PREFIX = "obs/image_time/"
 REQUIRED_DATASETS = (TIME, ACTION_POSE, ACTION_GRIPPER, ACTION_SOURCE, "obs/ee_pose", "obs/gripper")
 
 # Root attributes stored as JSON text (the reader decodes them).
-JSON_ATTRS = ("station", "cameras", "events", "timing", "sources", "tags", "start_command", "scene")
+JSON_ATTRS = ("station", "cameras", "events", "timing", "sources", "tags", "start_command", "recovered_lost",
+              "scene")
 REQUIRED_ATTRS = ("format", "format_version", "rate_hz", "task", "device", "operator", "station", "cameras",
                   "software_version", "start_time", "complete", "sources", "events", "timing")
 
@@ -67,6 +68,18 @@ def episode_number(name: str) -> int | None:
 
 def episodes_dir(root: str | Path) -> Path:
     return Path(root) / EPISODES_DIR
+
+
+def next_episode_number(folder: Path) -> int:
+    """One more than the highest episode number used by any file (finished, journal, temporary or kept aside)."""
+    numbers = [-1]
+    if folder.is_dir():
+        for p in folder.iterdir():
+            stem = p.name.split(".", 1)[0]
+            n = episode_number(stem)
+            if n is not None:
+                numbers.append(n)
+    return max(numbers) + 1
 
 
 def software_version() -> str:

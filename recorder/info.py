@@ -63,6 +63,7 @@ def dataset_info(root: str | Path) -> dict:
         "scenes": scene_summary(severities, episodes),
         "randomized": randomized,
         "recovered": list(ds.recovery.recovered),
+        "recovery_notes": list(ds.recovery.notes),
         "in_progress": ds.in_progress,
         "problems": ds.problems() + unreadable,
     }

@@ -212,7 +212,7 @@ class RecordingSession:
                 ended = self._tick(ep, tick)
             except BaseException as exc:
                 self._external = False
-                self._finish_incomplete(ep)
+                self._finish_incomplete(ep, stopped_by_user=isinstance(exc, KeyboardInterrupt))
                 self._deliver(exc)
                 raise
             if not ended and not self._end_request.is_set():
@@ -333,7 +333,7 @@ class RecordingSession:
         folder = fmt.episodes_dir(self.root)
         folder.mkdir(parents=True, exist_ok=True)
         s = self.settings
-        number = next_episode_number(folder)
+        number = fmt.next_episode_number(folder)
         for _ in range(1000):  # another recorder may take the same number: try the next one
             path = folder / (fmt.episode_id(number) + fmt.EPISODE_SUFFIX)
             try:
@@ -352,10 +352,11 @@ class RecordingSession:
                 while not should_stop() and not self._end_request.is_set():
                     if self._tick(ep, ep.ticker.wait()):
                         break
-        except BaseException:
-            # Keep what was recorded: the episode is finalised as incomplete, or, if even that is
-            # impossible (disk full), its journal stays and is recovered on the next open.
-            self._finish_incomplete(ep)
+        except BaseException as exc:
+            # Keep what was recorded: the episode is finalised as incomplete (a Ctrl-C: as stopped by
+            # the user, not as a crash), or, if even that is impossible (disk full), its journal
+            # stays and is recovered on the next open.
+            self._finish_incomplete(ep, stopped_by_user=isinstance(exc, KeyboardInterrupt))
             raise
         return self._conclude(ep)
 
@@ -428,8 +429,9 @@ class RecordingSession:
             operator = list(self._operator_events) + [dict(p) for p in ep.pauses]
         return list(self.source.events()) + operator
 
-    def _finish(self, ep: _Episode) -> EpisodeSummary:
-        success, score = ep.end.outcome() if ep.end is not None else (None, None)
+    def _finish(self, ep: _Episode, stopped_by_user: bool = False) -> EpisodeSummary:
+        """Seal and finalise the episode; ``stopped_by_user``: cut short (Ctrl-C), so no outcome."""
+        success, score = ep.end.outcome() if ep.end is not None and not stopped_by_user else (None, None)
         if self._outcome_override is not None:
             o_success, o_score = self._outcome_override
             success = o_success if o_success is not None else success
@@ -444,6 +446,8 @@ class RecordingSession:
             timing["paused_s"] = float(sum(p["end"] - p["start"] for p in ep.pauses))
         end = {"success": None if success is None else bool(success),
                "score": None if score is None else float(score), "events": events, "timing": timing}
+        if stopped_by_user:
+            end["stopped_by_user"] = True
         try:
             result = ep.writer.finish(end)
         finally:
@@ -453,26 +457,17 @@ class RecordingSession:
                               success=end["success"], score=end["score"], seed=ep.seed, timing=timing,
                               events=events)
 
-    def _finish_incomplete(self, ep: _Episode) -> None:
+    def _finish_incomplete(self, ep: _Episode, stopped_by_user: bool = False) -> None:
         self._episode = None
         writer = ep.writer
         if writer.error is not None:
             writer.close_without_finalising()
             return
         try:
+            if stopped_by_user:  # sealed like a stop, marked as cut short by the user
+                self._finish(ep, stopped_by_user=True)
+                return
             writer.set_extra(events=self._events(ep))
             writer.finish(None)
         except BaseException:
             writer.close_without_finalising()
-
-
-def next_episode_number(folder: Path) -> int:
-    """One more than the highest episode number used by any file (finished, journal or temporary)."""
-    numbers = [-1]
-    if folder.is_dir():
-        for p in folder.iterdir():
-            stem = p.name.split(".", 1)[0]
-            n = fmt.episode_number(stem)
-            if n is not None:
-                numbers.append(n)
-    return max(numbers) + 1

@@ -43,6 +43,7 @@ class ValidationReport:
     root: str
     episode_ids: list[str] = field(default_factory=list)  # readable episode files checked
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what recovery did on this open (one line each)
 
     @property
     def ok(self) -> bool:
@@ -58,12 +59,12 @@ class ValidationReport:
 
     def as_dict(self) -> dict:
         return {"dataset": self.root, "ok": self.ok, "episodes": self.episodes, "sound": self.sound,
-                "problems": [asdict(p) for p in self.problems]}
+                "problems": [asdict(p) for p in self.problems], "notes": list(self.notes)}
 
 
 def validate_dataset(root: str | Path) -> ValidationReport:
     ds = Dataset(require_dataset(root))
-    report = ValidationReport(str(ds.root))
+    report = ValidationReport(str(ds.root), notes=list(ds.recovery.notes))
     for fp in ds.problem_details():
         report.problems.append(Problem(fp.name, "unreadable", fp.message))
     for eid in ds.episode_ids():
@@ -144,8 +145,22 @@ def validate_episode(ep: Episode) -> list[Problem]:
         bad("attribute", f"action/source refers to device {int(src.max())} but sources lists {len(sources)}")
     if not ep.complete:
         why = "recovered after the recording crashed" if ep.attrs.get("recovered") else "not finalised"
+        if ep.attrs.get("stopped_by_user"):
+            why = "stopped by the user before it ended"
+        lost = ep.attrs.get("recovered_lost")
+        if isinstance(lost, list) and lost:
+            why = f"recovered from a damaged journal, {_lost_words(lost)}"
         bad("incomplete", f"episode is incomplete ({why}); keep it, trim it or delete it in curation")
     return out
+
+
+def _lost_words(lost: list) -> str:
+    """What ``recovered_lost`` says was lost, in words ("samples 30-39 lost")."""
+    spans = []
+    for span in lost:
+        first, last = (span.get("samples") or [None, None]) if isinstance(span, dict) else (None, None)
+        spans.append(f"{first}-{last if last is not None else 'end'}")
+    return f"samples {', '.join(spans)} lost"
 
 
 # The type each JSON-text root attribute must decode to (docs/dataset-format.md).

@@ -102,6 +102,7 @@ class Mp4Writer:
             raise
         self.frames = 0
         self._closed = False
+        self._failed = False  # a mux failed (a full disk): the encoder must never be flushed again
 
     def write(self, rgb: np.ndarray) -> None:
         """Append one frame; its presentation time is ``frames / fps``."""
@@ -114,20 +115,31 @@ class Mp4Writer:
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame.pts = self.frames
         frame.time_base = self._time_base
-        for packet in self._stream.encode(frame):
-            self._container.mux(packet)
+        try:
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+        except BaseException:
+            self._failed = True
+            raise
         self.frames += 1
 
     def close(self) -> None:
-        """Flush the encoder and finish the file (idempotent)."""
+        """Flush the encoder and finish the file (idempotent). After a failed write the file is
+        removed instead: flushing an encoder whose muxer failed, then closing, crashes FFmpeg."""
         if self._closed:
             return
-        self._closed = True
+        if self._failed:
+            self.abort()
+            return
         try:
             for packet in self._stream.encode(None):
                 self._container.mux(packet)
-        finally:
-            self._container.close()
+        except BaseException:
+            self._failed = True
+            self.abort()
+            raise
+        self._closed = True
+        self._container.close()
 
     def abort(self) -> None:
         """Close without caring about the content and remove the file."""

@@ -14,6 +14,7 @@ import os
 import queue
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import numpy as np
 from devices.camera import Frame
 from devices.robot import Action, RobotState
 from recorder import format as fmt
-from recorder.errors import DiskFullError, RecordingError
+from recorder.errors import DiskFullError, RecordingError, UnwritableDatasetError
 from recorder.finalize import FinalizedEpisode, finalize_journal
 from recorder.journal import BLOCK, END, HEADER, FileSystem, JournalWriter, encode_block, is_disk_full
 
@@ -53,6 +54,9 @@ class _Extra:
 _STOP = object()
 
 
+_UNWRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)  # the folder refuses new files: the user's to fix
+
+
 class EpisodeWriter:
     """Journals one episode on a background thread; finalises it into ``h5_path``."""
 
@@ -81,9 +85,16 @@ class EpisodeWriter:
         self._block_rows = max(1, int(round(self.rate_hz * self.flush_interval_s)))
         try:
             self._journal = JournalWriter(self.journal_path, fs=fs, fsync=fsync)
+            # A random id per recording, in the journal and the episode: recovery tells by it whether a
+            # journal left beside a finished episode of the same number is that episode's or another's.
+            metadata = {**metadata, "recording_id": uuid.uuid4().hex}
             self._journal.append_json(HEADER, {"layout": layout.to_json(), "metadata": metadata,
                                                "rate_hz": self.rate_hz, "image_codec": self.codec.name})
         except OSError as exc:
+            if exc.errno in _UNWRITABLE and not self.journal_path.exists():
+                raise UnwritableDatasetError(
+                    f"cannot record into {self.journal_path.parent}: {os.strerror(exc.errno).lower()} (nothing "
+                    "was written); record into a folder you can write to, or fix its permissions") from exc
             raise self._as_recording_error(exc) from exc
         self._thread = threading.Thread(target=self._run, name=f"episode-writer-{self.h5_path.stem}", daemon=True)
         self._thread.start()
@@ -169,7 +180,9 @@ class EpisodeWriter:
         for spec in self.layout.lowdim:
             arrays[spec.key] = self._column(spec, rows)
         chunks = {cam: [self._chunk(cam, r.frames.get(cam)) for r in rows] for cam in self.layout.camera_names}
-        extra = {**self._extra, "missed": self._missed_pending}
+        # ``sample``: the block's first sample number, so recovery can say exactly which samples a
+        # damaged block held.
+        extra = {**self._extra, "missed": self._missed_pending, "sample": self.samples_written}
         self._journal.append(BLOCK, encode_block(arrays, chunks, extra))
         self._missed_pending = 0
         self.samples_written += len(rows)
@@ -227,6 +240,10 @@ class EpisodeWriter:
     def _as_recording_error(self, exc: BaseException) -> RecordingError:
         if isinstance(exc, RecordingError):
             return exc
+        if is_disk_full(exc) and self.samples_written == 0:
+            return DiskFullError(
+                f"disk full in {self.journal_path.parent} ({os.strerror(errno.ENOSPC)}): recording of "
+                f"{self.h5_path.stem} stopped before its first sample; earlier episodes are intact")
         if is_disk_full(exc):
             return DiskFullError(
                 f"disk full in {self.journal_path.parent} ({os.strerror(errno.ENOSPC)}): recording of "

@@ -35,3 +35,16 @@ def test_no_test_skips_on_an_import_of_the_project():
                  for p in (ROOT / "tests").rglob("*.py")
                  for name in _skipped_imports(p) if name.split(".")[0] in PROJECT_PACKAGES]
     assert not offenders, offenders
+
+
+def test_no_two_product_classes_share_a_name():
+    """A name says which thing it is: `Workspace` cannot mean a box in one package and a dataset in
+    another (tests and benches may reuse names; the product may not)."""
+    seen: dict[str, list[str]] = {}
+    for package in ("app", "devices", "recorder", "curation", "policy"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.parse(path.read_text(), filename=str(path)).body:
+                if isinstance(node, ast.ClassDef):
+                    seen.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
+    shared = {name: where for name, where in seen.items() if len(where) > 1}
+    assert not shared, shared

@@ -317,3 +317,35 @@ def test_a_known_dataset_opens_for_curation_without_reading_an_episode(dataset, 
     opened.clear()  # (writing it opened it)
     with open_workspace(dataset) as ws:
         assert ws.readable[-1] == "ep_000003" and opened == ["ep_000003.h5"]
+
+
+def test_moving_a_trim_or_a_tagged_range_is_one_undoable_edit(dataset):
+    """The timeline's draggable regions edit the catalog's own trims and tags: new ends, same source
+    and status, sample indices from the tick times; each move is undone on its own."""
+    with open_workspace(dataset) as ws:
+        c = ws.catalog
+        tid = ws.add_trim("ep_000000", 0.5, 1.5)
+        tag_id = c.add_tag("ep_000000", "recovery", 2.0, 3.0)
+        mask_before = c.kept_mask("ep_000000").copy()
+        ws.move_trim(tid, 1.0, 2.0)
+        (trim,) = c.trims("ep_000000")
+        assert (trim.start, trim.end, trim.start_index, trim.end_index) == (1.0, 2.0, 10, 20)
+        assert (trim.source, trim.status) == ("manual", "applied")
+        assert not c.kept_mask("ep_000000")[10:20].any() and c.kept_mask("ep_000000")[5:10].all()
+        c.move_tag(tag_id, 2.5, 3.5)
+        assert [(t.tag, t.start, t.end) for t in c.tags("ep_000000")] == [("recovery", 2.5, 3.5)]
+        with pytest.raises(ValueError, match="ends after"):
+            c.move_tag(tag_id, 2.5, 99.0)
+        with pytest.raises(ValueError, match="bad range"):
+            ws.move_trim(tid, 2.0, 1.0)
+        with pytest.raises(ValueError, match="unknown trim"):
+            ws.move_trim(999, 0.0, 1.0)
+        whole = c.add_tag("ep_000000", "wobbly")
+        with pytest.raises(ValueError, match="whole episode"):
+            c.move_tag(whole, 0.0, 1.0)
+        c.undo()  # the whole-episode tag
+        assert c.undo().description.startswith("move tag recovery")
+        assert [(t.start, t.end) for t in c.tags("ep_000000")] == [(2.0, 3.0)]
+        assert c.undo().description.startswith(f"move trim {tid}")
+        assert (c.trims("ep_000000")[0].start, c.trims("ep_000000")[0].end) == (0.5, 1.5)
+        assert (c.kept_mask("ep_000000") == mask_before).all()

@@ -1,9 +1,6 @@
 """A full disk stops recording with one clear line; everything already written stays readable."""
 
-import os
 import shutil
-import subprocess
-import uuid
 
 import pytest
 
@@ -13,6 +10,7 @@ from recorder.dataset import Dataset
 from recorder.errors import DiskFullError
 from recorder.session import RecordingSession
 from recorder.validate import validate_dataset
+from tests.full_disk import cli, fill, mount_tmpfs
 from tests.recorder_fakes import BudgetFileSystem, EndAfter, FakeRobot, RateCamera, ScriptedSource
 
 
@@ -44,17 +42,7 @@ def test_a_disk_that_fills_mid_episode(tmp_path):
 @pytest.fixture
 def tiny_tmpfs(tmp_path):
     """A real 800 KB file system (tmpfs), where the OS itself answers ENOSPC."""
-    mnt = tmp_path / f"tmpfs-{uuid.uuid4().hex[:6]}"
-    mnt.mkdir()
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a tmpfs needs root")
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=800k", "tmpfs", str(mnt)], capture_output=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
+    yield from mount_tmpfs(tmp_path)
 
 
 def test_demostation_record_on_a_full_tmpfs(tiny_tmpfs, tmp_path, capsys):
@@ -98,3 +86,34 @@ def test_a_disk_that_fills_while_finalising_keeps_the_journal(tmp_path, monkeypa
     ds = Dataset(tmp_path)  # sealed before the failure: recovered as a complete episode
     with ds.open("ep_000000") as ep:
         assert ep.complete and len(ep) == 11 and ep.success is True
+
+
+@pytest.mark.slow
+def test_export_onto_a_full_disk_is_one_line_and_leaves_nothing(tiny_tmpfs, tmp_path):
+    data = tmp_path / "ds"
+    assert cli("record", "--out", str(data), "--episodes", "3", "--image-size", "96").returncode == 0
+    fill(tiny_tmpfs, leave_bytes=150_000)
+    for fmt, out in (("robomimic", "demos.h5"), ("zarr", "demos.zarr"), ("lerobot", "demos_lerobot")):
+        r = cli("export", str(data), "--format", fmt, "--out", str(tiny_tmpfs / out))
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 1, (fmt, r.returncode, r.stderr[-1500:])  # not -11 (SIGSEGV) nor 139
+        assert len(lines) == 1 and "disk full" in lines[0], (fmt, lines[:3])
+        assert sorted(p.name for p in tiny_tmpfs.iterdir()) == ["filler"], fmt  # no half-written export
+    assert cli("validate", str(data)).returncode == 0  # the dataset itself is untouched
+
+
+@pytest.mark.slow
+def test_a_healthy_catalog_on_a_full_disk_is_reported_as_a_full_disk(tiny_tmpfs):
+    data = tiny_tmpfs / "ds"
+    assert cli("record", "--out", str(data), "--episodes", "2", "--image-size", "32").returncode == 0
+    assert cli("curate", str(data), "--tag", "ep_000001", "kept").returncode == 0
+    fill(tiny_tmpfs)
+    for args in (("curate", str(data), "--stats"), ("curate", str(data), "--tag", "ep_000000", "x"),
+                 ("export", str(data), "--format", "zarr", "--out", "/tmp/never-written.zarr")):
+        r = cli(*args)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 1 and len(lines) == 1, (args, r.returncode, r.stderr[-800:])
+        assert "disk full" in lines[0] and "move it aside" not in lines[0] and "not a readable" not in lines[0]
+    (tiny_tmpfs / "filler").unlink()
+    r = cli("curate", str(data), "--list", "--json")
+    assert r.returncode == 0 and "kept" in r.stdout  # the catalog was never touched

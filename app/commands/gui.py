@@ -22,6 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.gui.main_window import build_main_window
+    from app.gui.current_dataset import SETTINGS_KEY as CURRENT_DATASET
     from app.gui.settings import open_settings
     from app.gui.theme import apply_theme
     from devices.sim.tasks import make_task
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     apply_theme(app)
     settings = open_settings()
     if args.dataset:
-        settings.setValue("dataset/last", args.dataset)
+        settings.setValue(CURRENT_DATASET, args.dataset)  # the window opens with it current
     window = build_main_window(settings, task=args.task)
     if args.panel:
         window.show_panel(args.panel)

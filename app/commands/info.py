@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
             for k, v in info["scenes"].items()))
     if info["recovered"]:
         print(f"  recovered after a crash: {', '.join(info['recovered'])}")
+    for line in info["recovery_notes"]:
+        print(f"  recovery: {line}")
     if info["in_progress"]:
         print(f"  being recorded now: {', '.join(info['in_progress'])}")
     for line in info["problems"]:

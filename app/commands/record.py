@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from devices.teleop import DeviceUnavailable
     from policy.evaluation import parse_perturbations
     from recorder.dataset import require_recordable
-    from recorder.errors import RecordingError
+    from recorder.errors import RecordingError, UnwritableDatasetError
     from recorder.record import StationRecordingSettings, record_station
     from recorder.sources import SourceOptions
 
@@ -89,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         report = record_station(settings, progress=progress, notice=notice)
     except DeviceUnavailable as exc:  # no SpaceMouse plugged in, no OpenXR runtime, ...: bad input
         raise UsageError(str(exc)) from None
+    except UnwritableDatasetError as exc:
+        raise UsageError(str(exc)) from exc  # the --out the user gave: bad input, status 2
     except RecordingError as exc:
         raise JobError(str(exc)) from exc
     summary = report.summary()

@@ -9,8 +9,11 @@ command again resumes from ``last``.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import time
+
+from policy.config import DEFAULT_DEVICE, DEFAULT_PRESET
 
 NAME = "train"
 HELP = "train a diffusion policy on a recorded dataset"
@@ -19,14 +22,14 @@ HELP = "train a diffusion policy on a recorded dataset"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dataset", help="dataset folder (holds episodes/)")
     p.add_argument("--out", required=True, metavar="RUN", help="run directory (resumed if it holds a last checkpoint)")
-    p.add_argument("--preset", default="auto", help="cpu, gpu, or auto (gpu on a CUDA machine, else cpu)")
+    p.add_argument("--preset", default=DEFAULT_PRESET, help="cpu, gpu, or auto (gpu on a CUDA machine, else cpu)")
     p.add_argument("--config", metavar="FILE", help='JSON overrides: {"policy": {...}, "train": {...}}')
     p.add_argument("--head", choices=("unet", "transformer"))
     p.add_argument("--objective", choices=("ddpm", "flow"))
     p.add_argument("--steps", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--device", default=DEFAULT_DEVICE, help="auto, cpu, cuda or cuda:N")
     p.add_argument("--cameras", help="comma-separated cameras the policy sees (default: scene,wrist)")
     p.add_argument("--time-limit", type=float, metavar="MINUTES", help="stop after this many minutes")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
@@ -56,14 +59,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def build_config(args: argparse.Namespace):
     """Preset ← --config file ← individual flags (later wins)."""
-    from policy.config import load_config_file, preset
+    from policy.config import load_config_file, preset, resolve_preset
 
-    name = args.preset
-    if name == "auto":
+    def cuda_available() -> bool:
         import torch
 
-        name = "gpu" if args.device != "cpu" and torch.cuda.is_available() else "cpu"
-    cfg = preset(name)
+        return torch.cuda.is_available()
+
+    cfg = preset(resolve_preset(args.preset, args.device, cuda_available))
     if args.config:
         cfg = cfg.with_overrides(load_config_file(args.config))
     flags = {"policy": {}, "train": {"device": args.device}}
@@ -149,6 +152,13 @@ def run(args: argparse.Namespace) -> int:
                         "run_dir": str(Path(args.out))})
         print(line, file=sys.stdout if not args.json else sys.stderr)
         return EXIT_STOPPED
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        from recorder.errors import NoSpaceError
+
+        raise NoSpaceError(f"disk full while writing the run {args.out}; every checkpoint saved before is intact: "
+                           "free space and run the same command again to resume") from None
     except Cancelled:  # stopped while the episodes were being loaded: no step was taken
         if not main_rank:
             return EXIT_STOPPED

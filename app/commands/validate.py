@@ -21,6 +21,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.as_dict())
     else:
+        for line in report.notes:
+            print(f"recovery: {line}")
         for p in report.problems:
             print(p.line())
         verdict = "all sound" if report.ok else f"{len(report.problems)} problems"

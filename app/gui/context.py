@@ -1,7 +1,8 @@
 """What every panel is given: the settings, the live station, and one place to report messages.
 
 Panels never reach into the main window or into each other; they receive an `AppContext` and talk
-through its signals, so a panel can be built and tested on its own over a bare context.
+through its signals, so a panel can be built and tested on its own over a bare context. The one
+current dataset (`CurrentDataset`) lives here too, so every panel shows the same one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
+from app.gui.current_dataset import CurrentDataset
 from app.gui.station_worker import StationWorker
 
 if TYPE_CHECKING:
@@ -44,7 +46,6 @@ class Messages(QObject):
 class Bus(QObject):
     """Application-level events that more than one panel cares about."""
 
-    dataset_changed = Signal(str)  # a dataset folder was opened or written to (path)
     episode_recorded = Signal(str, str)  # dataset path, episode id
     checkpoint_ready = Signal(str)  # a training run produced a usable checkpoint (run directory)
     show_panel = Signal(str)  # ask the window to bring a panel forward (its key)
@@ -59,3 +60,7 @@ class AppContext:
     bus: Bus = field(default_factory=Bus)
     task: str = "pick_place"
     cameras: "ExternalCameras | None" = None  # the lab's own cameras (camera config file)
+    dataset: CurrentDataset = field(init=False)  # the window's one current dataset (from the settings)
+
+    def __post_init__(self) -> None:
+        self.dataset = CurrentDataset(self.settings)

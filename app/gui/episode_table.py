@@ -266,7 +266,7 @@ class EpisodeTableModel(QAbstractTableModel):
         return None
 
 
-class EpisodeFilter(QSortFilterProxyModel):
+class EpisodeFilterProxy(QSortFilterProxyModel):
     """Text filter over id, tags, device and outcome; deleted episodes hidden unless asked for."""
 
     def __init__(self, parent=None) -> None:

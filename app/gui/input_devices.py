@@ -24,7 +24,7 @@ DEMO_STREAM = ASSETS / "teleop" / "spacemouse_demo.jsonl"
 
 
 @dataclass
-class DeviceStatus:
+class DeviceRowStatus:
     connected: bool
     state: str  # "ok", "warn", "error", "idle": the colour of the status light
     text: str
@@ -97,19 +97,19 @@ class InputDevice:
             self._rate_mark = (now, seq)
         return self._rate
 
-    def status(self) -> DeviceStatus:
+    def status(self) -> DeviceRowStatus:
         if self.last_error:
-            return DeviceStatus(False, "error", "error", last_error=self.last_error, detail=self.listing.message)
+            return DeviceRowStatus(False, "error", "error", last_error=self.last_error, detail=self.listing.message)
         if not self.is_connected:
             state = "idle" if self.available else "error"
             text = "not connected" if self.available else self.listing.status
-            return DeviceStatus(False, state, text, detail=self.listing.message)
+            return DeviceRowStatus(False, state, text, detail=self.listing.message)
         dev = self.device
         rate = self.rate_hz()
         if dev.status is TeleopStatus.OK:
-            return DeviceStatus(True, "ok", f"connected · {rate:.0f} samples/s", rate, detail=dev.message)
+            return DeviceRowStatus(True, "ok", f"connected · {rate:.0f} samples/s", rate, detail=dev.message)
         state = "warn" if dev.status is TeleopStatus.LOST else "error"
-        return DeviceStatus(True, state, f"{dev.status}", rate, last_error=dev.message)
+        return DeviceRowStatus(True, state, f"{dev.status}", rate, last_error=dev.message)
 
 
 class KeyboardEntry(InputDevice):
@@ -136,7 +136,7 @@ class KeyboardEntry(InputDevice):
             self._rate_mark = (now, agent.commands)
         return self._rate
 
-    def status(self) -> DeviceStatus:
+    def status(self) -> DeviceRowStatus:
         st = super().status()
         if st.connected and st.state == "ok":
             st.text = f"connected · {self.rate_hz():.0f} commands/s" if self.worker.agent is self._agent else \

@@ -2,7 +2,7 @@
 
 `policy.runtime.realtime.RealtimeRunner` runs its 100 Hz control thread (the safety controller,
 fed by a `ControlArbiter` that chooses the policy's action buffer or the operator's device) and its
-inference thread; it reaches the station only through `StationRobot` / `StationCamera`, so MuJoCo
+inference thread; it reaches the station only through `StationRobot` / `LiveStationCamera`, so MuJoCo
 stays on the station thread. A predictor that needs the station itself (the scripted expert reads
 privileged state) runs on the station thread through `StationThreadPredictor`.
 
@@ -149,7 +149,7 @@ def project_points(points: np.ndarray, cam: CameraPose, width: int, height: int)
 
 
 # -- take-over ---------------------------------------------------------------------------------------
-class TakeoverSource:
+class TakeoverArbiterSource:
     """The arbiter as the controller's source, with the take-over button read on the control thread.
 
     The GUI only flips ``pressed``; the arbiter's switch runs inside ``setpoint`` on the control
@@ -209,7 +209,7 @@ class PolicyRunController(QObject):
         self._rt: RealtimeRunner | None = None
         self._runner: ChunkRunner | None = None
         self._controller: SafetyController | None = None
-        self._takeover: TakeoverSource | None = None
+        self._takeover: TakeoverArbiterSource | None = None
         self._pump: TeleopPump | None = None
         self._episode_start = 0.0
         self._took_over = False
@@ -320,7 +320,7 @@ class PolicyRunController(QObject):
             arbiter = ControlArbiter(policy=runner, teleop=teleop,
                                      current_command=lambda: controller.last_applied if controller else None,
                                      on_hand_back=lambda now: runner.restart())
-            takeover = TakeoverSource(arbiter, time.monotonic)
+            takeover = TakeoverArbiterSource(arbiter, time.monotonic)
             controller = SafetyController(robot, source=takeover, limits=limits, rate_hz=policy.settings.control_hz)
             device = self.teleop_device
             teleop_name = str(getattr(device, "kind", "teleop")) if device is not None else "teleop"

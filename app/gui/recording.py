@@ -171,6 +171,28 @@ class RecordController(QObject):
                         on_done=lambda _: self._on_discarded(episode), on_exception=self._on_stop_failed)
         return True
 
+    def discard_kept(self, info: dict) -> bool:
+        """Throw away an episode already finished (the operator replayed it and said no): its file
+        is deleted, as a discard while recording leaves nothing on disk. Only an episode this
+        controller kept in this session, and only while idle."""
+        eid = info.get("id")
+        if self.busy or self.state != "idle" or eid not in self.counts.kept_ids:
+            return False
+        path = Path(info["path"])
+
+        def job(progress, should_stop) -> None:
+            path.unlink(missing_ok=True)
+
+        def done(_) -> None:
+            self.counts.kept -= 1
+            self.counts.kept_ids.remove(eid)
+            self.counts.discarded += 1
+            self.episode_discarded.emit(eid)
+
+        self.jobs.start(job, on_done=done,
+                        on_exception=lambda exc: self.failed.emit(f"could not discard {eid}: {describe_error(exc)}"))
+        return True
+
     def next(self, success: bool | None = None) -> bool:
         """Keep this episode and start the next at once (the foot pedal's one press)."""
         if self.busy or self.state != "recording" or self._settings is None:

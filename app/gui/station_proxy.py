@@ -83,7 +83,7 @@ class StationRobot(Robot):
         return self.worker.call(describe)
 
 
-class StationCamera(Camera):
+class LiveStationCamera(Camera):
     """One station camera at the recorded size, rendered on the station thread when read."""
 
     def __init__(self, worker: StationWorker, name: str, now: Callable[[], float] = time.monotonic) -> None:
@@ -122,7 +122,7 @@ class StationCamera(Camera):
 
 
 def station_cameras(worker: StationWorker, now: Callable[[], float] = time.monotonic) -> dict[str, Camera]:
-    return {name: StationCamera(worker, name, now) for name in worker.camera_names}
+    return {name: LiveStationCamera(worker, name, now) for name in worker.camera_names}
 
 
 class StationPath:

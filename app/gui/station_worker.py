@@ -38,7 +38,7 @@ SLICE_S = 0.01  # physics and call-serving granularity
 MAX_CATCH_UP_S = 0.25  # never step more than this at once; beyond it the clock is re-anchored
 
 
-class Agent(Protocol):
+class LiveAgent(Protocol):
     name: str
 
     def reset(self, station: object, seed: int) -> None: ...
@@ -105,7 +105,7 @@ class StationWorker(QThread):
         self.keyboard = KeyboardDevice()
         self.keyboard.connect()
         self.keyboard_agent = DeviceAgent(self.keyboard, on_events=self.device_events.emit)
-        self._agent: Agent | None = self.keyboard_agent
+        self._agent: LiveAgent | None = self.keyboard_agent
         self._external = 0  # how many external drivers (recording sessions, runners) hold the robot
         self._external_controller = 0  # of them, how many bring their own controller (policy runtime)
         self.controller: SafetyController | None = None  # built on the station thread
@@ -139,7 +139,7 @@ class StationWorker(QThread):
         self._calls.put((fn, fut))
         return fut
 
-    def set_agent(self, agent: Agent | None) -> Future:
+    def set_agent(self, agent: LiveAgent | None) -> Future:
         """Hand control to ``agent`` (None: hold the current pose) without resetting the scene."""
 
         def swap(station: object) -> None:
@@ -154,7 +154,7 @@ class StationWorker(QThread):
         self._reset_pending = self._seed + 1 if seed is None else int(seed)
 
     @property
-    def agent(self) -> Agent | None:
+    def agent(self) -> LiveAgent | None:
         return self._agent
 
     @property
@@ -213,7 +213,7 @@ class StationWorker(QThread):
         if self._agent is not None:
             self._agent.reset(station, self._seed)
 
-    def decide(self, station, agent: Agent | None) -> Action | None:
+    def decide(self, station, agent: LiveAgent | None) -> Action | None:
         """One 10 Hz decision of ``agent`` (None: no command, the controller brakes to a hold)."""
         return agent.act(station) if agent is not None else None
 

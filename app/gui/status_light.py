@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QWidget
 
 from app.gui import theme
+from app.gui.elided_label import ElidedLabel
 
 
 class _Dot(QWidget):
@@ -34,7 +35,8 @@ class StatusLight(QWidget):
     def __init__(self, text: str = "", state: str = "idle", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._dot = _Dot(self)
-        self.label = QLabel(text, self)
+        # Elided, never widening its column: a status can be long (a path, an error), the tooltip has it whole.
+        self.label = ElidedLabel(text, self, elide=Qt.TextElideMode.ElideRight)
         self.label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)

@@ -1,5 +1,8 @@
 """The episode timeline: every camera's frame at the cursor, the action and proprioception traces,
-detected pauses and trims shaded, a scrubber, and a range selection for range tags and trims.
+detected pauses, trims and tagged ranges shaded, a scrubber, and a range selection for new range
+tags and trims. The traces are `TimelinePlot`s (pyqtgraph): they zoom and pan together, their trims
+and tagged ranges are dragged into place, and their cursor line follows the frame shown and moves
+it when dragged.
 
 `load_episode_view` (plain numpy + the dataset reader, no Qt) reads one episode for it; the Dataset
 panel runs that in a worker, then hands the result to `TimelineView.set_episode`.
@@ -17,7 +20,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSplitt
 
 from app.gui import theme
 from app.gui.image_view import ImageView
-from app.gui.plot_widget import PlotWidget, Span
+from app.gui.timeline_plot import Region, TimelinePlot
 from curation.pauses import detect_pauses
 from recorder.dataset import Episode
 
@@ -101,10 +104,14 @@ def load_episode_view(dataset, episode_id: str, trims: list[dict] | None = None,
 
 
 class TimelineView(QWidget):
-    """Scrub an episode. ``range_selected(start, end)`` when the user Shift-drags over a plot."""
+    """Scrub an episode. ``range_selected(start, end)`` when the user Shift-drags over a plot;
+    ``trim_moved(trim id, start, end)`` and ``tag_moved(tag, old start, old end, start, end)`` when
+    a trim or a tagged range has been dragged to new ends (the panel edits the catalog)."""
 
     range_selected = Signal(float, float)
     position_changed = Signal(float)
+    trim_moved = Signal(int, float, float)
+    tag_moved = Signal(str, float, float, float, float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -118,8 +125,9 @@ class TimelineView(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setEnabled(False)
         self.slider.valueChanged.connect(self._on_slider)
-        self.play_button = QPushButton("▶")
-        self.play_button.setFixedWidth(40)
+        self.play_button = QPushButton("❚❚")
+        self.play_button.setFixedWidth(max(40, self.play_button.minimumSizeHint().width()))  # fits either symbol
+        self.play_button.setText("▶")
         self.play_button.setToolTip("Play / pause (K)")
         self.play_button.setEnabled(False)
         self.play_button.clicked.connect(self.toggle_play)
@@ -131,19 +139,22 @@ class TimelineView(QWidget):
         scrub.addWidget(self.slider, 1)
         scrub.addWidget(self.time_label)
 
-        self.action_plot = PlotWidget("commanded action (m · gripper)")
-        self.obs_plot = PlotWidget("proprioception (m · gripper · N/100)")
+        self.action_plot = TimelinePlot("commanded action (m · gripper)")
+        self.obs_plot = TimelinePlot("proprioception (m · gripper · N/100)")
+        self.obs_plot.setXLink(self.action_plot)  # zoom and pan one, both follow
         for plot in (self.action_plot, self.obs_plot):
-            plot.selectable = True
-            plot.empty_text = "select an episode"
             plot.clicked.connect(self.seek)
-            plot.range_selected.connect(self._on_range)
-            plot.setMinimumHeight(110)
+            plot.cursor_dragged.connect(self.seek)
+            plot.selection_changed.connect(self._on_range)
+            plot.region_moving.connect(self._on_region_moving)
+            plot.region_moved.connect(self._on_region_moved)
         self.legend = QLabel("<span style='color:#d8a235'>■</span> detected pause &nbsp; "
                              "<span style='color:#8c929c'>■</span> trimmed &nbsp; "
                              "<span style='color:#c678dd'>■</span> tagged range &nbsp; "
-                             "<span style='color:#4c9be8'>■</span> selection (Shift-drag)")
+                             "<span style='color:#4c9be8'>■</span> selection (Shift-drag) &nbsp;·&nbsp; "
+                             "wheel: zoom · drag: pan · double-click: all · drag a trim or range to move it")
         self.legend.setObjectName("Dim")
+        self.legend.setWordWrap(True)
 
         plots = QSplitter(Qt.Orientation.Vertical)
         plots.setChildrenCollapsible(False)
@@ -160,6 +171,7 @@ class TimelineView(QWidget):
         self.splitter.addWidget(plots)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([300, 200])  # frames : plots = 3 : 2 at any size (at 2560×1440 the frames were a strip)
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.addWidget(self.splitter, 1)
@@ -181,8 +193,8 @@ class TimelineView(QWidget):
             v.deleteLater()
         self.views = {}
         self.placeholder.setVisible(view is None)
-        self.action_plot.clear()
-        self.obs_plot.clear()
+        self.action_plot.reset()
+        self.obs_plot.reset()
         self.slider.setEnabled(view is not None and len(view.time) > 0)
         self.play_button.setEnabled(self.slider.isEnabled())
         if view is None:
@@ -203,6 +215,8 @@ class TimelineView(QWidget):
         self.obs_plot.set_series("gripper", t, view.obs_gripper[:, 0], theme.SERIES[4])
         if view.wrench is not None and np.isfinite(view.wrench).any():
             self.obs_plot.set_series("|F|/100", t, np.linalg.norm(view.wrench[:, :3], axis=1) / 100.0, theme.SERIES[6])
+        for plot in (self.action_plot, self.obs_plot):
+            plot.set_duration(view.duration)
         self.refresh_spans()
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, len(t) - 1))
@@ -222,12 +236,32 @@ class TimelineView(QWidget):
         view = self.episode
         if view is None:
             return
-        spans = [Span(a, b, PAUSE_COLOUR, "pause") for a, b in view.pauses]
-        spans += [Span(tr["start"], tr["end"], TRIM_COLOUR if tr["status"] == "applied" else PAUSE_COLOUR, "trim")
-                  for tr in view.trims if tr["status"] in ("applied", "proposed")]
-        spans += [Span(a, b, RANGE_TAG_COLOUR, tag) for tag, a, b in view.range_tags]
+        regions = [Region(a, b, PAUSE_COLOUR, "pause") for a, b in view.pauses]
+        regions += [Region(tr["start"], tr["end"], TRIM_COLOUR if tr["status"] == "applied" else PAUSE_COLOUR,
+                           "trim" if tr["status"] == "applied" else "proposed trim",
+                           ("trim", tr["id"]) if "id" in tr else None)
+                    for tr in view.trims if tr["status"] in ("applied", "proposed")]
+        regions += [Region(a, b, RANGE_TAG_COLOUR, tag, ("tag", i)) for i, (tag, a, b) in enumerate(view.range_tags)]
         for plot in (self.action_plot, self.obs_plot):
-            plot.set_spans(spans)
+            plot.set_regions(regions)
+
+    def _on_region_moving(self, key: tuple, start: float, end: float) -> None:
+        for plot in (self.action_plot, self.obs_plot):
+            if plot is not self.sender():
+                plot.show_region(key, start, end)
+
+    def _on_region_moved(self, key: tuple, start: float, end: float) -> None:
+        """A drag ended: report it at sample resolution (the catalog stores what a tick time says)."""
+        view = self.episode
+        if view is None:
+            return
+        start, end = max(0.0, float(start)), min(view.duration, float(end))
+        kind, ref = key
+        if kind == "trim":
+            self.trim_moved.emit(int(ref), start, end)
+        elif kind == "tag" and 0 <= ref < len(view.range_tags):
+            tag, a, b = view.range_tags[ref]
+            self.tag_moved.emit(tag, a, b, start, end)
 
     # -- cursor ----------------------------------------------------------------------------------
     def seek(self, t: float) -> None:
@@ -266,12 +300,15 @@ class TimelineView(QWidget):
             elif self.frame_reader is not None:
                 iv.set_image(self.frame_reader(cam, i))
         for plot in (self.action_plot, self.obs_plot):
-            plot.set_cursor(t)
+            plot.set_cursor(t)  # the two plots share their x range, so one panning is enough
         in_pause = any(a <= t < b for a, b in view.pauses)
         trimmed = any(tr["status"] == "applied" and tr["start"] <= t < tr["end"] for tr in view.trims)
         flags = (" · trimmed" if trimmed else "") + (" · pause" if in_pause else "")
         self.time_label.setText(f"{t:6.1f} / {view.duration:.1f} s · #{i}{flags}")
         self.position_changed.emit(t)
+
+    def is_playing(self) -> bool:
+        return self._play.isActive()
 
     def toggle_play(self) -> None:
         if self.episode is None:

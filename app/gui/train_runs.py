@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signa
 
 from app.gui.metrics_tail import MetricsTail, read_metrics
 from app.stop_signals import EXIT_STOPPED
+from policy.config import DEFAULT_DEVICE, DEFAULT_PRESET
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATES = ("starting", "running", "finished", "failed", "stopped")
@@ -31,12 +32,15 @@ class TrainSpec:
 
     dataset: str
     out: str
-    head: str = "unet"
-    objective: str = "ddpm"
-    steps: int = 2000
+    # None (and "" for cameras): the preset's, as `demostation train` without the flag. The
+    # defaults here are the command's own (policy.config), so an untouched form trains exactly
+    # what the command trains by default.
+    head: str | None = None
+    objective: str | None = None
+    steps: int | None = None
     batch_size: int | None = None
-    device: str = "auto"
-    preset: str = "auto"
+    device: str = DEFAULT_DEVICE
+    preset: str = DEFAULT_PRESET
     cameras: str = ""
     tags: list[str] = field(default_factory=list)
     exclude_tags: list[str] = field(default_factory=list)
@@ -50,10 +54,19 @@ class TrainSpec:
             raise ValueError("choose the dataset to train on")
         if not self.out:
             raise ValueError("choose a folder for the run")
-        if self.steps < 1:
+        if self.steps is not None and self.steps < 1:
             raise ValueError("train for at least one step")
-        args = ["train", self.dataset, "--out", self.out, "--head", self.head, "--objective", self.objective,
-                "--steps", str(int(self.steps)), "--device", self.device, "--preset", self.preset, "--json"]
+        args = ["train", self.dataset, "--out", self.out, "--json"]
+        if self.preset != DEFAULT_PRESET:
+            args += ["--preset", self.preset]
+        if self.device != DEFAULT_DEVICE:
+            args += ["--device", self.device]
+        if self.head:
+            args += ["--head", self.head]
+        if self.objective:
+            args += ["--objective", self.objective]
+        if self.steps is not None:
+            args += ["--steps", str(int(self.steps))]
         if self.batch_size:
             args += ["--batch-size", str(int(self.batch_size))]
         if self.cameras:
@@ -112,7 +125,8 @@ class TrainRun(QObject):
         self.log: list[str] = []
         self.started_at: float | None = None
         self.ended_at: float | None = None
-        self.total_steps = spec.steps if spec else self._steps_from_config()
+        # A form that leaves the steps to the preset learns them from the run's config.json (`poll`).
+        self.total_steps = spec.steps if spec and spec.steps else self._steps_from_config()
         self._process: QProcess | None = None
         self._stdout = b""
         self._stopping = False
@@ -197,6 +211,8 @@ class TrainRun(QObject):
 
     # -- following -------------------------------------------------------------------------------
     def poll(self) -> None:
+        if not self.total_steps:
+            self.total_steps = self._steps_from_config()
         rows = self._tail.poll()
         if rows:
             self.rows.extend(rows)

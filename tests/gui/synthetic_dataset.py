@@ -79,6 +79,7 @@ def write_known_dataset(root: Path, episodes: int, samples: int = 60) -> Path:
     import shutil
 
     from curation.catalog import Catalog, EpisodeFacts
+    from recorder.identity import file_fingerprint
 
     template = write_episode(root, 0, samples=samples, image=4)
     folder = template.parent
@@ -89,7 +90,8 @@ def write_known_dataset(root: Path, episodes: int, samples: int = 60) -> Path:
         st = p.stat()
         facts.append(EpisodeFacts(id=p.stem, samples=samples, rate_hz=10.0, task="pick_place", device="expert",
                                   complete=True, station_success=True, file_size=int(st.st_size),
-                                  file_mtime=float(st.st_mtime), duration=samples / 10.0))
+                                  file_mtime=float(st.st_mtime), duration=samples / 10.0,
+                                  fingerprint=file_fingerprint(p)))
     with Catalog.open(root) as catalog:
         catalog.sync(facts)
     return root

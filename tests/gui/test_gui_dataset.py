@@ -2,6 +2,7 @@
 
 import pytest
 from synthetic_dataset import write_dataset, write_episode, write_known_dataset
+from panel_steps import open_dataset_in_panel
 
 pytestmark = pytest.mark.gui
 
@@ -12,30 +13,27 @@ def _panels():
     return [DatasetPanel]
 
 
-def _open(w, qtbot, root):
-    panel = w.panels["dataset"]
-    panel.path_edit.setText(str(root))
-    panel.open_from_field()
-    qtbot.waitUntil(lambda: panel.open_seconds is not None and panel.root is not None, timeout=30000)
-    return panel
-
-
-def test_a_dataset_of_500_episodes_opens_in_under_two_seconds(make_window, qtbot, tmp_path):
+def test_a_dataset_of_500_episodes_opens_without_reading_an_episode_file(make_window, qtbot, tmp_path,
+                                                                          monkeypatch):
     """The table is listed from the catalog; no episode file is opened on the way (a dataset the
-    catalog has seen before: the recorder's episodes are added to it as they are recorded)."""
+    catalog has seen before: the recorder's episodes are added to it as they are recorded). That is
+    what makes it open at once; the time itself is `bench/gui_dataset_open.py`'s (bench/README.md)."""
+    from tests.episode_files import count_h5_opens
+
     root = write_known_dataset(tmp_path / "big", 500)
+    opened = count_h5_opens(monkeypatch)
     w = make_window(panels=_panels(), start_station=False)
     w.panels["dataset"].auto_scan = False  # the background scan of 500 files is the bench's business
-    panel = _open(w, qtbot, root)
+    panel = open_dataset_in_panel(w, qtbot, root)
     assert panel.model.rowCount() == 500
-    assert panel.open_seconds < 2.0, f"opening 500 episodes took {panel.open_seconds:.2f} s"
+    assert opened == [], f"opening a known dataset read {len(opened)} episode files"
     assert "500 episodes" in panel.summary_label.text()
     assert "50.0 min" in panel.summary_label.text()  # 500 × 6 s, from the catalog
 
 def test_new_files_appear_after_the_background_scan(make_window, qtbot, tmp_path):
     root = write_dataset(tmp_path / "ds", 3, samples=20, image=4)
     w = make_window(panels=_panels(), start_station=False)
-    panel = _open(w, qtbot, root)
+    panel = open_dataset_in_panel(w, qtbot, root)
     # Never opened before: every row is listed and filled from the files' attributes on open.
     assert panel.model.rowCount() == 3
     assert [r.pending for r in panel.model.rows()] == [False] * 3
@@ -81,7 +79,7 @@ def test_curation_edits_reach_the_table_and_the_timeline_and_undo(make_window, q
     write_episode(root, 1, samples=50, success=False)
     write_episode(root, 2, samples=50, device="keyboard")
     w = make_window(panels=_panels(), start_station=False)
-    panel = _open(w, qtbot, root)
+    panel = open_dataset_in_panel(w, qtbot, root)
     model = panel.model
     qtbot.waitUntil(lambda: panel.scans == 1, timeout=30000)
     assert [r.id for r in model.rows()] == ["ep_000000", "ep_000001", "ep_000002"]
@@ -155,7 +153,7 @@ def test_logged_mistakes_are_proposed_as_trims_and_applied(make_window, qtbot, t
         f.attrs["events"] = '[{"kind": "mistake", "start": 1.0, "end": 2.5, "label": "missed grasp"}, ' \
                             '{"kind": "recovery", "start": 2.5, "end": 3.0, "label": "re-grasp"}]'
     w = make_window(panels=_panels(), start_station=False)
-    panel = _open(w, qtbot, root)
+    panel = open_dataset_in_panel(w, qtbot, root)
     qtbot.waitUntil(lambda: panel.scans == 1, timeout=30000)
     panel.find_mistakes()  # nothing selected: every episode
     qtbot.waitUntil(lambda: any("1 logged mistake proposed as trims in 1 episode (" in text for _, text in panel.ctx.messages.history), timeout=15000)

@@ -4,8 +4,8 @@ steps, load the checkpoint and run it in the station."""
 
 from pathlib import Path
 
-import numpy as np
 import pytest
+from panel_steps import run_selected_checkpoint
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -71,16 +71,7 @@ def test_station_record_curate_train_run(make_window, qtbot, tmp_path):
     assert tr.loss_plot.series_names()  # the loss was drawn
 
     # -- load the checkpoint and run it in the station
-    tr.use_selected()
-    assert w.current_panel().key == "run"
-    runp = w.panels["run"]
-    assert runp.source() == str(run.run_dir)
-    runp.continuous_check.setChecked(False)
-    assert runp.start()
-    qtbot.waitUntil(lambda: runp.controller.state in ("running", "idle"), timeout=60000)
-    assert runp.controller.state == "running", w.ctx.messages.history[-3:]
-    scene = runp.live.views["scene"]
-    qtbot.waitUntil(lambda: scene._overlay is not None and np.isfinite(scene._overlay).any(), timeout=30000)
+    runp = run_selected_checkpoint(w, qtbot, run)
     assert runp.controller.predict_ms() is not None
     assert runp.controller.stop()
     qtbot.waitUntil(lambda: runp.controller.state == "idle", timeout=30000)

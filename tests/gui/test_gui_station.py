@@ -85,6 +85,31 @@ def test_a_recorded_spacemouse_stream_drives_the_station(make_window, qtbot):
     assert panel.axes.motion is None and not panel.axes.flip_boxes["y"].isEnabled()
 
 
+def test_station_words_an_open_gripper_is_open_and_free_play_never_times_out(make_window, qtbot):
+    w = make_window()
+    panel = w.panels["station"]
+    qtbot.waitUntil(lambda: panel.gripper_label.text() != "—", timeout=15000)
+    assert panel.gripper_label.text().startswith("open")  # the hand starts open (gripper 0 = open)
+    status = {}
+    w.ctx.station.status.connect(status.update)
+    qtbot.waitUntil(lambda: bool(status), timeout=5000)
+    status.update(timed_out=True, done=True, success=False, time=25.0)  # past pick_place's 20 s
+    panel._on_status(status)
+    assert "timed out" not in panel.score_label.text() and "25.0 s" in panel.score_label.text()
+
+
+def _window_driven_by_the_demo_stream(make_window, qtbot):
+    """A new window whose Station panel has connected the recorded SpaceMouse stream."""
+    w = make_window()
+    panel = w.panels["station"]
+    qtbot.waitUntil(lambda: w.ctx.station.ticks > 0, timeout=15000)
+    names = [panel.device_combo.itemText(i) for i in range(panel.device_combo.count())]
+    panel.device_combo.setCurrentIndex(names.index("SpaceMouse demo (recorded stream)"))
+    panel.connect_selected()
+    qtbot.waitUntil(lambda: w.ctx.station.agent_name == "replay", timeout=10000)
+    return w, panel
+
+
 def _x_moves_while(w, panel, qtbot, words: str, samples: int = 3) -> list[float]:
     """The robot's x displacement over each status tick for which the axes view reads ``words``."""
     moves: list[float] = []
@@ -107,13 +132,7 @@ def _x_moves_while(w, panel, qtbot, words: str, samples: int = 3) -> list[float]
 def test_a_flip_in_the_window_reverses_the_robot_and_is_kept(make_window, qtbot):
     """The flip box in the Station panel reaches the agent that drives the robot (not only the
     axes view) and is saved with the device, so the next window starts flipped."""
-    w = make_window()
-    panel = w.panels["station"]
-    qtbot.waitUntil(lambda: w.ctx.station.ticks > 0, timeout=15000)
-    names = [panel.device_combo.itemText(i) for i in range(panel.device_combo.count())]
-    panel.device_combo.setCurrentIndex(names.index("SpaceMouse demo (recorded stream)"))
-    panel.connect_selected()
-    qtbot.waitUntil(lambda: w.ctx.station.agent_name == "replay", timeout=10000)
+    w, panel = _window_driven_by_the_demo_stream(make_window, qtbot)
     qtbot.waitUntil(lambda: panel.axes.words.text() == "away -> robot -x", timeout=10000)
     before = _x_moves_while(w, panel, qtbot, "away -> robot -x")
     assert np.median(before) < 0
@@ -132,13 +151,7 @@ def test_a_flip_in_the_window_reverses_the_robot_and_is_kept(make_window, qtbot)
     qtbot.waitUntil(lambda: w.ctx.station.agent_name == "hold", timeout=3000)
     w.close()
 
-    again = make_window()
-    panel = again.panels["station"]
-    qtbot.waitUntil(lambda: again.ctx.station.ticks > 0, timeout=15000)
-    names = [panel.device_combo.itemText(i) for i in range(panel.device_combo.count())]
-    panel.device_combo.setCurrentIndex(names.index("SpaceMouse demo (recorded stream)"))
-    panel.connect_selected()
-    qtbot.waitUntil(lambda: again.ctx.station.agent_name == "replay", timeout=10000)
+    _, panel = _window_driven_by_the_demo_stream(make_window, qtbot)
     assert panel.axes.flip_boxes[axis].isChecked()
     assert not any(box.isChecked() for a, box in panel.axes.flip_boxes.items() if a != axis)
     qtbot.waitUntil(lambda: panel.axes.words.text() == "toward you -> robot +x", timeout=10000)

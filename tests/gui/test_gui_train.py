@@ -93,3 +93,49 @@ def test_stop_ends_a_run_as_stopped_with_a_checkpoint_at_the_step_it_reached(mak
     _, ckpt = load_policy(run.run_dir)  # what "use this run" hands to the Run panel loads
     assert ckpt.step == run.step
     assert TrainRun.open(run.run_dir).state == "stopped"  # and it still reads "stopped" when reopened
+
+
+def test_an_untouched_form_is_demostation_train_with_no_flags(make_window, tmp_path):
+    """The panel's defaults are the command's: the same command line, the same configuration."""
+    from app.cli import build_parser
+    from app.commands.train import build_config
+
+    w = make_window(panels=_train_panel(), start_station=False)
+    panel = w.panels["train"]
+    panel.dataset_edit.setText("/d")
+    panel.out_edit.setText("/r")
+    argv = panel.spec().argv()
+    assert argv == ["train", "/d", "--out", "/r", "--json"]
+    from_panel = build_config(build_parser().parse_args(argv))
+    from_cli = build_config(build_parser().parse_args(["train", "/d", "--out", "/r"]))
+    assert from_panel.to_dict() == from_cli.to_dict()
+    # On this CPU machine that is the cpu preset: transformer head, flow matching (the measured recipe).
+    assert from_cli.policy.head == "transformer" and from_cli.policy.objective == "flow"
+
+
+def test_the_form_shows_the_presets_own_values_and_facts(make_window):
+    from policy.config import preset
+    from policy.heads import HEADS
+    from policy.objectives import OBJECTIVES
+    from policy.preset_facts import PRESET_FACTS
+    from app.gui.panels.train import HEADS as HEAD_WORDS, OBJECTIVES as OBJECTIVE_WORDS
+
+    assert set(HEAD_WORDS) == set(HEADS) and set(OBJECTIVE_WORDS) == set(OBJECTIVES)
+    w = make_window(panels=_train_panel(), start_station=False)
+    panel = w.panels["train"]
+    assert panel.preset_combo.currentData() == "auto"
+    assert [panel.preset_combo.itemData(i) for i in range(panel.preset_combo.count())] == list(PRESET_FACTS)
+    assert panel.head_combo.currentText() == "preset: cpu Transformer, gpu U-Net"  # auto: either, by machine
+    panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("cpu"))
+    cpu = preset("cpu")
+    assert panel.head_combo.currentText() == "preset (Transformer)" and panel.head_combo.currentData() == ""
+    assert panel.objective_combo.currentText() == "preset (flow matching)"
+    assert panel.steps_spin.value() == 0 and f"{cpu.train.steps:,}" in panel.steps_spin.specialValueText()
+    assert str(cpu.train.batch_size) in panel.batch_spin.specialValueText()
+    assert PRESET_FACTS["cpu"].achieved.split(";")[0].split(" (")[0] in panel.preset_facts.text()
+    # A choice that differs from the preset is passed; the preset's own choice is not.
+    panel.head_combo.setCurrentIndex(panel.head_combo.findData("unet"))
+    panel.dataset_edit.setText("/d")
+    argv = panel.spec().argv()
+    assert argv[argv.index("--head") + 1] == "unet" and argv[argv.index("--preset") + 1] == "cpu"
+    assert "--objective" not in argv and "--steps" not in argv and "--outcome" not in argv

@@ -19,17 +19,18 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QGridL
                                QTableView, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
 
 from app.gui.context import AppContext
+from app.gui.current_dataset import same_folder
 from app.gui.dataset_export import DatasetExporter
-from app.gui.episode_table import EpisodeFilter, EpisodeTableModel, quick_open, rows_from_catalog, summarise
+from app.gui.episode_table import EpisodeFilterProxy, EpisodeTableModel, quick_open, rows_from_catalog, summarise
 from app.gui.jobs import JobRunner, SerialWorker, describe_error
 from app.gui.panels.base import Panel
-from app.gui.settings import read
 from app.gui.timeline import EpisodeFiles, TimelineView, load_episode_view
 from app.gui import theme
 from curation.stats import dataset_stats
 from curation.events import trim_logged_events
 from curation.trims import detect_dataset_pauses
-from curation.workspace import import_facts, open_workspace
+from curation.source import open_dataset
+from curation.workspace import import_facts, open_workspace, samples_in, scan_files
 
 
 def _episode_curation(catalog, eid: str) -> tuple[list[dict], list[tuple[str, float, float]]]:
@@ -65,8 +66,9 @@ class DatasetPanel(Panel):
         self.scans = 0  # background scans completed (tests wait on it)
         self.auto_scan = True  # scan files and compute statistics after each open
         self._rescan = False
-        self._stale = False  # the open dataset got new episodes since it was listed
-        self._tried_last = False
+        self._tried: Path | None = None  # the current dataset last tried at a look at the panel
+        self.refreshes = 0  # listings of newly kept episodes completed (tests wait on it)
+        self._listed_since_scan: set[str] = set()  # ids `refresh_listing` added after the running scan listed the files
         self.root: Path | None = None
         self.open_seconds: float | None = None  # how long the last open took (request → every row filled)
         self.rows_seconds: float | None = None  # request → every episode listed (new files' rows pending)
@@ -84,7 +86,7 @@ class DatasetPanel(Panel):
         layout.addLayout(self._open_bar())
 
         self.model = EpisodeTableModel(self)
-        self.proxy = EpisodeFilter(self)
+        self.proxy = EpisodeFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         left = self._table_side()
         right = QTabWidget()
@@ -108,18 +110,18 @@ class DatasetPanel(Panel):
         play.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         play.activated.connect(self.timeline.toggle_play)
         ctx.bus.episode_recorded.connect(self._on_episode_recorded)
+        ctx.dataset.changed.connect(self._on_current_changed)
         self.pause_fractions_ready.connect(self._on_pause_fractions)
         self.exporter.job.started.connect(self._export_started)
         self._set_enabled(False)
-        last = read(ctx.settings, "dataset/last", "")
-        if last:
-            self.path_edit.setText(last)
+        self.path_edit.setText(ctx.dataset.text())
 
     # -- building --------------------------------------------------------------------------------
     def _open_bar(self) -> QHBoxLayout:
         row = QHBoxLayout()
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText("dataset folder")
+        self.path_edit.textChanged.connect(self.path_edit.setToolTip)  # a long path whole, on hover
         self.path_edit.returnPressed.connect(self.open_from_field)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -264,6 +266,8 @@ class DatasetPanel(Panel):
         col.addLayout(head)
         self.timeline = TimelineView()
         self.timeline.range_selected.connect(self._on_range_selected)
+        self.timeline.trim_moved.connect(self.move_trim)
+        self.timeline.tag_moved.connect(self.move_tag)
         col.addWidget(self.timeline, 1)
         return w
 
@@ -326,7 +330,7 @@ class DatasetPanel(Panel):
             self.rows_seconds = time.perf_counter() - t0
             self.open_button.setEnabled(True)
             self._set_enabled(True)
-            self.ctx.settings.setValue("dataset/last", str(root))
+            self.ctx.dataset.set(root)  # the window's current dataset from now on (and after a restart)
             self.current_id = None
             self.timeline.set_episode(None)
             self._show_summary()
@@ -388,31 +392,75 @@ class DatasetPanel(Panel):
             msg += f" · {len(self._import_problems)} unreadable file(s), see Statistics"
             self._import_problems.clear()
         self.ctx.messages.say(msg)
-        self.ctx.bus.dataset_changed.emit(str(self.root))
         if self.auto_scan:
             self.scan_and_compute()
 
     def _on_episode_recorded(self, dataset: str, episode_id: str) -> None:
-        """A new episode of the open dataset: list it when the panel is next looked at.
+        """A new episode of the open dataset: list it now, as it is kept.
 
-        Not at once: the rescan and statistics read every episode, and the operator is probably
-        recording the next one right now.
+        Only the folder is listed again and the new file's facts read (`refresh_listing`); the
+        statistics and pause scan, which read every episode, wait for the next open or Reload,
+        since the operator is probably recording the next episode right now.
         """
-        if self.root is not None and Path(dataset).expanduser().resolve() == self.root.resolve():
-            self._stale = True
+        if same_folder(dataset, self.root):
+            self.refresh_listing()
+        elif same_folder(dataset, self.ctx.dataset.path):
+            # the current dataset had no episodes when it was last looked at: it has one now
+            self._tried = None
             if self.isVisible():
                 self.on_shown()
 
+    def _on_current_changed(self, path: str) -> None:
+        """Another panel made a dataset current: show it here (now if the panel is in view)."""
+        if same_folder(path, self.root):
+            return
+        self.path_edit.setText(path)
+        self._tried = None
+        if self.isVisible():
+            self.on_shown()
+
+    def refresh_listing(self) -> None:
+        """Add the episodes kept since the dataset was listed, keeping the selection and the timeline."""
+        if self.root is None or self.catalog is None:
+            return
+        root, generation = self.root, self._generation
+        listed = {r.id for r in self.model.rows()}
+
+        def work():
+            dataset = open_dataset(root)  # a reader lists the folder once: a fresh one sees the new files
+            scan = scan_files(dataset, self.catalog)
+            readable, problems = import_facts(dataset, self.catalog, scan.unseen)
+            self._dataset = dataset
+            # The statistics job's own scan may have put a new file in the catalog first: it is
+            # "known" then, and still needs its row here.
+            new = [eid for eid in scan.known if eid not in listed] + readable
+            return rows_from_catalog(self.catalog, new), problems
+
+        def done(result) -> None:
+            rows, problems = result
+            if generation != self._generation:
+                return  # another dataset was opened meanwhile
+            self.model.update_rows(rows)
+            self._listed_since_scan.update(r.id for r in rows)
+            self._show_summary()
+            self.refreshes += 1
+            if problems:
+                self.ctx.messages.fail(f"{len(problems)} new file(s) unreadable: {problems[0]}")
+
+        def failed(exc: BaseException) -> None:
+            self.ctx.messages.fail(f"listing the new episodes: {describe_error(exc)}")
+
+        self.catalog_thread.submit(work, done, failed)
+
     def on_shown(self) -> None:
-        if self._stale and self.root is not None:
-            self._stale = False
-            self.open_dataset(self.root)
-        elif self.root is None and not self._tried_last:
-            # The first look at the panel opens the last dataset (listing it is cheap).
-            self._tried_last = True
-            last = Path(self.path_edit.text().strip()).expanduser() if self.path_edit.text().strip() else None
-            if last is not None and (last / "episodes").is_dir():
-                self.open_dataset(last)
+        """A look at the panel opens the window's current dataset if it is not the one listed."""
+        want = self.ctx.dataset.path
+        if want is None or same_folder(want, self.root) or same_folder(want, self._tried):
+            return
+        self._tried = want  # a folder that cannot be opened is not tried again at every look
+        if (want / "episodes").is_dir():
+            self.path_edit.setText(str(want))
+            self.open_dataset(want)
 
     # -- selection & timeline --------------------------------------------------------------------
     def selected_ids(self) -> list[str]:
@@ -481,7 +529,8 @@ class DatasetPanel(Panel):
         self.ctx.messages.say(f"selected {a:.1f}–{b:.1f} s: Tag range or Trim range acts on it")
 
     # -- edits -----------------------------------------------------------------------------------
-    def _edit(self, description: str, ids: list[str], fn: Callable, refresh_all: bool = False) -> None:
+    def _edit(self, description: str, ids: list[str], fn: Callable, refresh_all: bool = False,
+              on_fail: Callable[[], None] | None = None) -> None:
         """Run a catalog edit on the catalog thread, then refresh the touched rows (and timeline)."""
         if self.catalog is None:
             self.ctx.messages.fail("open a dataset first")
@@ -507,7 +556,12 @@ class DatasetPanel(Panel):
             self._show_summary()
             self.ctx.messages.say(description if not isinstance(result, str) else result)
 
-        self.catalog_thread.submit(work, done, lambda exc: self.ctx.messages.fail(describe_error(exc)))
+        def failed(exc: BaseException) -> None:
+            self.ctx.messages.fail(describe_error(exc))
+            if on_fail is not None:
+                on_fail()
+
+        self.catalog_thread.submit(work, done, failed)
 
     def set_outcome(self, outcome: str) -> None:
         ids = self.selected_ids()
@@ -538,8 +592,45 @@ class DatasetPanel(Panel):
             self.ctx.messages.fail("select a range on the timeline first (Shift-drag on a plot)")
             return
         eid, (a, b) = self.current_id, self._clamp(sel)
-        self._edit(f"trimmed {eid} {a:.1f}–{b:.1f} s", [eid], lambda cat: cat.add_trim(eid, a, b))
+        i, j = samples_in(self.timeline.episode.time, a, b)
+        self._edit(f"trimmed {eid} {a:.1f}–{b:.1f} s", [eid], lambda cat: cat.add_trim(eid, a, b, i, j))
         self.timeline.clear_selection()
+
+    def move_trim(self, trim_id: int, start: float, end: float) -> None:
+        """A trim dragged on the timeline: the catalog's trim gets the new ends (one undoable edit)."""
+        view = self.timeline.episode
+        if view is None or self.current_id != view.id:
+            return
+        eid = view.id
+        i, j = samples_in(view.time, start, end)
+        self._edit(f"moved a trim of {eid} to {start:.1f}–{end:.1f} s (Undo takes it back)", [eid],
+                   lambda cat: cat.move_trim(trim_id, start, end, i, j), on_fail=self._reload_curation)
+
+    def move_tag(self, tag: str, old_start: float, old_end: float, start: float, end: float) -> None:
+        """A tagged range dragged on the timeline: that catalog tag gets the new ends (one undoable edit)."""
+        view = self.timeline.episode
+        if view is None or self.current_id != view.id:
+            return
+        eid = view.id
+
+        def move(cat) -> None:
+            match = [t for t in cat.tags(eid) if t.tag == tag and t.start is not None
+                     and abs(t.start - old_start) < 1e-9 and abs(t.end - old_end) < 1e-9]
+            if not match:
+                raise ValueError(f"{eid} has no range {tag!r} at {old_start:g}–{old_end:g} s any more")
+            cat.move_tag(match[0].id, start, end)
+
+        self._edit(f"moved {tag!r} of {eid} to {start:.1f}–{end:.1f} s (Undo takes it back)", [eid], move,
+                   on_fail=self._reload_curation)
+
+    def _reload_curation(self) -> None:
+        """Put the timeline's regions back where the catalog has them (after a refused move)."""
+        eid = self.current_id
+        if eid is None or self.catalog is None:
+            return
+        self.catalog_thread.submit(lambda: _episode_curation(self.catalog, eid),
+                                   lambda cur: self.current_id == eid and self.timeline.set_curation(*cur),
+                                   lambda exc: self.ctx.messages.fail(describe_error(exc)))
 
     def _clamp(self, sel: tuple[float, float]) -> tuple[float, float]:
         view = self.timeline.episode
@@ -613,6 +704,7 @@ class DatasetPanel(Panel):
                 self.scan_and_compute()
 
         self._rescan = False
+        self._listed_since_scan = set()
         self.stats_job.start(job, on_done=self._on_scanned, on_progress=self._job_progress,
                              on_exception=lambda exc: (self.progress.setVisible(False),
                                                        self.ctx.messages.fail(f"statistics: {describe_error(exc)}")),
@@ -632,6 +724,9 @@ class DatasetPanel(Panel):
             return rows_from_catalog(self.catalog, readable)
 
         def done(new_rows) -> None:
+            # Episodes kept while the scan ran are not in its listing: they stay listed.
+            scanned = {r.id for r in new_rows}
+            new_rows = new_rows + [r for r in self.model.rows() if r.id in self._listed_since_scan and r.id not in scanned]
             self.model.set_rows(new_rows) if len(new_rows) != self.model.rowCount() else self.model.update_rows(new_rows)
             self.model.set_pause_fractions({e.id: e.pause_fraction for e in stats.episodes})
             self._stats_summary = stats.summary()

@@ -6,16 +6,21 @@ PageDown by default) and teleop-device buttons: all go through `RecordPanel.comm
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
-                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QSplitter, QVBoxLayout, QWidget)
+                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QProgressBar, QPushButton,
+                               QSpinBox, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
 from app.gui import theme
 from app.gui.agents import ScriptedExpert
 from app.gui.context import AppContext
+from app.gui.episode_review import EpisodeReview
+from app.gui.jobs import JobRunner, describe_error
 from app.gui.live_view import LiveView
 from app.gui.panels.base import Panel
 from app.gui.plot_widget import PlotWidget
@@ -24,6 +29,7 @@ from app.gui.scene_ranges import SceneRangesField
 from app.gui.settings import read
 from app.gui.status_light import StatusLight
 from app.gui.teleop_agent import BUTTON_COMMANDS
+from curation.operators import UNNAMED, operator_counts
 
 # command → default keys (a foot pedal usually types PageDown / PageUp or a letter; all rebindable in
 # the settings file under record/keys/<command>, comma separated).
@@ -59,6 +65,13 @@ class RecordPanel(Panel):
                                            extra_cameras=ctx.cameras.connected if ctx.cameras is not None else None)
         self.expert = ScriptedExpert()
         self._last_timing = ""
+        self.reviewing: dict | None = None  # the saved episode being replayed before keep or discard
+        self.practice_started: float | None = None  # time.monotonic() of a practice run (records nothing)
+        self._recording_operator = ""
+        self.session_operators: Counter[str] = Counter()  # episodes kept in this session, per operator
+        self.dataset_operators: dict[str, int] | None = None  # per operator in the dataset (read in a job)
+        self._operators_root = ""
+        self.operator_job = JobRunner("operator counts", self)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
@@ -67,16 +80,22 @@ class RecordPanel(Panel):
         layout.addWidget(self._banner())
 
         self.live = LiveView(ctx.station, min_size=200)
+        self.review = EpisodeReview()
+        self.review.keep.connect(lambda _: self.keep_reviewed())
+        self.review.discard.connect(lambda _: self.discard_reviewed())
+        self.left_stack = QStackedWidget()
+        self.left_stack.addWidget(self.live)
+        self.left_stack.addWidget(self.review)
         scroll = self.side_column(self._session_group(), self._controls_group(), self._timing_group(),
                                   self._driver_group(), spacing=8)
         split = self.remember_splitter("main", QSplitter(Qt.Orientation.Horizontal))
         left = QWidget()
         left_col = QVBoxLayout(left)
         left_col.setContentsMargins(0, 0, 0, 0)
-        left_col.addWidget(self.live, 1)
+        left_col.addWidget(self.left_stack, 1)
         self.recent = QListWidget()
         self.recent.setMaximumHeight(110)
-        recent_label = theme.note_label("Episodes recorded in this session")
+        self.recent_label = recent_label = theme.note_label("Episodes recorded in this session")
         left_col.addWidget(recent_label)
         left_col.addWidget(self.recent)
         split.addWidget(left)
@@ -93,6 +112,7 @@ class RecordPanel(Panel):
         ctx.station.device_events.connect(self._on_device_events)
         self._sweep_cell = ("", "")  # (scene text, tag) of a sweep cell picked in the Run panel
         ctx.bus.recollect.connect(self._recollect)
+        ctx.dataset.changed.connect(self._on_current_dataset)
         if ctx.cameras is not None:  # the lab's own cameras are watched (and recorded) here too
             ctx.cameras.frame.connect(self.live.show_external)
             ctx.cameras.changed.connect(lambda: self.live.drop_external(set(ctx.cameras.connected())))
@@ -110,6 +130,11 @@ class RecordPanel(Panel):
         # just as the recording begins).
         for edit in (self.dataset_edit, self.operator_edit, self.task_edit):
             edit.editingFinished.connect(self._save_fields)
+        self.dataset_edit.editingFinished.connect(self.refresh_operators)
+        self.goal_spin.editingFinished.connect(self._save_fields)
+        self.goal_spin.valueChanged.connect(lambda _: self._update_count())
+        self.review_check.toggled.connect(lambda _: self._save_fields())
+        self.practice_check.toggled.connect(self._practice_toggled)
         for spin in (self.noise_spin, self.pause_spin, self.mistake_spin):
             spin.editingFinished.connect(self._save_fields)
         for check in (self.auto_end_check, self.reset_check, self.continuous_check):
@@ -140,6 +165,13 @@ class RecordPanel(Panel):
         self.count_label = QLabel("0 kept")
         self.count_label.setObjectName("BigNumber")
         row.addWidget(self.count_label)
+        self.goal_bar = QProgressBar()
+        self.goal_bar.setFormat("%v / %m episodes")
+        self.goal_bar.setFixedWidth(170)
+        self.goal_bar.setToolTip("Episodes kept in this session against the session's goal")
+        self.goal_bar.setVisible(False)
+        row.addSpacing(12)
+        row.addWidget(self.goal_bar)
         return self.banner
 
     def _session_group(self) -> QGroupBox:
@@ -148,6 +180,7 @@ class RecordPanel(Panel):
         row = QHBoxLayout()
         self.dataset_edit = QLineEdit()
         self.dataset_edit.setPlaceholderText("folder of the dataset (created if missing)")
+        self.dataset_edit.textChanged.connect(self.dataset_edit.setToolTip)  # a long path whole, on hover
         browse = QPushButton("…")
         browse.setProperty("role", "tool")
         browse.setToolTip("Choose the dataset folder")
@@ -163,6 +196,22 @@ class RecordPanel(Panel):
         form.addRow("Task", self.task_edit)
         self.randomize_edit = SceneRangesField(self.ctx.settings)
         form.addRow("Randomise scene", self.randomize_edit)
+        self.goal_spin = QSpinBox()
+        self.goal_spin.setRange(0, 100000)
+        self.goal_spin.setSpecialValueText("none")
+        self.goal_spin.setSuffix(" episodes")
+        self.goal_spin.setToolTip("How many episodes this session should keep; the banner shows the progress")
+        form.addRow("Goal", self.goal_spin)
+        self.operators_label = theme.note_label("", wrap=True)
+        self.operators_label.setToolTip("Episodes per operator: the dataset's files (each stores its operator), "
+                                        "and this session's in brackets")
+        form.addRow("Operators", self.operators_label)
+        self.review_check = QCheckBox("Replay each episode before keeping it")
+        self.review_check.setToolTip("After Stop, the episode plays back here: Keep (Return) or Discard (Delete)")
+        form.addRow(self.review_check)
+        self.practice_check = QCheckBox("Practice: record nothing")
+        self.practice_check.setToolTip("Start and Stop run practice attempts: no file, no journal, nothing counted")
+        form.addRow(self.practice_check)
         return box
 
     def _driver_group(self) -> QGroupBox:
@@ -252,6 +301,19 @@ class RecordPanel(Panel):
     def command(self, name: str) -> bool:
         """One entry point for buttons, shortcuts, pedals and device buttons."""
         c = self.controller
+        if self.practice_started is not None:  # every command ends the practice run (next: starts another)
+            if name == "mark":
+                return False
+            stopped = self.stop_practice()
+            return self.start_practice() if name == "next" else stopped
+        if self.reviewing is not None:  # the replayed episode waits for a verdict
+            if name in ("toggle", "stop", "start"):
+                return self.keep_reviewed()
+            if name == "next":
+                return self.keep_reviewed() and self.start_recording()
+            if name == "discard":
+                return self.discard_reviewed()
+            return False
         if name == "toggle":
             name = "stop" if c.recording else "start"
         if name == "start":
@@ -286,19 +348,116 @@ class RecordPanel(Panel):
                               randomize=self.randomize_edit.ranges(),
                               tags=self._cell_tags())
 
-    def start_recording(self) -> bool:
-        try:
-            settings = self.record_settings()
-        except ValueError as exc:
-            self.ctx.messages.fail(str(exc))
-            return False
+    def _drive(self) -> None:
+        """Hand the station to whoever demonstrates: the scripted expert or the operator's device."""
         if self.driver_combo.currentData() == "expert":
             self.expert = ScriptedExpert(noise=self.noise_spin.value(), pause_prob=self.pause_spin.value(),
                                          mistake_prob=self.mistake_spin.value())
             self.ctx.station.set_agent(self.expert)
         elif self.ctx.station.agent is None or self.ctx.station.agent is self.expert:
             self.ctx.station.set_agent(self.ctx.station.keyboard_agent)
+
+    def start_recording(self) -> bool:
+        if self.practice_check.isChecked():
+            return self.start_practice()
+        if self.reviewing is not None:
+            self.ctx.messages.fail("keep or discard the episode being replayed first")
+            return False
+        try:
+            settings = self.record_settings()
+        except ValueError as exc:
+            self.ctx.messages.fail(str(exc))
+            return False
+        self._drive()
+        self._recording_operator = settings.operator
         return self.controller.start(settings)
+
+    # -- practice: the same driving, nothing recorded ---------------------------------------------
+    def start_practice(self) -> bool:
+        """A practice attempt: the scene resets and the operator (or the expert) drives as when
+        recording, but no recording session exists, so no journal and no file is written."""
+        if self.controller.state != "idle" or self.reviewing is not None or self.practice_started is not None:
+            return False
+        self._drive()
+        if self.reset_check.isChecked():
+            self.ctx.station.request_reset()
+        self.practice_started = time.monotonic()
+        self._show_mode()
+        self.ctx.messages.say("practice: nothing is recorded")
+        return True
+
+    def stop_practice(self) -> bool:
+        if self.practice_started is None:
+            return False
+        self.practice_started = None
+        if self.ctx.station.agent is self.expert:
+            self.ctx.station.set_agent(self.ctx.station.keyboard_agent)
+        self._show_mode()
+        return True
+
+    def _practice_toggled(self, on: bool) -> None:
+        if not on:
+            self.stop_practice()
+        self._show_mode()
+
+    # -- replay before keep or discard -----------------------------------------------------------
+    def keep_reviewed(self, continue_session: bool = True) -> bool:
+        info, self.reviewing = self.reviewing, None
+        if info is None:
+            return False
+        self.review.stop()
+        self.left_stack.setCurrentWidget(self.live)
+        self._accept_saved(info, continue_session)
+        self._show_mode()
+        return True
+
+    def discard_reviewed(self) -> bool:
+        info = self.reviewing
+        if info is None or not self.controller.discard_kept(info):
+            return False
+        self.reviewing = None
+        self.review.stop()
+        self.left_stack.setCurrentWidget(self.live)
+        self._show_mode()
+        return True
+
+    # -- per-operator counts ---------------------------------------------------------------------
+    def refresh_operators(self) -> None:
+        """Count the dataset's episodes per operator from its files (in a job; ~1 ms a file)."""
+        root = Path(self.dataset_edit.text().strip()).expanduser() if self.dataset_edit.text().strip() else None
+        if root is None or self.operator_job.is_running():
+            return
+        self._operators_root = str(root)
+        if not (root / "episodes").is_dir():
+            self.dataset_operators = {}
+            self._show_operators()
+            return
+
+        def job(progress, should_stop):
+            return str(root), operator_counts(root)
+
+        self.operator_job.start(job, on_done=self._on_operator_counts,
+                                on_exception=lambda exc: self.operators_label.setText(
+                                    f"cannot count: {describe_error(exc)}"))
+
+    def _on_operator_counts(self, result) -> None:
+        root, counts = result
+        if root == self._operators_root:
+            self.dataset_operators = counts
+            self._show_operators()
+
+    def _show_operators(self) -> None:
+        names = list(self.dataset_operators or {})
+        names += [n for n in self.session_operators if n not in names]
+        if not names:
+            self.operators_label.setText("no episodes yet")
+            return
+        parts = []
+        for name in names:
+            total = (self.dataset_operators or {}).get(name)
+            today = self.session_operators.get(name, 0)
+            parts.append(f"{name} {total if total is not None else '…'}" + (f" (+{today} now)" if today else ""))
+        self.operators_label.setText(" · ".join(parts))
 
     def _recollect(self, perturbation: str, severity: float, tag: str) -> None:
         """Record under a sweep cell: its severity as the scene, and the cell's tag on each episode."""
@@ -326,7 +485,16 @@ class RecordPanel(Panel):
             self.dataset_edit.setText(path)
 
     # -- controller events -----------------------------------------------------------------------
+    def _show_mode(self) -> None:
+        """Buttons and banner for practice and replay (on top of what the recorder's state sets)."""
+        self._on_state(self.controller.state)
+
     def _on_state(self, state: str) -> None:
+        for w in (self.recent_label, self.recent):  # the replay gets their room
+            w.setVisible(self.reviewing is None)
+        if self.practice_started is not None or self.reviewing is not None:
+            self._on_mode()
+            return
         recording = state == "recording"
         busy = state in ("starting", "stopping")
         self.start_button.setEnabled(state == "idle")
@@ -334,7 +502,8 @@ class RecordPanel(Panel):
         self.fail_button.setEnabled(recording)
         self.discard_button.setEnabled(recording)
         self.next_button.setEnabled(recording or state == "idle")
-        for w in (self.dataset_edit, self.operator_edit, self.task_edit, self.driver_combo, self.randomize_edit):
+        for w in (self.dataset_edit, self.operator_edit, self.task_edit, self.driver_combo, self.practice_check,
+                  self.review_check, self.randomize_edit):
             w.setEnabled(state == "idle")
         self.banner.setProperty("recording", "true" if recording else "false")
         self.banner.style().unpolish(self.banner)
@@ -354,6 +523,28 @@ class RecordPanel(Panel):
             self.live.set_badge("")
             if self._last_timing:  # keep the last episode's figures visible between episodes
                 self.timing_light.set_state(self.timing_light.state, f"last episode · {self._last_timing}")
+
+    def _on_mode(self) -> None:
+        practising = self.practice_started is not None
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(practising)
+        self.next_button.setEnabled(True)
+        self.fail_button.setEnabled(False)
+        self.discard_button.setEnabled(not practising)
+        for w in (self.dataset_edit, self.operator_edit, self.task_edit, self.driver_combo, self.review_check):
+            w.setEnabled(False)
+        self.practice_check.setEnabled(practising)
+        self.banner.setProperty("recording", "false")
+        self.banner.style().unpolish(self.banner)
+        self.banner.style().polish(self.banner)
+        if practising:
+            self.rec_light.set_state("busy", "PRACTICE")
+            self.episode_label.setText("nothing is recorded")
+            self.live.set_badge("PRACTICE", theme.ACCENT)
+        else:
+            self.rec_light.set_state("warn", "REVIEW")
+            self.episode_label.setText(f"{self.reviewing['id']}: keep or discard")
+            self.live.set_badge("")
 
     def _on_sample(self, s: dict) -> None:
         """Every tick's timing; shown twice a second (redrawing at the tick rate costs the GUI more
@@ -375,32 +566,72 @@ class RecordPanel(Panel):
         self.timing_light.set_state(state, self._last_timing)
 
     def _on_saved(self, info: dict) -> None:
+        info = {**info, "operator": self._recording_operator}
+        if self.review_check.isChecked() and self.controller.state == "idle":
+            self.reviewing = info
+            self.left_stack.setCurrentWidget(self.review)
+            self.review.show_episode(Path(info["path"]).parent.parent, info["id"])
+            self._update_count()
+            self._show_mode()
+            return
+        self._accept_saved(info)
+
+    def _accept_saved(self, info: dict, continue_session: bool = True) -> None:
+        """The episode joins the dataset: listed, counted, announced to the other panels."""
         outcome = {True: "success", False: "failure", None: "no outcome"}[info["success"]]
         self.recent.insertItem(0, f"{info['id']}  ·  {info['duration_s']:.1f} s  ·  {outcome}")
+        operator = info.get("operator") or UNNAMED
+        self.session_operators[operator] += 1
+        if self.dataset_operators is not None and self._operators_root == str(Path(info["path"]).parent.parent):
+            self.dataset_operators[operator] = self.dataset_operators.get(operator, 0) + 1
+        self._show_operators()
         self._update_count()
         self.ctx.messages.say(f"saved {info['id']} ({info['frames']} samples, {outcome})")
-        self.ctx.bus.episode_recorded.emit(self.dataset_edit.text().strip(), info["id"])
-        if self.continuous_check.isChecked() and self.controller.state == "idle":
+        dataset = self.dataset_edit.text().strip()
+        self.ctx.dataset.set(dataset)  # recording into a dataset makes it the window's current one
+        self.ctx.bus.episode_recorded.emit(dataset, info["id"])
+        if continue_session and self.continuous_check.isChecked() and self.controller.state == "idle":
             QTimer.singleShot(300, self.start_recording)
+
+    def _on_current_dataset(self, path: str) -> None:
+        """A dataset opened in another panel is the one the next episode goes into."""
+        if self.controller.state == "idle" and self.reviewing is None:  # a replayed episode keeps its dataset
+            self.dataset_edit.setText(path)
+            self._save_fields()
+            if str(Path(path).expanduser()) != self._operators_root:
+                self.refresh_operators()
 
     def _on_discarded(self, episode: str) -> None:
         self.recent.insertItem(0, f"{episode}  ·  discarded")
         self._update_count()
         self.ctx.messages.say(f"discarded {episode}")
 
+    def kept_count(self) -> int:
+        """Episodes kept in this session (one being replayed is not kept yet)."""
+        return self.controller.counts.kept - (1 if self.reviewing is not None else 0)
+
     def _update_count(self) -> None:
         n = self.controller.counts
+        kept = self.kept_count()
         extra = f" · {n.discarded} discarded" if n.discarded else ""
-        self.count_label.setText(f"{n.kept} kept{extra}")
+        self.count_label.setText(f"{kept} kept{extra}")
+        goal = self.goal_spin.value()
+        self.goal_bar.setVisible(goal > 0)
+        if goal > 0:
+            self.goal_bar.setRange(0, goal)
+            self.goal_bar.setValue(min(kept, goal))
+            self.goal_bar.setFormat(f"{kept} / {goal} episodes" + (" ✓" if kept >= goal else ""))
 
     def _tick_clock(self) -> None:
         if self.controller.recording:
             self.elapsed_label.setText(format_elapsed(self.controller.elapsed()))
+        elif self.practice_started is not None:
+            self.elapsed_label.setText(format_elapsed(time.monotonic() - self.practice_started))
 
     # -- persistence -----------------------------------------------------------------------------
     def _restore_fields(self) -> None:
         s = self.ctx.settings
-        self.dataset_edit.setText(read(s, "record/dataset", read(s, "dataset/last", default_dataset_dir())))
+        self.dataset_edit.setText(self.ctx.dataset.text() or read(s, "record/dataset", default_dataset_dir()))
         self.operator_edit.setText(read(s, "record/operator", ""))
         self.driver_combo.setCurrentIndex(max(0, self.driver_combo.findData(read(s, "record/driver", "operator"))))
         self.noise_spin.setValue(read(s, "record/expert_noise", 0.0))
@@ -409,7 +640,11 @@ class RecordPanel(Panel):
         self.auto_end_check.setChecked(read(s, "record/auto_end", True))
         self.reset_check.setChecked(read(s, "record/reset_scene", True))
         self.continuous_check.setChecked(read(s, "record/continuous", False))
+        self.goal_spin.setValue(int(read(s, "record/goal", 0)))
+        self.review_check.setChecked(read(s, "record/review", False))
         self._driver_changed()
+        self._update_count()
+        self.refresh_operators()
 
     def _save_fields(self) -> None:
         s = self.ctx.settings
@@ -422,10 +657,20 @@ class RecordPanel(Panel):
         s.setValue("record/auto_end", self.auto_end_check.isChecked())
         s.setValue("record/reset_scene", self.reset_check.isChecked())
         s.setValue("record/continuous", self.continuous_check.isChecked())
+        s.setValue("record/goal", self.goal_spin.value())
+        s.setValue("record/review", self.review_check.isChecked())
+        # Practice is never remembered: a restarted station that silently records nothing would lose a session.
 
     def save_state(self) -> None:
         super().save_state()
         self._save_fields()
 
+    def on_shown(self) -> None:
+        self.refresh_operators()
+
     def shutdown(self) -> None:
+        if self.reviewing is not None:  # closing while replaying keeps the episode (nothing recorded is lost)
+            self.keep_reviewed(continue_session=False)
+        self.review.shutdown()
+        self.operator_job.shutdown(5000)
         self.controller.shutdown()

@@ -91,7 +91,7 @@ class RunPanel(Panel):
         rec.started.connect(self._on_recovery_started)
         rec.saved.connect(self._on_recovery_saved)
         rec.failed.connect(self._on_recovery_failed)
-        ctx.bus.dataset_changed.connect(self.set_recovery_dataset)
+        ctx.dataset.changed.connect(self.set_recovery_dataset)
         ctx.bus.checkpoint_ready.connect(self.add_source)
         ctx.station.status.connect(self._on_status)
         esc = QShortcut(QKeySequence("Escape"), self)
@@ -161,7 +161,7 @@ class RunPanel(Panel):
         self.recovery_target.setWordWrap(True)
         row.addWidget(self.recovery_target, 1)
         choose = QPushButton("Dataset…")
-        choose.setToolTip("Choose the dataset take-overs are recorded into (the last dataset opened is the default)")
+        choose.setToolTip("Choose the dataset take-overs are recorded into (it becomes the window's current dataset)")
         choose.clicked.connect(self._choose_recovery_dataset)
         row.addWidget(choose, 0, Qt.AlignmentFlag.AlignTop)
         col.addLayout(row)
@@ -192,7 +192,8 @@ class RunPanel(Panel):
         self.sweep_workers.setRange(1, 64)
         self.sweep_workers.setValue(1)
         form.addRow("Worker processes", self.sweep_workers)
-        self.sweep_compare = QCheckBox("Compare every source (one report, a column per checkpoint)")
+        self.sweep_compare = QCheckBox("Compare every source")
+        self.sweep_compare.setToolTip("One report, a column per checkpoint")
         form.addRow(self.sweep_compare)
         row = QHBoxLayout()
         self.sweep_button = QPushButton("Run sweep")
@@ -260,8 +261,8 @@ class RunPanel(Panel):
         start = str(self.controller.recovery.dataset or Path.home())
         path = QFileDialog.getExistingDirectory(self, "Record take-overs into dataset", start)
         if path:
-            self.ctx.settings.setValue("run/recovery_dataset", path)
             self.set_recovery_dataset(path)
+            self.ctx.dataset.set(path)
 
     def _recovery_toggled(self, on: bool) -> None:
         self.controller.recovery.enabled = on
@@ -273,8 +274,8 @@ class RunPanel(Panel):
         if not rec.enabled:
             text, tip = "Take-overs are not recorded (switched off).", ""
         elif rec.dataset is None:
-            text = ("No dataset open: take-over still drives the robot, but is not recorded. "
-                    "Open a dataset in the Dataset panel or choose one here.")
+            text = ("No dataset yet: take-over still drives the robot, but is not recorded. "
+                    "Record or open a dataset in any panel, or choose one here.")
             tip = ""
         else:
             text, tip = f"Into “{rec.dataset.name}”, tagged recovery", str(rec.dataset)
@@ -406,7 +407,7 @@ class RunPanel(Panel):
     def sweep_command(self) -> tuple[list[str], Path]:
         """The `demostation eval` arguments and output folder for the sweep (or, with "Compare every
         source", the comparison of every source in the list); ValueError when there is nothing to compare."""
-        beside_data = Path(read(self.ctx.settings, "dataset/last", default_dataset_dir())).expanduser().parent
+        beside_data = (self.ctx.dataset.path or Path(default_dataset_dir()).expanduser()).parent
         common = ["--task", self.ctx.task, "--sweep", "--episodes", str(self.sweep_episodes.value()),
                   "--workers", str(self.sweep_workers.value())]
         if self.sweep_compare.isChecked():
@@ -551,8 +552,8 @@ class RunPanel(Panel):
     def _restore(self) -> None:
         self.recovery_check.setChecked(bool(read(self.ctx.settings, "run/record_takeovers", True)))
         self.controller.recovery.operator = str(read(self.ctx.settings, "record/operator", ""))
-        chosen = read(self.ctx.settings, "run/recovery_dataset", "") or read(self.ctx.settings, "dataset/last", "")
-        self.set_recovery_dataset(chosen if chosen and Path(chosen).expanduser().is_dir() else None)
+        chosen = self.ctx.dataset.path
+        self.set_recovery_dataset(chosen if chosen is not None and chosen.is_dir() else None)
         for path in read(self.ctx.settings, "run/sources", []):
             if Path(path).exists():
                 self.add_source(path, select=False)

@@ -14,6 +14,7 @@ from app.gui.jobs import JobRunner, describe_error
 from app.gui.live_view import LiveView
 from app.gui.panels.base import Panel
 from app.gui.settings import read
+from app.gui.station_words import free_play_progress, gripper_text
 from app.gui.status_light import StatusLight
 from app.gui.teleop_keys import HELP as TELEOP_HELP
 from app.gui import theme
@@ -42,23 +43,17 @@ class StationPanel(Panel):
         self.build_header(layout)
 
         self.live = LiveView(worker, min_size=220)
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.setSpacing(8)
-        side_layout.addWidget(self._robot_group())
-        side_layout.addWidget(self._device_group())
-        side_layout.addWidget(self._axes_group())
-        side_layout.addWidget(self._camera_group())
-        side_layout.addStretch(1)
-        side.setMinimumWidth(300)
-        side.setMaximumWidth(420)
+        # A scrolling column like the other panels': at 720 px high the groups keep their height
+        # (squeezed, the robot's figures were drawn over each other) and the column scrolls instead.
+        side = self.side_column(self._robot_group(), self._device_group(), self._axes_group(),
+                                self._camera_group(), spacing=8)
 
         split = self.remember_splitter("main", QSplitter(Qt.Orientation.Horizontal))
         split.addWidget(self.live)
         split.addWidget(side)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 0)
+        split.setSizes([900, 400])
         layout.addWidget(split, 1)
         help_label = theme.note_label(TELEOP_HELP)
         help_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -107,6 +102,9 @@ class StationPanel(Panel):
         box = QGroupBox("Input device")
         col = QVBoxLayout(box)
         self.device_combo = QComboBox()
+        # Device names can be long (a VR runtime, a serial path): elide them instead of widening the column.
+        self.device_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.device_combo.setMinimumContentsLength(16)
         self.device_combo.currentIndexChanged.connect(lambda _: self._show_device())
         col.addWidget(self.device_combo)
         self.device_light = StatusLight("—", "idle")
@@ -273,12 +271,11 @@ class StationPanel(Panel):
             return
         self.controller_label.setText(s["agent"])
         self.pose_label.setText(_fmt_vec(s["pose"][:3]))
-        self.gripper_label.setText(f"{s['gripper']:.2f} closed (command {s['target_gripper']:.0f})")
+        self.gripper_label.setText(gripper_text(float(s["gripper"]), float(s["target_gripper"])))
         force = float(np.linalg.norm(s["wrench"][:3]))
         self.force_label.setText(f"{force:.1f} N")
-        state = "success" if s["success"] else ("timed out" if s["timed_out"] else f"score {s['score']:.2f}")
         self.task_label.setText(f"{self.ctx.task} · seed {s['seed']}")
-        self.score_label.setText(f"{state} · {s['time']:.1f} s")
+        self.score_label.setText(free_play_progress(bool(s["success"]), float(s["score"]), float(s["time"])))
 
     def _on_timing(self, t: dict) -> None:
         if self.isVisible():

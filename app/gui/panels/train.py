@@ -21,11 +21,16 @@ from app.gui.panels.base import Panel
 from app.gui.plot_widget import PlotWidget
 from app.gui.settings import read
 from app.gui.train_runs import TrainRun, TrainSpec
+from policy.config import DEFAULT_DEVICE, DEFAULT_PRESET, PRESET_CHOICES, PRESETS, preset
+from policy.preset_facts import facts
 from recorder.dataset import require_dataset
 
 STATE_LIGHT = {"starting": theme.ACCENT, "running": theme.ACCENT, "finished": theme.OK, "failed": theme.BAD,
                "stopped": theme.WARN}
 RUN_COLUMNS = ("Run", "State", "Step", "Loss", "Best val", "Time")
+HEADS = {"unet": "1-D temporal U-Net", "transformer": "Transformer"}  # policy.heads.HEADS, in words
+OBJECTIVES = {"ddpm": "DDPM (ε prediction)", "flow": "Flow matching"}  # policy.objectives.OBJECTIVES
+SHORT = {"unet": "U-Net", "transformer": "Transformer", "ddpm": "DDPM", "flow": "flow matching"}
 
 
 def _split(text: str) -> list[str]:
@@ -96,12 +101,13 @@ class TrainPanel(Panel):
         split.addWidget(scroll)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
+        split.setSizes([440, 840])  # the form's widest width (a saved layout wins): its texts fit
         layout.addWidget(split, 1)
 
         self._tick = QTimer(self)
         self._tick.timeout.connect(self._refresh_times)
         self._tick.start(1000)
-        ctx.bus.dataset_changed.connect(self._dataset_opened)
+        ctx.dataset.changed.connect(self.dataset_edit.setText)
         self._restore_form()
         self._restore_runs()
         self._update_buttons()
@@ -130,48 +136,49 @@ class TrainPanel(Panel):
         f.addRow("Skip tags", self.exclude_edit)
         outcomes = QHBoxLayout()
         self.outcome_checks = {o: QCheckBox(o) for o in ("success", "failure", "unknown")}
-        self.outcome_checks["success"].setChecked(True)
-        self.outcome_checks["unknown"].setChecked(True)
         for c in self.outcome_checks.values():
             outcomes.addWidget(c)
         f.addRow("Outcomes", outcomes)
-        self.cameras_edit = QLineEdit("scene,wrist")
+        self.cameras_edit = QLineEdit()
         f.addRow("Cameras", self.cameras_edit)
         col.addWidget(data)
 
         model = QGroupBox("Model and training")
         f = QFormLayout(model)
-        self.head_combo = QComboBox()
-        self.head_combo.addItem("1-D temporal U-Net", "unet")
-        self.head_combo.addItem("Transformer", "transformer")
-        self.objective_combo = QComboBox()
-        self.objective_combo.addItem("DDPM (ε prediction)", "ddpm")
-        self.objective_combo.addItem("Flow matching", "flow")
         self.preset_combo = QComboBox()
-        for label, value in (("auto (GPU if present)", "auto"), ("cpu — small and fast", "cpu"),
-                             ("gpu — published size", "gpu")):
-            self.preset_combo.addItem(label, value)
+        for name in PRESET_CHOICES:
+            self.preset_combo.addItem(f"{name} — {facts(name).title}", name)
+        self.preset_combo.setToolTip("`demostation train --preset`; every field left at \"preset\" is the preset's")
+        self.preset_facts = theme.note_label("", wrap=True)
+        self.preset_facts.setTextFormat(Qt.TextFormat.RichText)
+        self.head_combo = QComboBox()
+        self.objective_combo = QComboBox()
+        for combo in (self.preset_combo, self.head_combo, self.objective_combo):
+            # sized by the column, not by its longest entry (the "preset (cpu: … · gpu: …)" ones)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         self.steps_spin = QSpinBox()
-        self.steps_spin.setRange(1, 10_000_000)
+        self.steps_spin.setRange(0, 10_000_000)
         self.steps_spin.setSingleStep(500)
-        self.steps_spin.setValue(2000)
+        self.steps_spin.setGroupSeparatorShown(True)
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(0, 4096)
-        self.batch_spin.setSpecialValueText("preset")
         self.device_combo = QComboBox()
         for d in ("auto", "cpu", "cuda"):
             self.device_combo.addItem(d, d)
         self.time_spin = QDoubleSpinBox()
         self.time_spin.setRange(0, 10_000)
-        self.time_spin.setSpecialValueText("no limit")
         self.time_spin.setSuffix(" min")
+        f.addRow("Preset", self.preset_combo)
+        f.addRow(self.preset_facts)
         f.addRow("Head", self.head_combo)
         f.addRow("Objective", self.objective_combo)
-        f.addRow("Preset", self.preset_combo)
         f.addRow("Steps", self.steps_spin)
         f.addRow("Batch size", self.batch_spin)
         f.addRow("Device", self.device_combo)
         f.addRow("Time limit", self.time_spin)
+        self.preset_combo.currentIndexChanged.connect(lambda _: self._show_preset())
+        self._show_preset()
         row = QHBoxLayout()
         self.config_edit = QLineEdit()
         self.config_edit.setPlaceholderText("optional JSON overrides (any policy/train setting)")
@@ -198,15 +205,62 @@ class TrainPanel(Panel):
         col.addStretch(1)
         return w
 
+    def _show_preset(self) -> None:
+        """Label the "preset" choice of every field with the preset's own value, and show its facts.
+
+        The values come from `policy.config.preset` and the facts from `policy.preset_facts`: the
+        panel keeps no list of its own. ``auto`` is resolved by the training process (it needs
+        torch to see a GPU), so its fields show both presets' values.
+        """
+        name = self.preset_combo.currentData() or DEFAULT_PRESET
+        names = list(PRESETS) if name == DEFAULT_PRESET else [name]
+        configs = {n: preset(n) for n in names}
+
+        def of(value) -> str:
+            values = {n: value(c) for n, c in configs.items()}
+            if len(set(values.values())) == 1:
+                return f"preset ({next(iter(values.values()))})"
+            return "preset: " + ", ".join(f"{n} {v}" for n, v in values.items())
+
+        for combo, choices, value in (
+                (self.head_combo, HEADS, lambda c: SHORT[c.policy.head]),
+                (self.objective_combo, OBJECTIVES, lambda c: SHORT[c.policy.objective])):
+            chosen = combo.currentData()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(of(value), "")
+            for key, label in choices.items():
+                combo.addItem(label, key)
+            combo.setCurrentIndex(max(0, combo.findData(chosen)))
+            combo.blockSignals(False)
+            combo.setToolTip(combo.itemText(0))
+        self.steps_spin.setSpecialValueText(of(lambda c: f"{c.train.steps:,}"))
+        self.batch_spin.setSpecialValueText(of(lambda c: c.train.batch_size))
+        self.time_spin.setSpecialValueText(of(lambda c: f"{c.train.time_limit_s / 60:g} min" if c.train.time_limit_s
+                                              else "no limit"))
+        self.cameras_edit.setPlaceholderText(of(lambda c: ", ".join(c.policy.cameras)))
+        lines, tips = [], []
+        for n in ([DEFAULT_PRESET] if name == DEFAULT_PRESET else []) + names:
+            f = facts(n)
+            tips.append(f"{n}: {f.recipe} — figures from {f.source}")
+            if n == DEFAULT_PRESET:
+                lines.append(f"<b>{n}</b> picks {f.title}.")
+            else:
+                lines.append(f"<b>{n}</b> costs {f.cost}.<br>&nbsp;&nbsp;Achieved: {f.achieved}.")
+        self.preset_facts.setText("<br>".join(lines))
+        self.preset_facts.setToolTip("\n".join(tips))
+
     def spec(self) -> TrainSpec:
         dataset = self.dataset_edit.text().strip()
         out = self.out_edit.text().strip() or self._default_out(dataset)
-        return TrainSpec(dataset=dataset, out=out, head=self.head_combo.currentData(),
-                         objective=self.objective_combo.currentData(), steps=self.steps_spin.value(),
+        outcomes = [o for o, c in self.outcome_checks.items() if c.isChecked()]
+        return TrainSpec(dataset=dataset, out=out, head=self.head_combo.currentData() or None,
+                         objective=self.objective_combo.currentData() or None, steps=self.steps_spin.value() or None,
                          batch_size=self.batch_spin.value() or None, device=self.device_combo.currentData(),
                          preset=self.preset_combo.currentData(), cameras=self.cameras_edit.text().strip(),
                          tags=_split(self.tags_edit.text()), exclude_tags=_split(self.exclude_edit.text()),
-                         outcomes=[o for o, c in self.outcome_checks.items() if c.isChecked()],
+                         # every outcome ticked is no filter at all, as the command without --outcome
+                         outcomes=outcomes if len(outcomes) < len(self.outcome_checks) else [],
                          time_limit_min=self.time_spin.value() or None, config_file=self.config_edit.text().strip())
 
     @staticmethod
@@ -221,13 +275,14 @@ class TrainPanel(Panel):
         try:
             spec = self.spec()
             spec.argv()  # validate before anything starts
-            if not spec.outcomes:
+            if not any(c.isChecked() for c in self.outcome_checks.values()):
                 raise ValueError("tick at least one outcome to train on")
             require_dataset(Path(spec.dataset).expanduser())
         except (ValueError, OSError) as exc:
             self.ctx.messages.fail(str(exc))
             return None
         self._save_form()
+        self.ctx.dataset.set(spec.dataset)  # training on a dataset is choosing it
         run = TrainRun(spec.out, spec, self)
         self._add_run(run)
         run.start()
@@ -365,6 +420,13 @@ class TrainPanel(Panel):
         path = QFileDialog.getExistingDirectory(self, "Dataset to train on", self.dataset_edit.text() or str(Path.home()))
         if path:
             self.dataset_edit.setText(path)
+            self._make_current()
+
+    def _make_current(self) -> None:
+        """A dataset chosen here (that is one) becomes the window's current dataset."""
+        text = self.dataset_edit.text().strip()
+        if text and (Path(text).expanduser() / "episodes").is_dir():
+            self.ctx.dataset.set(text)
 
     def _browse_config(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Configuration overrides", str(Path.home()), "JSON (*.json)")
@@ -376,41 +438,45 @@ class TrainPanel(Panel):
         if path:
             self.open_run(path)
 
-    def _dataset_opened(self, path: str) -> None:
-        if not self.dataset_edit.text().strip():
-            self.dataset_edit.setText(path)
-
     def _restore_form(self) -> None:
+        """The form as last used; what was never changed is `demostation train`'s default.
+
+        Only choices that differ from the preset are stored (under ``train/override/``), so a
+        form saved before the defaults changed does not keep an old default as if it were chosen.
+        """
         s = self.ctx.settings
-        self.dataset_edit.setText(read(s, "train/dataset", read(s, "dataset/last", "")))
-        self.head_combo.setCurrentIndex(max(0, self.head_combo.findData(read(s, "train/head", "unet"))))
-        self.objective_combo.setCurrentIndex(max(0, self.objective_combo.findData(read(s, "train/objective", "ddpm"))))
-        self.preset_combo.setCurrentIndex(max(0, self.preset_combo.findData(read(s, "train/preset", "auto"))))
-        self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(read(s, "train/device", "auto"))))
-        self.steps_spin.setValue(read(s, "train/steps", 2000))
+        self.dataset_edit.setText(self.ctx.dataset.text() or read(s, "train/dataset", ""))
+        self.preset_combo.setCurrentIndex(max(0, self.preset_combo.findData(read(s, "train/preset", DEFAULT_PRESET))))
+        self._show_preset()
+        self.head_combo.setCurrentIndex(max(0, self.head_combo.findData(read(s, "train/override/head", ""))))
+        self.objective_combo.setCurrentIndex(max(0, self.objective_combo.findData(read(s, "train/override/objective", ""))))
+        self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(read(s, "train/device", DEFAULT_DEVICE))))
+        self.steps_spin.setValue(read(s, "train/override/steps", 0))
         self.batch_spin.setValue(read(s, "train/batch_size", 0))
-        self.cameras_edit.setText(read(s, "train/cameras", "scene,wrist"))
+        self.time_spin.setValue(read(s, "train/time_limit_min", 0.0))
+        self.cameras_edit.setText(read(s, "train/override/cameras", ""))
         self.config_edit.setText(read(s, "train/config_file", ""))
         self.tags_edit.setText(read(s, "train/tags", ""))
         self.exclude_edit.setText(read(s, "train/exclude_tags", ""))
+        ticked = read(s, "train/outcomes", list(self.outcome_checks))
         for o, c in self.outcome_checks.items():
-            c.setChecked(read(s, f"train/outcome_{o}", o != "failure"))
+            c.setChecked(o in ticked)
 
     def _save_form(self) -> None:
         s = self.ctx.settings
         s.setValue("train/dataset", self.dataset_edit.text().strip())
-        s.setValue("train/head", self.head_combo.currentData())
-        s.setValue("train/objective", self.objective_combo.currentData())
         s.setValue("train/preset", self.preset_combo.currentData())
+        s.setValue("train/override/head", self.head_combo.currentData() or "")
+        s.setValue("train/override/objective", self.objective_combo.currentData() or "")
         s.setValue("train/device", self.device_combo.currentData())
-        s.setValue("train/steps", self.steps_spin.value())
+        s.setValue("train/override/steps", self.steps_spin.value())
         s.setValue("train/batch_size", self.batch_spin.value())
-        s.setValue("train/cameras", self.cameras_edit.text().strip())
+        s.setValue("train/time_limit_min", self.time_spin.value())
+        s.setValue("train/override/cameras", self.cameras_edit.text().strip())
         s.setValue("train/config_file", self.config_edit.text().strip())
         s.setValue("train/tags", self.tags_edit.text().strip())
         s.setValue("train/exclude_tags", self.exclude_edit.text().strip())
-        for o, c in self.outcome_checks.items():
-            s.setValue(f"train/outcome_{o}", c.isChecked())
+        s.setValue("train/outcomes", [o for o, c in self.outcome_checks.items() if c.isChecked()])
 
     def _remember_runs(self) -> None:
         self.ctx.settings.setValue("train/runs", [str(r.run_dir) for r in self.runs][-20:])
