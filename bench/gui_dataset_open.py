@@ -28,13 +28,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     from PySide6.QtWidgets import QApplication
+    from synthetic_dataset import write_dataset
 
     from app.gui.context import AppContext
     from app.gui.panels.dataset import DatasetPanel
     from app.gui.settings import open_settings
     from app.gui.station_worker import StationWorker
     from bench.common import process_events
-    from synthetic_dataset import write_dataset
 
     app = QApplication.instance() or QApplication(["bench"])
     tmp = Path(tempfile.mkdtemp(prefix="bench-dataset-"))
@@ -55,12 +55,12 @@ def main() -> int:
         panel.show()  # as an operator sees it: a hidden table sizes its columns from every row
         t0 = time.perf_counter()
         panel.open_dataset(root)
-        wait_for(lambda: panel.open_seconds is not None)
+        wait_for(lambda panel=panel: panel.open_seconds is not None)
         out[f"{label}_rows_s"] = round(panel.rows_seconds, 3)
         out[f"{label}_list_s"] = round(panel.open_seconds, 3)
         out[f"{label}_rows_listed"] = panel.model.rowCount()
         out[f"{label}_rows_pending"] = sum(r.pending for r in panel.model.rows())
-        wait_for(lambda: panel.scans >= 1)
+        wait_for(lambda panel=panel: panel.scans >= 1)
         out[f"{label}_scan_s"] = round(time.perf_counter() - t0, 2)
         out[f"{label}_rows_after_scan"] = panel.model.rowCount()
         panel.shutdown()

@@ -25,12 +25,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def main() -> int:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30.0
     from PySide6.QtWidgets import QApplication
+    from synthetic_dataset import write_dataset
 
     from app.gui.heartbeat import Heartbeat, attribute_gaps
     from app.gui.main_window import build_main_window
     from app.gui.settings import open_settings
     from bench.common import process_events
-    from synthetic_dataset import write_dataset
 
     app = QApplication.instance() or QApplication(["bench"])
     tmp = Path(tempfile.mkdtemp(prefix="bench-responsive-"))

@@ -20,8 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from curation.pauses import (PauseSettings, detect_pauses, score_detection, sample_period,  # noqa: E402
-                             true_pauses, windowed_rate)
+from curation.pauses import PauseSettings, detect_pauses, sample_period, score_detection, true_pauses, windowed_rate  # noqa: E402
 from curation.source import load_actions, open_dataset  # noqa: E402
 from recorder.record import StationRecordingSettings, record_station  # noqa: E402
 from recorder.sources import SourceOptions  # noqa: E402

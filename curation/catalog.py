@@ -238,7 +238,7 @@ class _Edit:
         col = _EDITABLE[table]
         cur = self._conn.execute(f"SELECT * FROM {table} WHERE {col} = ?", (key,))
         row = cur.fetchone()
-        before = None if row is None else json.dumps(dict(zip([d[0] for d in cur.description], row)))
+        before = None if row is None else json.dumps(dict(zip([d[0] for d in cur.description], row, strict=True)))
         self._conn.execute("INSERT INTO edit_rows (edit_id, seq, table_name, row_key, before) VALUES (?, ?, ?, ?, ?)",
                            (self._id, self._seq, table, json.dumps(key), before))
         self._seq += 1
@@ -557,7 +557,7 @@ class Catalog:
         mask = self.kept_mask(episode_id)
         padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
         edges = np.flatnonzero(np.diff(padded))
-        return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+        return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=False)]
 
     def split(self) -> SplitInfo | None:
         row = self._conn.execute("SELECT value FROM meta WHERE key = 'split'").fetchone()

@@ -9,7 +9,6 @@ exporters are imported when run: listing the formats costs nothing (the command 
 from __future__ import annotations
 
 import errno
-
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal

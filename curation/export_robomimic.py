@@ -32,10 +32,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from devices.userfiles import atomic_path
 from curation.export_plan import kept_indices, plan_export, refuse_inside_dataset
 from curation.source import READ_ERRORS
 from curation.workspace import Workspace
+from devices.userfiles import atomic_path
 from recorder.disk_space import require_free_space
 from recorder.jobs import Progress, ShouldStop, check_stop, never_stop, no_progress
 
@@ -91,39 +91,38 @@ def export_robomimic(ws: Workspace, out: str | Path, next_obs: bool = True, over
     report = ExportReport(out, split_source=plan.split_source, actions=plan.actions, problems=plan.problems)
     ids, subsets, lowdim, cameras = plan.ids, plan.subsets, plan.lowdim, plan.cameras
     report.obs_keys = lowdim + [f"{c}_image" for c in cameras]
-    with atomic_path(out, tmp=out.with_name(out.name + ".tmp")) as tmp:
-        with h5py.File(tmp, "w") as f:
-            data = f.create_group("data")
-            total = 0
-            for k, eid in enumerate(ids):
-                check_stop(should_stop)
-                progress(k, len(ids), f"exporting {eid}")
-                name = f"demo_{report.demos}"
-                # about what the episode's own file holds (images are gzip-compressed in both), twice
-                # with next_obs; checked before writing, since HDF5 cannot recover from ENOSPC
-                size = ws.dataset.path(eid).stat().st_size * (2 if next_obs else 1)
-                require_free_space(tmp.parent, size, f"exporting {eid} to {out}")
-                try:
-                    n, trimmed = _write_demo(ws, eid, data, name, lowdim, cameras, next_obs, report.actions,
-                                             should_stop)
-                except READ_ERRORS as exc:
-                    if name in data:
-                        del data[name]
-                    report.problems.append(f"{eid}: skipped ({type(exc).__name__}: {exc})")
-                    continue
-                (report.valid if subsets[eid] == "valid" else report.train).append(name)
-                report.episodes[name] = eid
-                report.demos += 1
-                report.samples += n
-                report.trimmed_samples += trimmed
-                total += n
-            if report.demos == 0:
-                raise ValueError("no episode could be exported: " + "; ".join(report.problems[-3:]))
-            data.attrs["total"] = total
-            data.attrs["actions"] = report.actions
-            data.attrs["env_args"] = _env_args(ws, report.episodes["demo_0"], cameras)
-            f.create_dataset("mask/train", data=np.array(report.train, dtype="S"))
-            f.create_dataset("mask/valid", data=np.array(report.valid, dtype="S"))
+    with atomic_path(out, tmp=out.with_name(out.name + ".tmp")) as tmp, h5py.File(tmp, "w") as f:
+        data = f.create_group("data")
+        total = 0
+        for k, eid in enumerate(ids):
+            check_stop(should_stop)
+            progress(k, len(ids), f"exporting {eid}")
+            name = f"demo_{report.demos}"
+            # about what the episode's own file holds (images are gzip-compressed in both), twice
+            # with next_obs; checked before writing, since HDF5 cannot recover from ENOSPC
+            size = ws.dataset.path(eid).stat().st_size * (2 if next_obs else 1)
+            require_free_space(tmp.parent, size, f"exporting {eid} to {out}")
+            try:
+                n, trimmed = _write_demo(ws, eid, data, name, lowdim, cameras, next_obs, report.actions,
+                                         should_stop)
+            except READ_ERRORS as exc:
+                if name in data:
+                    del data[name]
+                report.problems.append(f"{eid}: skipped ({type(exc).__name__}: {exc})")
+                continue
+            (report.valid if subsets[eid] == "valid" else report.train).append(name)
+            report.episodes[name] = eid
+            report.demos += 1
+            report.samples += n
+            report.trimmed_samples += trimmed
+            total += n
+        if report.demos == 0:
+            raise ValueError("no episode could be exported: " + "; ".join(report.problems[-3:]))
+        data.attrs["total"] = total
+        data.attrs["actions"] = report.actions
+        data.attrs["env_args"] = _env_args(ws, report.episodes["demo_0"], cameras)
+        f.create_dataset("mask/train", data=np.array(report.train, dtype="S"))
+        f.create_dataset("mask/valid", data=np.array(report.valid, dtype="S"))
     progress(len(ids), len(ids), "done")
     return report
 

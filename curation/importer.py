@@ -14,6 +14,7 @@ a temporary folder beside ``--out`` and renamed at the end, so a failed import l
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,7 +215,7 @@ class _VideoFrames:
             raise ValueError(f"video {path} of {key} is missing")
         try:
             self._container = av.open(str(path))
-        except Exception as exc:  # PyAV's errors are many; any means the file is not a video
+        except Exception as exc:  # noqa: BLE001 - PyAV's errors are many; any means the file is not a video
             raise ValueError(f"video {path} of {key} cannot be opened ({type(exc).__name__}: {exc})") from None
         if not self._container.streams.video:
             raise ValueError(f"{path} has no video stream")
@@ -273,7 +274,7 @@ def read_lerobot(src: str | Path) -> Iterator[SourceEpisode]:
     except (OSError, ValueError) as exc:
         raise ValueError(f"{src}: metadata parquet unreadable ({exc})") from None
     tasks = dict(zip(task_table.column("task_index").to_pylist(),
-                     task_table.column(task_table.column_names[-1]).to_pylist()))
+                     task_table.column(task_table.column_names[-1]).to_pylist(), strict=True))
     if len(rows) != info["total_episodes"]:
         raise ValueError(f"{src}: info.json says {info['total_episodes']} episodes, meta/episodes has {len(rows)}")
     data_cache: dict[str, object] = {}
@@ -316,7 +317,7 @@ def read_lerobot(src: str | Path) -> Iterator[SourceEpisode]:
                 flags = np.asarray(col["recovery"], bool)[order]
                 edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(int), [0]])))
                 recovery = [(float(timestamp[a]), float(timestamp[b - 1] + 1.0 / fps))
-                            for a, b in zip(edges[::2], edges[1::2])]
+                            for a, b in zip(edges[::2], edges[1::2], strict=False)]
             task_idx = int(col["task_index"][0]) if "task_index" in col else 0
             outcome = row.get("outcome") if row.get("outcome") in ("success", "failure") else "unknown"
             yield SourceEpisode(time=timestamp, action=action, obs=_state_to_obs(state, names), images=images,
@@ -352,10 +353,8 @@ def read_robomimic(src: str | Path, rate_hz: float = 10.0) -> Iterator[SourceEpi
         if "data" not in f:
             raise ValueError(f"{src} has no data group; not a robomimic file")
         env = {}
-        try:
+        with contextlib.suppress(TypeError, json.JSONDecodeError):
             env = json.loads(f["data"].attrs.get("env_args", "{}"))
-        except (TypeError, json.JSONDecodeError):
-            pass
         kwargs = env.get("env_kwargs", {}) if isinstance(env, dict) else {}
         rate = float(kwargs.get("rate_hz", rate_hz))
         task = str(kwargs.get("task", env.get("env_name", "imported") if isinstance(env, dict) else "imported"))

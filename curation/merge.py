@@ -27,10 +27,10 @@ from pathlib import Path
 import h5py
 
 from curation.source import READ_ERRORS
-from devices.camera import CameraInfo
-from devices.userfiles import atomic_path
-from devices.cameras.layout import MOUNTS, CameraLayout, check_compatible
 from curation.workspace import Workspace, open_workspace
+from devices.camera import CameraInfo
+from devices.cameras.layout import MOUNTS, CameraLayout, check_compatible
+from devices.userfiles import atomic_path
 from recorder.disk_space import require_free_space
 from recorder.errors import NoSpaceError
 from recorder.jobs import Progress, ShouldStop, check_stop, never_stop, no_progress
@@ -147,29 +147,29 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 
 def _copy_renamed(src: Path, dst: Path, names: dict[str, str]) -> None:
     """Rewrite an episode with its camera groups renamed (everything else copied as it is)."""
-    with atomic_path(dst, tmp=dst.with_name(dst.name + ".tmp")) as tmp:
-        with h5py.File(src, "r") as fin, h5py.File(tmp, "w") as fout:
-            for key, value in fin.attrs.items():
-                fout.attrs[key] = value
-            if "cameras" in fin.attrs:
-                raw = fin.attrs["cameras"]
-                infos = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
-                for info in infos:
-                    info["name"] = names.get(info.get("name"), info.get("name"))
-                fout.attrs["cameras"] = json.dumps(infos)
-            for key in fin:
-                if key != "obs":
-                    fin.copy(fin[key], fout, name=key)
-            obs = fin.get("obs")
-            if obs is not None:
-                out_obs = fout.create_group("obs")
-                for key in obs:
-                    if key in ("images", "image_time"):
-                        group = out_obs.create_group(key)
-                        for cam in obs[key]:
-                            obs.copy(obs[key][cam], group, name=names.get(cam, cam))
-                    else:
-                        obs.copy(obs[key], out_obs, name=key)
+    with (atomic_path(dst, tmp=dst.with_name(dst.name + ".tmp")) as tmp,
+          h5py.File(src, "r") as fin, h5py.File(tmp, "w") as fout):
+        for key, value in fin.attrs.items():
+            fout.attrs[key] = value
+        if "cameras" in fin.attrs:
+            raw = fin.attrs["cameras"]
+            infos = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+            for info in infos:
+                info["name"] = names.get(info.get("name"), info.get("name"))
+            fout.attrs["cameras"] = json.dumps(infos)
+        for key in fin:
+            if key != "obs":
+                fin.copy(fin[key], fout, name=key)
+        obs = fin.get("obs")
+        if obs is not None:
+            out_obs = fout.create_group("obs")
+            for key in obs:
+                if key in ("images", "image_time"):
+                    group = out_obs.create_group(key)
+                    for cam in obs[key]:
+                        obs.copy(obs[key][cam], group, name=names.get(cam, cam))
+                else:
+                    obs.copy(obs[key], out_obs, name=key)
 
 
 def merge_datasets(sources: list[str | Path], out: str | Path, camera_map: dict[str, str] | None = None,
@@ -213,7 +213,7 @@ def merge_datasets(sources: list[str | Path], out: str | Path, camera_map: dict[
             report.episodes.append({"id": new_id, "source": str(p.source.root), "source_episode": p.episode_id,
                                     "renamed": renamed})
         with open_workspace(out) as merged:
-            for p, entry in zip(planned, report.episodes):
+            for p, entry in zip(planned, report.episodes, strict=True):
                 merged.catalog.carry_over(entry["id"], p.source.catalog, p.episode_id,
                                           {"source": entry["source"], "source_episode": p.episode_id,
                                            "camera_map": entry["renamed"]})

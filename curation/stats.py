@@ -45,7 +45,7 @@ class EpisodeStats:
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        d["action_range"] = {n: [lo, hi] for n, lo, hi in zip(ACTION_NAMES, self.action_min, self.action_max)}
+        d["action_range"] = {n: [lo, hi] for n, lo, hi in zip(ACTION_NAMES, self.action_min, self.action_max, strict=True)}
         del d["action_min"], d["action_max"]
         return d
 
@@ -82,7 +82,7 @@ class DatasetStats:
             "pause_s": pauses,
             "pause_fraction": pauses / duration if duration else 0.0,
             "path_length_m": sum(e.path_length_m for e in live),
-            "action_range": ({n: [float(a), float(b)] for n, a, b in zip(ACTION_NAMES, lo, hi)}
+            "action_range": ({n: [float(a), float(b)] for n, a, b in zip(ACTION_NAMES, lo, hi, strict=True)}
                              if lo is not None else {}),
             "outcomes": dict(Counter(e.outcome for e in live)),
             "tags": dict(sorted(tag_counts.items())),
@@ -112,7 +112,7 @@ def episode_stats(ep: EpisodeActions, kept: np.ndarray, outcome: str, deleted: b
         lo = hi = [float("nan")] * len(ACTION_NAMES)
     source_samples: dict[str, int] = {}
     if ep.source_index is not None and len(ep.source_index) == n:
-        for idx, count in zip(*np.unique(ep.source_index, return_counts=True)):
+        for idx, count in zip(*np.unique(ep.source_index, return_counts=True), strict=True):
             name = ep.source_names[idx] if idx < len(ep.source_names) else f"source-{int(idx)}"
             source_samples[name] = int(count)
     else:

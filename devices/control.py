@@ -21,8 +21,18 @@ import numpy as np
 
 from devices.geometry import quat_mul
 from devices.robot import Action, Robot
-from devices.safety import (SafetyFilter, SafetyLimits, limits_for, _qmul4, _rot_between4, _rotvec_quat4, _unit4, rotation_between,
-                            rotvec_to_quat, safe_unit_quat)
+from devices.safety import (
+    SafetyFilter,
+    SafetyLimits,
+    _qmul4,
+    _rot_between4,
+    _rotvec_quat4,
+    _unit4,
+    limits_for,
+    rotation_between,
+    rotvec_to_quat,
+    safe_unit_quat,
+)
 
 
 @dataclass(frozen=True)
@@ -185,7 +195,7 @@ class SafetyController:
             return None, "empty"
         try:
             sp = self.source.setpoint(now)
-        except Exception:  # a device that fails mid-read is a lost device, never a crash of the loop
+        except Exception:  # noqa: BLE001 - a device that fails mid-read is a lost device, never a crash of the loop
             return None, "source_lost"
         if isinstance(sp, NoSetpoint):
             return None, sp.reason
@@ -316,5 +326,5 @@ class ControlLoop:
                     self.late_ticks += 1
                     if delay < -dt:  # skip the deadlines already passed instead of bursting
                         k += int(-delay // dt)
-        except BaseException as exc:  # surfaced by stop()
+        except BaseException as exc:  # noqa: BLE001 - surfaced by stop()
             self._error = exc

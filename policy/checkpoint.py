@@ -144,8 +144,9 @@ def _read_tensors(path: Path, fail) -> dict[str, torch.Tensor]:
 
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
-            return {name: f.get_tensor(name) for name in f.keys()}
-    except Exception as exc:  # the safetensors parser's own errors: the file changed under us, bad bytes
+            names = f.keys()  # a safetensors handle is not iterable itself
+            return {name: f.get_tensor(name) for name in names}
+    except Exception as exc:  # noqa: BLE001 - the safetensors parser's own errors: the file changed under us, bad bytes
         raise fail(f"its tensors cannot be read ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from None
 
 

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from policy.sweep import (BASELINE, SWEEP_SEVERITIES, SweepCell, SweepReport, cell_text, run_sweep,
-                          write_report_files)
+from policy.sweep import BASELINE, SWEEP_SEVERITIES, SweepCell, SweepReport, cell_text, run_sweep, write_report_files
 from recorder.jobs import Progress, ShouldStop, never_stop, no_progress
 
 CHECKPOINT_GLOB = "checkpoints/*.safetensors"
@@ -74,7 +73,7 @@ class CompareReport:
                 "severities": self.severities, "latency": self.latency,
                 "checkpoints": [{"label": lab, "source": src, "policy": sw.policy, "seconds": sw.seconds,
                                  "backend": sw.backend, "retried": sw.retried}
-                                for lab, src, sw in zip(self.labels, self.sources, self.sweeps)],
+                                for lab, src, sw in zip(self.labels, self.sources, self.sweeps, strict=True)],
                 "rows": rows}
 
 
@@ -146,7 +145,7 @@ def plot_compare(report: CompareReport, path: Path) -> None:
                 (c for c in report.sweeps[k].cells if c.perturbation == name), key=lambda c: c.severity)
             xs = [0.0] + [c.severity for c in cells[1:]]
             ys = [c.success_rate for c in cells]
-            err = [[y - c.success_ci[0] for y, c in zip(ys, cells)], [c.success_ci[1] - y for y, c in zip(ys, cells)]]
+            err = [[y - c.success_ci[0] for y, c in zip(ys, cells, strict=True)], [c.success_ci[1] - y for y, c in zip(ys, cells, strict=True)]]
             shift = (k - (len(report.labels) - 1) / 2) * 0.012  # keep overlapping bars apart
             ax.errorbar([x + shift for x in xs], ys, yerr=err, marker="o", capsize=3, label=label)
         ax.set_title(name, fontsize="medium")

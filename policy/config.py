@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 ACTION_LABELS = ("auto", "command", "applied")
 
 # Every size that allocates, bounded before anything is built: a configuration (a checkpoint's

@@ -166,4 +166,4 @@ class ImagePreprocess(nn.Module):
         ox = torch.randint(0, span, (n,), generator=generator, device=frames.device).tolist()
         c = self.crop_size
         # Per-frame slices: 20x faster than one advanced-indexing gather on a CPU.
-        return torch.stack([frames[i, y:y + c, x:x + c] for i, (y, x) in enumerate(zip(oy, ox))])
+        return torch.stack([frames[i, y:y + c, x:x + c] for i, (y, x) in enumerate(zip(oy, ox, strict=True))])

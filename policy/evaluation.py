@@ -285,8 +285,8 @@ def _reset_predictor(predictor: ChunkPredictor, seed: int) -> None:
 
 def run_episode(agent: Agent | ChunkAgent, settings: EvalSettings, seed: int) -> EpisodeResult:
     """One seeded rollout until success or the task's time limit."""
-    from devices.sim.station import make_station
     from devices.safety import limits_for
+    from devices.sim.station import make_station
     from policy.runtime.rollout import run_rollout
 
     t0 = time.perf_counter()
@@ -369,7 +369,7 @@ def run_job(agent: object, settings: EvalSettings, seed: int) -> tuple[str, Epis
         return "result", run_episode(agent, settings, seed)
     except (Cancelled, KeyboardInterrupt):
         raise
-    except BaseException as exc:  # reported as one line; the caller decides what to do
+    except BaseException as exc:  # noqa: BLE001 - reported as one line; the caller decides what to do
         return "error", f"episode seed {seed} failed: {_one_line(exc)}"
 
 
@@ -451,7 +451,7 @@ class LocalProcesses:
                     kind, index, payload = results.get(timeout=0.2)
                 except queue_module.Empty:
                     if should_stop():
-                        raise Cancelled("stopped by request")
+                        raise Cancelled("stopped by request") from None
                     dead = [p for p in procs if p.exitcode not in (None, 0)]
                     if dead:
                         # give a message it sent just before dying the chance to arrive first

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from policy.checkpoint import Checkpoint, load_policy
-from policy.config import SIZE_BOUNDS, PolicyConfig
 from policy.compute_device import pick_device
+from policy.config import SIZE_BOUNDS, PolicyConfig
 from policy.features import lowdim_vector, vector_to_action
 from policy.model import DiffusionPolicy
 from policy.runtime.observation import Observation
@@ -131,7 +131,7 @@ class DiffusionPolicyRunner:
         if missing:
             frames = torch.from_numpy(np.stack([_as_frame(f) for f in missing.values()])).to(self.device)
             encoded = self.model.encode_frames(frames, train=False)
-            for key, f in zip(missing, encoded):
+            for key, f in zip(missing, encoded, strict=True):
                 self._cache[key] = f
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)

@@ -17,9 +17,18 @@ from typing import Callable
 import numpy as np
 
 from devices.userfiles import atomic_path, write_text_atomic
-
-from policy.evaluation import (EvalSettings, EpisodeResult, episode_line, executor_for, latency_label, percentiles,
-                               run_jobs, total_interventions, validate_settings, with_perturbations)
+from policy.evaluation import (
+    EpisodeResult,
+    EvalSettings,
+    episode_line,
+    executor_for,
+    latency_label,
+    percentiles,
+    run_jobs,
+    total_interventions,
+    validate_settings,
+    with_perturbations,
+)
 from recorder.jobs import Progress, ShouldStop, never_stop, no_progress
 
 SWEEP_SEVERITIES = (0.25, 0.5, 1.0)

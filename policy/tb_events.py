@@ -81,7 +81,7 @@ class ScalarWriter:
         self.dir = Path(log_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}"
-        self._f = open(self.path, "ab")
+        self._f = open(self.path, "ab")  # noqa: SIM115 - held open until close()
         self._f.write(_record(_event(time.time(), 0, file_version="brain.Event:2")))
         self._f.flush()
 

@@ -30,16 +30,14 @@ from typing import Callable
 
 import torch
 
-from policy.checkpoint import (optimizer_tensors, read_checkpoint, restore_optimizer,
-                               save_checkpoint)
-from policy.config import RunConfig
+from policy.checkpoint import optimizer_tensors, read_checkpoint, restore_optimizer, save_checkpoint
 from policy.compute_device import pick_device
+from policy.config import RunConfig
 from policy.distributed import DistInfo, any_rank, dist_info, init_distributed
 from policy.ema import EMA
 from policy.model import DiffusionPolicy
 from policy.schedule import lr_factor, warmup_steps
-from policy.selection import (CurationView, EpisodeFilter, Selection, fingerprint, resolve_action_label,
-                              select_episodes)
+from policy.selection import CurationView, EpisodeFilter, Selection, fingerprint, resolve_action_label, select_episodes
 from policy.tb_events import ScalarWriter
 from policy.windows import DatasetFactory, Windows, batch_stream, image_bytes, move_batch, split_episodes
 from recorder.jobs import Cancelled, Progress, ShouldStop, never_stop, no_progress
@@ -85,7 +83,7 @@ class _Metrics:
     def __init__(self, run_dir: Path) -> None:
         path = run_dir / "metrics.csv"
         new = not path.exists()
-        self._f = open(path, "a", newline="")
+        self._f = open(path, "a", newline="")  # noqa: SIM115 - held open until close()
         self._csv = csv.DictWriter(self._f, fieldnames=METRIC_FIELDS)
         if new:
             self._csv.writeheader()

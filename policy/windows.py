@@ -255,7 +255,7 @@ def kept_segments(kept: np.ndarray, position: np.ndarray, gripper: np.ndarray, m
     moved = (np.linalg.norm(position[after] - position[before], axis=-1) > max_jump_m) | \
             (np.abs(gripper[after] - gripper[before]).reshape(len(cuts), -1).max(-1) > max_gripper_jump)
     bounds = [0, *(cuts[moved] + 1).tolist(), len(kept)]
-    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
 
 
 def _squeeze(batch: dict) -> dict:

@@ -10,6 +10,7 @@ the caller's own way to open an episode) or left as a request for the loop that 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Callable
 
@@ -57,7 +58,7 @@ class SessionButtons:
             return
         try:
             self._start()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a device button never crashes the device's reader; the error is reported
             self.errors.append(f"record: {type(exc).__name__}: {' '.join(str(exc).split())}")
 
     def _stop(self) -> None:
@@ -73,7 +74,5 @@ class SessionButtons:
 
     def _mark_recovery(self) -> None:
         if self.session.active:
-            try:
+            with contextlib.suppress(RecordingError):  # the episode ended between the check and the mark
                 self.session.mark_event(RECOVERY_MARK, label=f"marked on {self.device}" if self.device else "marked")
-            except RecordingError:  # the episode ended between the check and the mark
-                pass

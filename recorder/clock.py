@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Protocol
 
@@ -107,10 +107,8 @@ def realtime_priority(enabled: bool, priority: int = 10) -> Iterator[str]:
     try:
         yield f"SCHED_FIFO:{priority}"
     finally:
-        try:
+        with suppress(OSError):
             os.sched_setscheduler(0, old_policy, old_param)
-        except OSError:
-            pass
 
 
 @dataclass(frozen=True)

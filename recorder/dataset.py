@@ -13,6 +13,7 @@ can change a recording.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -182,7 +183,7 @@ def file_problem(f: h5py.File) -> str | None:
             return (f"format version {version} is newer than this Demo Station reads ({fmt.FORMAT_VERSION}); "
                     "update Demo Station")
         try:
-            f[fmt.TIME].shape  # touches the object header
+            _ = f[fmt.TIME].shape  # touches the object header
         except KeyError:
             return f"missing dataset {fmt.TIME!r}"
     except OSError as exc:
@@ -264,10 +265,8 @@ class Episode:
             for key, value in self.file.attrs.items():
                 value = _plain(value)
                 if key in fmt.JSON_ATTRS and isinstance(value, str):
-                    try:
+                    with contextlib.suppress(json.JSONDecodeError):
                         value = json.loads(value)
-                    except json.JSONDecodeError:
-                        pass
                 out[key] = value
             self._attrs = out
         return self._attrs
@@ -284,10 +283,8 @@ class Episode:
             self.file  # noqa: B018 - opens the file (and its attribute manager) if needed
             value = _plain(self._root_attrs.get(key))  # type: ignore[union-attr]
             if key in fmt.JSON_ATTRS and isinstance(value, str):
-                try:
+                with contextlib.suppress(json.JSONDecodeError):
                     value = json.loads(value)
-                except json.JSONDecodeError:
-                    pass
             self._attr_cache[key] = value
         value = self._attr_cache[key]
         return default if value is None else value

@@ -92,70 +92,69 @@ def write_episode(contents: JournalContents, dest: Path) -> FinalizedEpisode:
     require_free_space(dest.parent, sum(b.length for b in contents.blocks) + frames * _CHUNK_OVERHEAD,
                        f"writing episode {dest.stem}", margin_bytes=_FILE_OVERHEAD)
 
-    with atomic_path(dest, tmp=dest.with_name(dest.stem + fmt.TEMP_SUFFIX)) as tmp:
-        with h5py.File(tmp, "w") as f:
-            lowdim = {spec.key: f.create_dataset(spec.key, shape=(n,) + spec.shape, dtype=spec.dtype,
-                                                 chunks=(max(1, min(n, 4096)),) + spec.shape,
-                                                 maxshape=(None,) + spec.shape)
-                      for spec in layout.lowdim}
-            images = {}
-            for cam in layout.camera_names:
-                h, w, c = layout.image_shape(cam)
-                images[cam] = f.create_dataset(fmt.IMAGES_PREFIX + cam, shape=(n, h, w, c), dtype="uint8",
-                                               chunks=(1, h, w, c), maxshape=(None, h, w, c), **codec.h5_options)
-            # Frames go to the file block by block; low-dimensional rows are gathered into runs of
-            # about one HDF5 chunk (a few hundred kB) so they cost one write per run, not per block.
-            at = flushed = 0
-            pending: list[dict[str, np.ndarray]] = []
+    with atomic_path(dest, tmp=dest.with_name(dest.stem + fmt.TEMP_SUFFIX)) as tmp, h5py.File(tmp, "w") as f:
+        lowdim = {spec.key: f.create_dataset(spec.key, shape=(n,) + spec.shape, dtype=spec.dtype,
+                                             chunks=(max(1, min(n, 4096)),) + spec.shape,
+                                             maxshape=(None,) + spec.shape)
+                  for spec in layout.lowdim}
+        images = {}
+        for cam in layout.camera_names:
+            h, w, c = layout.image_shape(cam)
+            images[cam] = f.create_dataset(fmt.IMAGES_PREFIX + cam, shape=(n, h, w, c), dtype="uint8",
+                                           chunks=(1, h, w, c), maxshape=(None, h, w, c), **codec.h5_options)
+        # Frames go to the file block by block; low-dimensional rows are gathered into runs of
+        # about one HDF5 chunk (a few hundred kB) so they cost one write per run, not per block.
+        at = flushed = 0
+        pending: list[dict[str, np.ndarray]] = []
 
-            def flush() -> None:
-                nonlocal flushed
-                if pending:
-                    rows = sum(len(p[fmt.TIME]) for p in pending)
-                    for spec in layout.lowdim:
-                        lowdim[spec.key][flushed:flushed + rows] = np.concatenate([p[spec.key] for p in pending])
-                    flushed += rows
-                    pending.clear()
+        def flush() -> None:
+            nonlocal flushed
+            if pending:
+                rows = sum(len(p[fmt.TIME]) for p in pending)
+                for spec in layout.lowdim:
+                    lowdim[spec.key][flushed:flushed + rows] = np.concatenate([p[spec.key] for p in pending])
+                flushed += rows
+                pending.clear()
 
-            for ref, payload in zip(contents.blocks, contents.payloads()):
-                block = decode_block(payload)
-                k = ref.samples
-                # copies (astype), so the block's payload is not kept alive by views into it
-                pending.append({spec.key: block.arrays[spec.key].astype(spec.dtype) for spec in layout.lowdim})
-                tick_error[at:at + k] = block.arrays[fmt.TICK_ERROR]
-                for cam, ds in images.items():
-                    for i, data in enumerate(block.chunks[cam]):
-                        ds.id.write_direct_chunk((at + i, 0, 0, 0), data)
-                extra = block.extra
-                at += k
-                if at - flushed >= _LOWDIM_RUN:
-                    flush()
-            flush()
-            missed = sum(b.missed for b in contents.blocks)
-            attrs = dict(header["metadata"])
-            attrs.update(
-                format=fmt.FORMAT_NAME,
-                format_version=fmt.FORMAT_VERSION,
-                rate_hz=rate_hz,
-                cameras=[fmt.camera_info_dict(c) for c in layout.cameras],
-                image_codec=codec.name,
-                complete=complete,
-                sources=final.get("sources", extra.get("sources", [])),
-                events=final.get("events", extra.get("events", [])),
-            )
-            attrs["timing"] = final.get("timing", timing_summary(tick_error, missed, rate_hz))
-            for key in ("success", "score"):
-                if final.get(key) is not None:
-                    attrs[key] = final[key]
-            if stopped:
-                attrs["stopped_by_user"] = True
-            if not complete and (damaged or not stopped):
-                attrs["recovered"] = True
-                attrs["recovered_torn_bytes"] = int(contents.torn_bytes)
-            if damaged:
-                attrs["recovered_lost"] = lost_spans(contents)
-            for key, value in attrs.items():
-                _set_attr(f, key, value)
+        for ref, payload in zip(contents.blocks, contents.payloads(), strict=True):
+            block = decode_block(payload)
+            k = ref.samples
+            # copies (astype), so the block's payload is not kept alive by views into it
+            pending.append({spec.key: block.arrays[spec.key].astype(spec.dtype) for spec in layout.lowdim})
+            tick_error[at:at + k] = block.arrays[fmt.TICK_ERROR]
+            for cam, ds in images.items():
+                for i, data in enumerate(block.chunks[cam]):
+                    ds.id.write_direct_chunk((at + i, 0, 0, 0), data)
+            extra = block.extra
+            at += k
+            if at - flushed >= _LOWDIM_RUN:
+                flush()
+        flush()
+        missed = sum(b.missed for b in contents.blocks)
+        attrs = dict(header["metadata"])
+        attrs.update(
+            format=fmt.FORMAT_NAME,
+            format_version=fmt.FORMAT_VERSION,
+            rate_hz=rate_hz,
+            cameras=[fmt.camera_info_dict(c) for c in layout.cameras],
+            image_codec=codec.name,
+            complete=complete,
+            sources=final.get("sources", extra.get("sources", [])),
+            events=final.get("events", extra.get("events", [])),
+        )
+        attrs["timing"] = final.get("timing", timing_summary(tick_error, missed, rate_hz))
+        for key in ("success", "score"):
+            if final.get(key) is not None:
+                attrs[key] = final[key]
+        if stopped:
+            attrs["stopped_by_user"] = True
+        if not complete and (damaged or not stopped):
+            attrs["recovered"] = True
+            attrs["recovered_torn_bytes"] = int(contents.torn_bytes)
+        if damaged:
+            attrs["recovered_lost"] = lost_spans(contents)
+        for key, value in attrs.items():
+            _set_attr(f, key, value)
     fsync_dir(dest.parent)
     return FinalizedEpisode(dest, n, complete)
 

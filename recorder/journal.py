@@ -444,7 +444,7 @@ def _block_ref(f: BinaryIO, offset: int, length: int, layout, raw_frames: bool) 
         for cam in layout.camera_names:
             spans = chunks[cam]
             frame_bytes = int(np.prod(layout.image_shape(cam)))
-            if len(spans) != samples or any(not (0 <= int(o) and int(ln) >= 0 and int(o) + int(ln) <= body)
+            if len(spans) != samples or any(not (int(o) >= 0 and int(ln) >= 0 and int(o) + int(ln) <= body)
                                             or (raw_frames and int(ln) != frame_bytes) for o, ln in spans):
                 return f"a block whose {cam} frames do not match its samples"
         dtype, _, off, nbytes = arrays[fmt.TIME]

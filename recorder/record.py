@@ -35,7 +35,6 @@ from recorder.scene import apply_scene
 from recorder.session import EpisodeEnd, EpisodeSummary, RecordingSession, SessionSettings
 from recorder.sources import SourceOptions, make_source
 
-
 MAX_SEED = 2**63 - 1  # episode seeds are stored as int64 attributes; a larger one cannot be written
 MAX_TAIL_S = 600.0  # what is recorded after success: beyond ten minutes it is a typo, not a tail
 
@@ -158,8 +157,7 @@ def record_station(settings: StationRecordingSettings, progress: Progress = no_p
     from recorder.clock import MonotonicClock
     from recorder.command_path import SafetyPath
     from recorder.format import DEFAULT_IMAGE_CODEC, image_codec
-    from recorder.station import (RealTimeStation, StationClock, StationEnd, station_camera_names,
-                                  station_description)
+    from recorder.station import RealTimeStation, StationClock, StationEnd, station_camera_names, station_description
 
     settings.check()
     make_task(settings.task)  # unknown task → ValueError before anything is created

@@ -26,8 +26,7 @@ import h5py
 
 from recorder import format as fmt
 from recorder.finalize import DAMAGED_SUFFIX, lost_spans, retire_journal, write_episode
-from recorder.journal import (JournalContents, JournalError, TornHeader, fsync_dir, is_disk_full, is_locked,
-                              read_journal)
+from recorder.journal import JournalContents, JournalError, TornHeader, fsync_dir, is_disk_full, is_locked, read_journal
 
 
 @dataclass
@@ -176,7 +175,7 @@ def _recover_one(journal: Path, report: RecoveryReport) -> None:
         why = str(exc)
         why = why[len(journal.name) + 2:] if why.startswith(journal.name + ": ") else why
         report.problems.append(f"{journal.name}: cannot recover: {why}")
-    except Exception as exc:  # never fatal: the journal stays and is retried at the next open
+    except Exception as exc:  # noqa: BLE001 - never fatal: the journal stays and is retried at the next open
         if is_disk_full(exc):
             report.problems.append(f"{journal.name}: cannot recover yet: the disk is full; free space and open "
                                    "the dataset again")

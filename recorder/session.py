@@ -279,7 +279,7 @@ class RecordingSession:
     def _run_in_thread(self, ep: _Episode) -> None:
         try:
             result: EpisodeSummary | BaseException | None = self._run(ep, self._stop.is_set)
-        except BaseException as exc:  # surfaced by stop() and on_episode_end
+        except BaseException as exc:  # noqa: BLE001 - surfaced by stop() and on_episode_end
             result = exc
         self._deliver(result)
 
@@ -292,7 +292,7 @@ class RecordingSession:
     def _conclude_safely(self, ep: _Episode) -> EpisodeSummary | BaseException | None:
         try:
             return self._conclude(ep)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - carried to the caller (stop(), on_episode_end) or cleaned up and re-raised
             return exc
 
     # -- the loop ----------------------------------------------------------------------------------
@@ -469,5 +469,5 @@ class RecordingSession:
                 return
             writer.set_extra(events=self._events(ep))
             writer.finish(None)
-        except BaseException:
+        except BaseException:  # noqa: BLE001 - sealing failed: the journal stays, recovered at the next open
             writer.close_without_finalising()

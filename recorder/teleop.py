@@ -28,8 +28,16 @@ import numpy as np
 
 from devices.control import LatestTargetSource, Setpoint
 from devices.robot import Action, Robot, RobotState
-from devices.teleop import (ButtonAction, DeviceError, DeviceStatus, DeviceUnavailable, MalformedInput, TeleopCommand,
-                            TeleopDevice, make_device)
+from devices.teleop import (
+    ButtonAction,
+    DeviceError,
+    DeviceStatus,
+    DeviceUnavailable,
+    MalformedInput,
+    TeleopCommand,
+    TeleopDevice,
+    make_device,
+)
 from devices.teleop.mapper import TeleopTarget
 from devices.teleop.pump import TeleopPump
 from devices.teleop.settings import SettingsStore

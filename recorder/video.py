@@ -12,6 +12,7 @@ browser needs to start playing before the whole file has arrived.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -33,7 +34,7 @@ def available_codec(preference: tuple[str, ...] = CODEC_PREFERENCE) -> str:
             continue
         try:
             av.codec.Codec(name, "w")
-        except Exception:  # listed but not an encoder in this build
+        except Exception:  # noqa: BLE001 - listed but not an encoder in this build
             continue
         return name
     raise RuntimeError(f"this PyAV build has no H.264 or AV1 encoder (tried {', '.join(preference)})")
@@ -145,10 +146,8 @@ class Mp4Writer:
         """Close without caring about the content and remove the file."""
         if not self._closed:
             self._closed = True
-            try:
+            with contextlib.suppress(Exception):  # the file goes anyway
                 self._container.close()
-            except Exception:  # the file goes anyway
-                pass
         self.path.unlink(missing_ok=True)
 
     def __enter__(self) -> "Mp4Writer":

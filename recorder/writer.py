@@ -171,7 +171,7 @@ class EpisodeWriter:
                     last_flush = time.monotonic()
             if self._rows:
                 self._flush()
-        except BaseException as exc:  # reported to the tick loop through put()/finish()
+        except BaseException as exc:  # noqa: BLE001 - reported to the tick loop through put()/finish()
             self._error = exc
 
     def _flush(self) -> None:

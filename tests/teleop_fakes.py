@@ -172,7 +172,7 @@ def marker_image(distance_px: float, size: int = 320, marker_px: int = 36, ids=(
     dictionary = cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50)
     img = np.full((size, size), 200, dtype=np.uint8)
     cy, cx = size // 2 + 30, size / 2
-    for mid, x in zip(ids, (cx - distance_px / 2, cx + distance_px / 2)):
+    for mid, x in zip(ids, (cx - distance_px / 2, cx + distance_px / 2), strict=True):
         m = cv2.aruco.generateImageMarker(dictionary, mid, marker_px)
         m = cv2.copyMakeBorder(m, 6, 6, 6, 6, cv2.BORDER_CONSTANT, value=255)
         h = m.shape[0]

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from runtime_fakes import HOME
 
 from devices.control import NoSetpoint
 from devices.robot import Action
 from policy.runtime.buffer import ActionBuffer, BlendSettings
-from runtime_fakes import HOME
 
 DT = 0.1
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 import torch
-
 from episode_files import tiny_run_config, write_dataset
+
 from policy.augment import colour_jitter, hue_rotate, parse_camera_jitter, random_convolution
 from policy.config import RunConfig
 from policy.encoders import ImagePreprocess

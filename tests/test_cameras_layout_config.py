@@ -9,8 +9,13 @@ import numpy as np
 import pytest
 
 from devices.camera import CameraInfo
-from devices.cameras.config import (CameraConfig, load_camera_configs, parse_camera_configs, save_camera_configs,
-                                    select_cameras)
+from devices.cameras.config import (
+    CameraConfig,
+    load_camera_configs,
+    parse_camera_configs,
+    save_camera_configs,
+    select_cameras,
+)
 from devices.cameras.layout import CameraLayout, check_compatible, compare_layouts, layout_from_json, layout_to_json
 from devices.cameras.opencv_camera import OpenCVCamera
 from devices.cameras.realsense import RealSenseCamera

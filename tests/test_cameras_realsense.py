@@ -12,11 +12,11 @@ import time
 
 import numpy as np
 import pytest
+from realsense_recording import color_value, write_recording
 
 from devices.camera import CameraError
 from devices.cameras.realsense import RealSenseCamera, list_realsense_devices
 from devices.cameras.threaded import CaptureSettings
-from realsense_recording import color_value, write_recording
 
 
 @pytest.fixture(scope="module")

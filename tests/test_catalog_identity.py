@@ -7,11 +7,11 @@ import shutil
 import sqlite3
 
 import pytest
+from episode_files import write_dataset, write_episode
 
 from app.cli import main
 from curation.catalog import CATALOG_NAME, ForeignCatalogError
 from curation.workspace import open_workspace
-from episode_files import write_dataset, write_episode
 from recorder.identity import DATASET_FILE, dataset_id
 
 

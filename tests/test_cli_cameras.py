@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from app.cli import main
-from devices.cameras.discovery import list_realsense, list_uvc_devices, probe_available, AvailableCamera
+from devices.cameras.discovery import AvailableCamera, list_realsense, list_uvc_devices, probe_available
 from devices.cameras.test_pattern import write_pattern_video
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from episode_files import write_dataset
 
 from app.cli import main
-from episode_files import write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 LONG = "a" * 300  # longer than NAME_MAX (255) on every file system we run on

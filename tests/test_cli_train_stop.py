@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from episode_files import tiny_run_config, write_dataset
 
 from app.stop_signals import EXIT_STOPPED, GracefulStop
-from episode_files import tiny_run_config, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 

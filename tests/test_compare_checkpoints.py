@@ -4,10 +4,10 @@ report (JSON, Markdown, plot) whose cells are each checkpoint's own sweep, with 
 import json
 
 import pytest
+from episode_files import tiny_run_config, write_dataset
 
 from app.cli import main
 from devices.sim.perturbations import perturbation_names
-from episode_files import tiny_run_config, write_dataset
 from policy.evaluation import EvalSettings, ExpertAgent, expert_chunk_agent
 from policy.sweep import run_sweep, wilson_interval
 from policy.trainer import train

@@ -11,9 +11,9 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
+from episode_files import tiny_run_config, write_dataset
 
 from app.cli import main
-from episode_files import tiny_run_config, write_dataset
 from policy.trainer import train
 from recorder.dataset import Dataset
 from recorder.validate import UNUSABLE_KINDS, validate_dataset

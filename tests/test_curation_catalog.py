@@ -100,10 +100,9 @@ def test_kept_mask_follows_applied_trims_only(dataset):
 
 def test_a_failed_edit_leaves_no_trace(dataset):
     with open_workspace(dataset) as ws:
-        with pytest.raises(RuntimeError):
-            with ws.catalog.edit("half an edit") as e:
-                e.update("episode_state", "ep_000000", {"outcome": "failure", "outcome_source": "curator"})
-                raise RuntimeError("power cut")
+        with pytest.raises(RuntimeError), ws.catalog.edit("half an edit") as e:
+            e.update("episode_state", "ep_000000", {"outcome": "failure", "outcome_source": "curator"})
+            raise RuntimeError("power cut")
         assert ws.catalog.record("ep_000000").outcome == "success"
         assert ws.catalog.history() == []
 

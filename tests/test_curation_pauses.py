@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curation.pauses import (PauseSettings, detect_pauses, score_detection, spans_to_mask, true_pauses,
-                             windowed_rate)
+from curation.pauses import PauseSettings, detect_pauses, score_detection, spans_to_mask, true_pauses, windowed_rate
 from curation.source import load_actions, open_dataset
 from tests.curation_fixtures import HOME_QUAT, still_then_move
 
@@ -31,7 +30,7 @@ def test_idle_start_middle_pause_and_idle_end_are_found_despite_jitter(noise):
     spans = _detect(pose, grip)
     assert [s.where for s in spans] == ["start", "middle", "end"]
     truth = [(0, 20), (35, 53), (68, 93)]
-    for s, (a, b) in zip(spans, truth):
+    for s, (a, b) in zip(spans, truth, strict=True):
         assert abs(s.start_index - a) <= 2 and abs(s.end_index - b) <= 2, (s, a, b)
     assert spans[0].start == 0.0 and spans[-1].end == pytest.approx(9.3)
 

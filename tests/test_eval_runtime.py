@@ -3,11 +3,11 @@
 import json
 
 import pytest
+from runtime_fakes import DyingPredictor, FailingPredictor
 
 from app.cli import main
 from policy.evaluation import ChunkAgent, EvalSettings, EvaluationError, ExpertAgent, evaluate
 from policy.sweep import run_sweep, sweep_markdown, write_sweep
-from runtime_fakes import DyingPredictor, FailingPredictor
 
 
 def cli_json(argv, capsys) -> dict:

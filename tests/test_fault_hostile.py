@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from episode_files import tiny_run_config
+
 from policy.checkpoint import read_checkpoint, save_checkpoint
 from policy.model import DiffusionPolicy
 

@@ -5,14 +5,19 @@ import time
 
 import numpy as np
 import pytest
+from teleop_fakes import ScriptedXr, marker_image, wait_until, xr_pose
 
 from devices.camera import Camera
 from devices.teleop import DeviceUnavailable, SettingsStore, make_device
 from devices.teleop.handheld import (
-    ArucoJawSensor, HandheldGripperDevice, HandheldOptions, HandheldTransport, JawCalibration, PushedFrameCamera,
+    ArucoJawSensor,
+    HandheldGripperDevice,
+    HandheldOptions,
+    HandheldTransport,
+    JawCalibration,
+    PushedFrameCamera,
 )
 from devices.teleop.openxr_adapter import XrSample
-from teleop_fakes import ScriptedXr, marker_image, wait_until, xr_pose
 
 
 @pytest.mark.parametrize("distance", [60.0, 100.0, 150.0])
@@ -109,7 +114,7 @@ def test_recorded_handheld_session_replays_images_through_the_same_detection(tmp
         dev.start_recording(stream)
         for d in (60.0, 100.0, 180.0):
             camera.push(marker_image(d), time.monotonic())
-            assert wait_until(lambda: abs((dev.measured_distance() or 0) - d) < 2)
+            assert wait_until(lambda d=d: abs((dev.measured_distance() or 0) - d) < 2)
         assert wait_until(lambda: dev.transport.xr_source.index > len(samples))  # the last one fully handled
         live = dev.read_command()
         dev.stop_recording()

@@ -5,12 +5,12 @@ import time
 
 import numpy as np
 import pytest
+from teleop_fakes import FakeHaptic, wait_until
 
 from devices.teleop import ButtonAction, DeviceStatus, DeviceUnavailable, TeleopMapper, make_device
 from devices.teleop.frames import OPERATOR_FROM_Y_UP, STATION_BASE_FROM_OPERATOR
 from devices.teleop.haptic import ForceRenderer, HapticOptions, HapticStylusDevice, HapticTransport
 from devices.teleop.haptic_backends import ForceDimensionBackend, OpenHapticsBackend, make_backend
-from teleop_fakes import FakeHaptic, wait_until
 
 HOME = np.array([0.5, 0.0, 0.2, 1.0, 0.0, 0.0, 0.0])
 

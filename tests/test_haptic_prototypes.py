@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from teleop_fakes import FakeHaptic, wait_until
 
 from devices.teleop import DeviceUnavailable
 from devices.teleop import haptic_backends as hb
 from devices.teleop.haptic import HapticOptions, HapticStylusDevice, HapticTransport
-from teleop_fakes import FakeHaptic, wait_until
 
 HEADER = Path(__file__).parent / "data" / "haptic_prototypes.h"
 _UNSET = object()
@@ -219,7 +219,7 @@ def test_every_declared_prototype_matches_the_sdk_header(sdk, kind):
             problems.append(f"{name}: {len(fn.argtypes)} argtypes, the header has {len(params)} parameters")
             continue
         problems += [f"{name} arg {i}: {a} but the header has {p}"
-                     for i, (a, p) in enumerate(zip(fn.argtypes, params)) if a not in C_TO_CTYPES[p]]
+                     for i, (a, p) in enumerate(zip(fn.argtypes, params, strict=True)) if a not in C_TO_CTYPES[p]]
     assert problems == []
     assert len(lib.fns) >= 10
 

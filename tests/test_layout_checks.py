@@ -29,7 +29,7 @@ def test_a_policy_runs_only_with_the_cameras_it_was_trained_with():
            CameraLayout((cam("scene", 128, 128), cam("wrist", mount="wrist"))),  # another image size
            CameraLayout((cam("scene", mount="wrist"), cam("wrist", mount="wrist")))]  # another viewpoint
     needles = ["'wrist' is missing", "size 128x128, expected 96x96", "mount 'wrist', expected 'scene'"]
-    for layout, needle in zip(bad, needles):
+    for layout, needle in zip(bad, needles, strict=True):
         with pytest.raises(CameraLayoutMismatch, match=needle) as err:
             check_policy_cameras(policy, layout)
         assert isinstance(err.value, ValueError) and "\n" not in str(err.value)

@@ -7,14 +7,13 @@ import sys
 
 import numpy as np
 import pytest
+from openxr_fake_runtime import FakeOpenXRRuntime
+from teleop_fakes import wait_until
 
-from devices.teleop import DeviceStatus
-from devices.teleop import openxr_adapter
+from devices.teleop import DeviceStatus, openxr_adapter
 from devices.teleop.openxr_adapter import OpenXRAdapter
 from devices.teleop.pyopenxr_import import import_pyopenxr
 from devices.teleop.vr import OpenXRTransport, VRControllerDevice
-from openxr_fake_runtime import FakeOpenXRRuntime
-from teleop_fakes import wait_until
 
 xr = import_pyopenxr()
 

@@ -5,14 +5,13 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
+from episode_files import tiny_run_config, write_dataset
 
 from app.cli import main
-from episode_files import tiny_run_config, write_dataset
 from policy.agent import PolicyAgent, latency_summary
 from policy.inference import DiffusionPolicyRunner, Observation
 from policy.trainer import train
 from recorder.dataset import Dataset
-
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 

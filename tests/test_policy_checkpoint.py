@@ -2,9 +2,9 @@ import pickle
 
 import pytest
 import torch
+from episode_files import tiny_run_config
 from safetensors.torch import save_file
 
-from episode_files import tiny_run_config
 from policy.checkpoint import CheckpointError, load_policy, read_checkpoint, save_checkpoint
 from policy.model import DiffusionPolicy
 

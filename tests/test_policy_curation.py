@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
+from episode_files import tiny_run_config, write_dataset
 
 from curation.workspace import open_workspace
-from episode_files import tiny_run_config, write_dataset
 from policy.curation_seam import curation_for
 from policy.selection import EpisodeFilter, select_episodes
 from policy.windows import Windows, split_episodes

@@ -6,8 +6,8 @@ import socket
 
 import torch
 import torch.multiprocessing as mp
-
 from episode_files import tiny_run_config, write_dataset
+
 from recorder.dataset import Dataset
 
 

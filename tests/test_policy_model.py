@@ -1,12 +1,11 @@
 import pytest
 import torch
-
 from episode_files import tiny_run_config
+
 from policy.config import RunConfig, preset
 from policy.heads import make_head
 from policy.model import DiffusionPolicy
 from policy.objectives import DDPM, make_objective
-
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 

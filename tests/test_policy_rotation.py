@@ -1,10 +1,18 @@
 import numpy as np
 import torch
 
-from devices.geometry import quat_normalize, quat_to_matrix as np_quat_to_matrix
+from devices.geometry import quat_normalize
+from devices.geometry import quat_to_matrix as np_quat_to_matrix
 from policy.features import action_to_vector, vector_to_action
-from policy.rotation import (matrix_to_quat, pose7_to_pose9, pose9_to_pose7, quat_to_matrix, quat_to_rot6d,
-                             rot6d_to_matrix, rot6d_to_quat)
+from policy.rotation import (
+    matrix_to_quat,
+    pose7_to_pose9,
+    pose9_to_pose7,
+    quat_to_matrix,
+    quat_to_rot6d,
+    rot6d_to_matrix,
+    rot6d_to_quat,
+)
 
 
 def random_quats(n, seed=0):

@@ -3,14 +3,13 @@ import json
 
 import pytest
 import torch
-
 from episode_files import tiny_run_config, write_dataset
+
 from policy.checkpoint import read_checkpoint
 from policy.tb_events import crc32c, read_scalars
 from policy.trainer import train
 from recorder.dataset import Dataset
 from recorder.jobs import Cancelled
-
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -28,7 +27,7 @@ def test_training_writes_checkpoints_metrics_and_tensorboard(data, tmp_path):
     assert result.steps == 6 and result.episodes == 2 and result.val_episodes == 1
     assert result.best_val_loss is not None and result.device == "cpu"
     assert calls[-1] == (6, 6)
-    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    rows = list(csv.DictReader((run / "metrics.csv").read_text().splitlines()))
     assert [int(r["step"]) for r in rows] == [2, 3, 4, 6] and rows[1]["val_loss"]
     tb = read_scalars(next((run / "tb").glob("events.out.tfevents.*")))
     assert (6, "train/loss", pytest.approx(float(rows[-1]["loss"]), rel=1e-6)) in tb
@@ -59,7 +58,7 @@ def test_resume_continues_and_refuses_other_data(data, tmp_path):
     cfg.train.steps = 9
     result = train(lambda: Dataset(data), run, cfg)
     assert result.steps == 9
-    assert [int(r["step"]) for r in csv.DictReader(open(run / "metrics.csv"))][-2:] == [8, 9]
+    assert [int(r["step"]) for r in csv.DictReader((run / "metrics.csv").read_text().splitlines())][-2:] == [8, 9]
     other = write_dataset(tmp_path / "other", episodes=2, length=12, image_size=32, seed=5)
     cfg.train.steps = 12
     with pytest.raises(ValueError, match="other data"):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 import torch
-
 from episode_files import tiny_run_config, write_dataset, write_episode
+
 from policy.selection import EpisodeFilter, RawEpisodes, SelectedEpisode, fingerprint, select_episodes
 from policy.windows import Windows, batch_stream, kept_segments, split_episodes
 from recorder.dataset import Dataset

@@ -14,8 +14,17 @@ import pytest  # noqa: E402
 from devices.sim.station import make_station  # noqa: E402
 from devices.sim.tasks import task_names  # noqa: E402
 from devices.sim.tasks.push_t import (  # noqa: E402
-    BAR_SIZE, MAX_START_COVERAGE, MIN_START_DISTANCE, STEM_SIZE, SUCCESS_COVERAGE, PushPlanner, coverage,
-    t_area, t_outline, t_polygons, polygon_area,
+    BAR_SIZE,
+    MAX_START_COVERAGE,
+    MIN_START_DISTANCE,
+    STEM_SIZE,
+    SUCCESS_COVERAGE,
+    PushPlanner,
+    coverage,
+    polygon_area,
+    t_area,
+    t_outline,
+    t_polygons,
 )
 
 

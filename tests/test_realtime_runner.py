@@ -4,11 +4,11 @@ import time
 
 import numpy as np
 import pytest
+from runtime_fakes import FailingPredictor, GoToPredictor, KinematicRobot
 
 from devices.control import SafetyController
 from policy.runtime.realtime import RealtimeRunner
 from policy.runtime.runner import ChunkRunner, RuntimeSettings
-from runtime_fakes import FailingPredictor, GoToPredictor, KinematicRobot
 
 
 def test_chunks_arrive_asynchronously_while_the_controller_keeps_ticking():
@@ -49,8 +49,9 @@ def test_an_error_in_the_inference_thread_stops_both_threads_and_is_raised():
 
 
 def test_a_prediction_started_before_a_restart_is_thrown_away():
-    from policy.runtime.observation import Observation
     from runtime_fakes import HOME
+
+    from policy.runtime.observation import Observation
 
     runner = ChunkRunner(GoToPredictor(), RuntimeSettings())
     runner.reset()

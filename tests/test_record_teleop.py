@@ -9,16 +9,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from teleop_fakes import FakeHidApi, wait_until
 
 from app.cli import main
 from devices.teleop.command import RawEvent
-from devices.teleop.stream_files import write_stream
 from devices.teleop.spacemouse import KNOWN_MODELS, encode_reports, operator_twist_to_raw
+from devices.teleop.stream_files import write_stream
 from recorder.dataset import Dataset
 from recorder.record import StationRecordingSettings, record_station
 from recorder.sources import SourceOptions
 from recorder.validate import validate_dataset
-from teleop_fakes import FakeHidApi, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "assets" / "teleop" / "spacemouse_demo.jsonl"

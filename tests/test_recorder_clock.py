@@ -1,9 +1,9 @@
 """The tick clock: absolute deadlines (no drift), error statistics, missed ticks — on a fake clock."""
 
+import os
+
 import numpy as np
 import pytest
-
-import os
 
 from recorder.clock import MonotonicClock, SimulatedClock, Ticker, TickStats, realtime_priority, timing_summary
 

@@ -195,7 +195,7 @@ def test_building_a_dataset_opens_no_episode_file_and_open_checks_the_one_asked_
         assert ep.task == "fake" and len(ep) > 0
     assert opened == ["ep_000001.h5"]
     with pytest.raises(ValueError, match="ep_000007.h5: unreadable HDF5 file"):
-        ds.open("ep_000007").task  # checked when first read: a clear one-line error
+        _ = ds.open("ep_000007").task  # checked when first read: a clear one-line error
     opened.clear()
     assert ds.episode_ids() == ["ep_000000", "ep_000001", "ep_000002"]  # the full check, asked for
     assert sorted(opened) == ["ep_000000.h5", "ep_000001.h5", "ep_000002.h5", "ep_000007.h5"]

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from runtime_fakes import GoToPredictor, KinematicRobot, TimeStampPredictor
 
 from devices.control import SafetyController
 from devices.safety import limits_for
@@ -9,7 +10,6 @@ from policy.runtime.observation import observe
 from policy.runtime.predictors import ScriptedExpertPredictor
 from policy.runtime.rollout import run_rollout
 from policy.runtime.runner import ChunkRunner, RuntimeSettings, parse_latency
-from runtime_fakes import GoToPredictor, KinematicRobot, TimeStampPredictor
 
 
 def drive(runner: ChunkRunner, seconds: float, robot=None) -> SafetyController:

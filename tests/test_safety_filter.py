@@ -2,13 +2,19 @@
 
 import numpy as np
 import pytest
-
-from devices.control import (LatestTargetSource, NoSetpoint, SafetyController, interpolate_pose,
-                             interpolate_pose_one)
-from devices.robot import Action
-from devices.safety import (FilterState, SafetyFilter, SafetyLimits, _filter_step_one, _OneState, filter_step,
-                            rotation_between)
 from runtime_fakes import HOME, KinematicRobot
+
+from devices.control import LatestTargetSource, NoSetpoint, SafetyController, interpolate_pose, interpolate_pose_one
+from devices.robot import Action
+from devices.safety import (
+    FilterState,
+    SafetyFilter,
+    SafetyLimits,
+    _filter_step_one,
+    _OneState,
+    filter_step,
+    rotation_between,
+)
 
 DT = 0.01
 

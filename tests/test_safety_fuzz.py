@@ -49,7 +49,7 @@ def test_ten_thousand_hostile_chunks_never_leave_the_limits():
     prev_w = np.zeros((ROBOTS, 3))
     checked = 0
     seen: set[str] = set()
-    for c in range(CHUNKS_EACH):
+    for _ in range(CHUNKS_EACH):
         chunks = hostile_chunks(rng, ROBOTS, limits)
         stale = rng.random((ROBOTS, WAYPOINTS)) < 0.05
         estop = rng.random((ROBOTS, WAYPOINTS)) < 0.02

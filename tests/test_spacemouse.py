@@ -3,15 +3,19 @@ reports through a stand-in ``hid`` module (the outermost call), everything above
 
 import numpy as np
 import pytest
+from teleop_fakes import FakeHidApi, wait_until
 
-from devices.teleop import ButtonAction, DeviceStatus, DeviceUnavailable, TeleopMapper, make_device
+from devices.teleop import ButtonAction, DeviceStatus, DeviceUnavailable, TeleopMapper, make_device, spacemouse
 from devices.teleop.errors import MalformedInput
-from devices.teleop import spacemouse
 from devices.teleop.spacemouse import (
-    KNOWN_MODELS, SpaceMouseParser, encode_reports, find_spacemice, identify, ignored_3dconnexion,
+    KNOWN_MODELS,
+    SpaceMouseParser,
+    encode_reports,
+    find_spacemice,
+    identify,
+    ignored_3dconnexion,
     operator_twist_to_raw,
 )
-from teleop_fakes import FakeHidApi, wait_until
 
 COMPACT = KNOWN_MODELS[(0x256F, 0xC635)]
 RECEIVER = KNOWN_MODELS[(0x256F, 0xC652)]

@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
+from runtime_fakes import GoToPredictor, KinematicRobot
 
 from devices.control import LatestTargetSource, SafetyController
 from devices.robot import Action
 from policy.runtime.observation import observe
 from policy.runtime.runner import ChunkRunner, RuntimeSettings
 from policy.runtime.takeover import POLICY, TELEOP, ControlArbiter
-from runtime_fakes import GoToPredictor, KinematicRobot
 
 DT = 0.01
 

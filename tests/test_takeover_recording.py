@@ -18,9 +18,9 @@ from policy.runtime.runner import ChunkRunner, RuntimeSettings
 from policy.runtime.takeover import POLICY, TELEOP, ControlArbiter
 from recorder.command_path import SafetyPath
 from recorder.dataset import Dataset
-from recorder.takeover_recording import SessionRecoveryRecorder, TakeoverRecordingSource
 from recorder.session import RecordingSession, SessionSettings
 from recorder.station import StationClock, station_description
+from recorder.takeover_recording import SessionRecoveryRecorder, TakeoverRecordingSource
 from recorder.teleop import TeleopSource
 from recorder.validate import validate_dataset
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from teleop_fakes import FakeHidApi, wait_until
 
 from app.cli import main
 from devices.teleop import MapperSettings, SettingsStore, TeleopMapper, make_device
 from devices.teleop.axes import AxisMonitor, format_motion
 from devices.teleop.command import MotionMode, TeleopCommand
 from devices.teleop.settings import DeviceSettings
-from teleop_fakes import FakeHidApi, wait_until
 
 DEMO = Path(__file__).resolve().parents[1] / "assets" / "teleop" / "spacemouse_demo.jsonl"
 HOME = np.array([0.5, 0.0, 0.2, 1.0, 0.0, 0.0, 0.0])

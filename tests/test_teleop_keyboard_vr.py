@@ -3,6 +3,7 @@ adapter), both through the same device and mapper code as the live devices."""
 
 import numpy as np
 import pytest
+from teleop_fakes import ScriptedXr, wait_until, xr_pose
 
 from devices.geometry import quat_to_rotvec
 from devices.teleop import ButtonAction, DeviceStatus, DeviceUnavailable, MotionMode, TeleopMapper, make_device
@@ -10,7 +11,6 @@ from devices.teleop.frames import STATION_BASE_FROM_OPERATOR
 from devices.teleop.keyboard import KeyboardDevice, key_name
 from devices.teleop.openxr_adapter import OpenXRAdapter, XrSample, runtime_status
 from devices.teleop.vr import OpenXRTransport, VRControllerDevice
-from teleop_fakes import ScriptedXr, wait_until, xr_pose
 
 HOME = np.array([0.5, 0.0, 0.2, 1.0, 0.0, 0.0, 0.0])
 

@@ -3,9 +3,15 @@
 import numpy as np
 import pytest
 
-from devices.geometry import quat_to_rotvec, quat_mul, quat_conj, rotvec_to_quat
+from devices.geometry import quat_conj, quat_mul, quat_to_rotvec, rotvec_to_quat
 from devices.teleop import (
-    ButtonAction, ClutchMode, DeviceStatus, MapperSettings, MotionMode, TeleopCommand, TeleopMapper,
+    ButtonAction,
+    ClutchMode,
+    DeviceStatus,
+    MapperSettings,
+    MotionMode,
+    TeleopCommand,
+    TeleopMapper,
 )
 from devices.teleop.frames import STATION_BASE_FROM_OPERATOR
 

@@ -3,11 +3,11 @@
 import threading
 
 import numpy as np
+from teleop_fakes import FakeHaptic, FakeHidApi, wait_until
 
 from devices.teleop import ButtonAction, make_device
 from devices.teleop.haptic import HapticStylusDevice, HapticTransport
 from devices.teleop.pump import TeleopPump
-from teleop_fakes import FakeHaptic, FakeHidApi, wait_until
 from devices.teleop.spacemouse import KNOWN_MODELS, encode_reports, operator_twist_to_raw
 
 HOME = np.array([0.5, 0.0, 0.2, 1.0, 0.0, 0.0, 0.0])

@@ -3,7 +3,13 @@
 import numpy as np
 
 from devices.geometry import matrix_to_quat, quat_mul, quat_normalize, quat_to_matrix, quat_to_rotvec
-from devices.teleop.frames import OPERATOR_FROM_DHD, OPERATOR_FROM_Y_UP, pose_to_matrix, rotate_pose, transform_to_operator_pose
+from devices.teleop.frames import (
+    OPERATOR_FROM_DHD,
+    OPERATOR_FROM_Y_UP,
+    pose_to_matrix,
+    rotate_pose,
+    transform_to_operator_pose,
+)
 from devices.teleop.quat import matrix_to_q, q_mul, q_normalize, q_to_rotvec, rotvec_to_q
 
 
@@ -17,7 +23,7 @@ def test_scalar_quaternion_helpers_match_geometry():
     # include the branches of matrix → quaternion conversion: half-turns about each axis
     extra = np.array([[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [1, 0, 0, 0], [0.0, 0.6, 0.8, 0.0]])
     qs = np.vstack([qs, extra])
-    for a, b in zip(qs, qs[::-1]):
+    for a, b in zip(qs, qs[::-1], strict=True):
         np.testing.assert_allclose(q_mul(a, b), quat_mul(a, b), atol=1e-12)
         np.testing.assert_allclose(q_normalize(a), quat_normalize(a), atol=1e-12)
         np.testing.assert_allclose(q_to_rotvec(a), quat_to_rotvec(a), atol=1e-9)

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from teleop_fakes import FakeHaptic, FakeHidApi, ScriptedXr, wait_until, xr_pose
 
 from devices.teleop import ButtonAction, DeviceStatus, TeleopMapper, make_device
 from devices.teleop.haptic import HapticStylusDevice, HapticTransport
 from devices.teleop.keyboard import KeyboardDevice
 from devices.teleop.openxr_adapter import XrSample
-from devices.teleop.stream_files import read_stream_header
 from devices.teleop.spacemouse import KNOWN_MODELS, SpaceMouseDevice, encode_reports, operator_twist_to_raw
+from devices.teleop.stream_files import read_stream_header
 from devices.teleop.synthetic import spacemouse_demo_events, spacemouse_demo_header
 from devices.teleop.vr import OpenXRTransport, VRControllerDevice
-from teleop_fakes import FakeHaptic, FakeHidApi, ScriptedXr, wait_until, xr_pose
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "assets" / "teleop" / "spacemouse_demo.jsonl"

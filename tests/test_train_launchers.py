@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from episode_files import tiny_run_config, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]

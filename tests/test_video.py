@@ -29,8 +29,7 @@ def test_odd_size_refused_and_error_inside_with_leaves_no_file(tmp_path):
     with pytest.raises(ValueError, match="even"):
         Mp4Writer(tmp_path / "odd.mp4", 63, 48, 10.0)
     path = tmp_path / "v.mp4"
-    with pytest.raises(ValueError, match="uint8"):
-        with Mp4Writer(path, 64, 48, 10.0) as w:
-            w.write(np.zeros((48, 64, 3), np.float32))
+    with pytest.raises(ValueError, match="uint8"), Mp4Writer(path, 64, 48, 10.0) as w:
+        w.write(np.zeros((48, 64, 3), np.float32))
     assert not path.exists()
     assert pad_even(np.zeros((5, 7, 3), np.uint8)).shape == (6, 8, 3)

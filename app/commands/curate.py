@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         handler = _handler(args)
         result, text = handler(ws, args)
         if args.json:
-            print_json({**result, "problems": ws.problems if "problems" not in result else result["problems"]})
+            print_json({**result, "problems": result.get("problems", ws.problems)})
         else:
             for line in text:
                 print(line)

@@ -40,7 +40,6 @@ def run(args: argparse.Namespace) -> int:
         from app.errors import UsageError
         raise UsageError("--flip needs --watch SPEC (the device whose axes to flip)")
     from devices.teleop.discovery import hid_setup, list_devices
-
     from devices.teleop.spacemouse import KNOWN_MODELS
 
     listings = list_devices()
@@ -152,7 +151,7 @@ def _watch(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summaries[0] if args.watch else {"devices": summaries})
     else:
-        for w, summary in zip(watches, summaries):
+        for w, summary in zip(watches, summaries, strict=True):
             final = summary["final"]
             moved = "nothing" if final is None else f"{summary['moved_m']:.3f} m"
             flipped = ", ".join(summary["axis_flip"]) or "none"
@@ -203,7 +202,7 @@ class _Watch:
             "moved_m": None if final is None else float(np.linalg.norm(final.position - start[:3])),
             "hid_backend": getattr(self.device.transport, "backend", None) or None,  # SpaceMice: hidraw / libusb
             "device_file": getattr(self.device.transport, "device_file", None) or None,
-            "axis_flip": [a for a, f in zip(AXIS_NAMES, mapper.axis_flip) if f],
-            "peak_operator": dict(zip(AXIS_NAMES, self.monitor.peak_operator.tolist())),
-            "peak_robot": dict(zip(AXIS_NAMES, self.monitor.peak_robot.tolist())),
+            "axis_flip": [a for a, f in zip(AXIS_NAMES, mapper.axis_flip, strict=True) if f],
+            "peak_operator": dict(zip(AXIS_NAMES, self.monitor.peak_operator.tolist(), strict=True)),
+            "peak_robot": dict(zip(AXIS_NAMES, self.monitor.peak_robot.tolist(), strict=True)),
         }

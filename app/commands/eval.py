@@ -226,7 +226,7 @@ def _run_compare(args, agents, progress, should_stop, print_json) -> int:
         summary["files"] = {k: str(v) for k, v in paths.items()}
         print_json(summary)
     else:
-        base = ", ".join(f"{lab} {sw.baseline.success_rate:.0%}" for lab, sw in zip(report.labels, report.sweeps))
+        base = ", ".join(f"{lab} {sw.baseline.success_rate:.0%}" for lab, sw in zip(report.labels, report.sweeps, strict=True))
         print(f"compared {len(report.labels)} checkpoints on {report.task} (baseline success: {base}); "
               f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0

@@ -10,8 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from curation.export_formats import (DEFAULT_CRF, DEFAULT_FORMAT, DEFAULT_GOP, EXPORT_FORMATS, ExportOptions,
-                                     describe_export)
+from curation.export_formats import (
+    DEFAULT_CRF,
+    DEFAULT_FORMAT,
+    DEFAULT_GOP,
+    EXPORT_FORMATS,
+    ExportOptions,
+    describe_export,
+)
 
 NAME = "export"
 HELP = "export a curated dataset (trims applied, deleted episodes left out) for another trainer"

@@ -21,8 +21,8 @@ def run(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.gui.main_window import build_main_window
     from app.gui.current_dataset import SETTINGS_KEY as CURRENT_DATASET
+    from app.gui.main_window import build_main_window
     from app.gui.settings import open_settings
     from app.gui.theme import apply_theme
     from devices.sim.tasks import make_task

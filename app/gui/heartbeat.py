@@ -54,7 +54,7 @@ class Heartbeat(QObject):
 
     def long_gaps(self, over_ms: float) -> list[tuple[float, float]]:
         """(end wall time, gap ms) of every gap longer than ``over_ms``."""
-        return [(e, g * 1000.0) for e, g in zip(self.ends, self.gaps) if g * 1000.0 > over_ms]
+        return [(e, g * 1000.0) for e, g in zip(self.ends, self.gaps, strict=True) if g * 1000.0 > over_ms]
 
     def summary(self) -> dict:
         g = np.asarray(self.gaps) * 1000.0 if self.gaps else np.zeros(1)

@@ -148,7 +148,7 @@ def discover(worker: StationWorker) -> list[InputDevice]:
     """Every device kind this machine could use, the keyboard first."""
     try:
         listings = list_devices()
-    except Exception as exc:  # discovery itself failing must not hide the keyboard
+    except Exception as exc:  # noqa: BLE001 - discovery itself failing must not hide the keyboard
         listings = [DeviceListing("keyboard", "keyboard", "keyboard", CONNECTED, "always available"),
                     DeviceListing("devices", "", "other devices", UNAVAILABLE, f"{type(exc).__name__}: {exc}")]
     out: list[InputDevice] = []

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QSplitter, QWidget, QVBoxLayout
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from app.gui.image_view import ImageView
 from app.gui.station_worker import StationWorker

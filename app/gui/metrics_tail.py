@@ -61,7 +61,7 @@ class MetricsTail:
                 continue
             if len(values) != len(self._header):
                 continue  # a torn or foreign line: skip it rather than misplace columns
-            rows.append({k: _number(v) for k, v in zip(self._header, values)})
+            rows.append({k: _number(v) for k, v in zip(self._header, values, strict=True)})
         return rows
 
 

@@ -72,7 +72,7 @@ def format_ticks(ticks: list[float]) -> list[str]:
     labels = [format_tick(t) for t in ticks]
     if len(ticks) < 2 or len(set(labels)) == len(labels):
         return labels
-    step = min(abs(b - a) for a, b in zip(ticks, ticks[1:]))
+    step = min(abs(b - a) for a, b in zip(ticks, ticks[1:], strict=False))
     if step <= 0:
         return labels
     decimals = min(12, max(0, -math.floor(math.log10(step) + 1e-6)))
@@ -86,7 +86,7 @@ def envelope(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np
         return x, y
     edges = np.linspace(0, n, buckets + 1).astype(int)
     xs, ys = [], []
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
         if b <= a:
             continue
         seg = y[a:b]
@@ -302,7 +302,7 @@ class PlotWidget(QWidget):
         # grid and ticks
         p.setPen(QPen(theme.GRID, 1, Qt.PenStyle.DotLine))
         x_ticks = nice_ticks(x0, x1, max(2, int(r.width() / 90)))
-        for t, label in zip(x_ticks, format_ticks(x_ticks)):
+        for t, label in zip(x_ticks, format_ticks(x_ticks), strict=True):
             X = float(px(np.array(t)))
             p.setPen(QPen(theme.GRID, 1, Qt.PenStyle.DotLine))
             p.drawLine(QPointF(X, r.top()), QPointF(X, r.bottom()))
@@ -333,7 +333,7 @@ class PlotWidget(QWidget):
             X, Y = px(xs), py(ys)
             if "line" in s.style and len(X) > 1:
                 path = QPainterPath(QPointF(X[0], Y[0]))
-                for a, b in zip(X[1:], Y[1:]):
+                for a, b in zip(X[1:], Y[1:], strict=True):
                     path.lineTo(float(a), float(b))
                 p.setPen(QPen(s.colour, s.width))
                 p.setBrush(Qt.BrushStyle.NoBrush)
@@ -341,7 +341,7 @@ class PlotWidget(QWidget):
             if "points" in s.style or len(X) == 1:
                 p.setPen(Qt.PenStyle.NoPen)
                 p.setBrush(s.colour)
-                for a, b in zip(X, Y):
+                for a, b in zip(X, Y, strict=True):
                     p.drawEllipse(QPointF(float(a), float(b)), 3.2, 3.2)
         if self._cursor is not None and x0 <= self._cursor <= x1:
             X = float(px(np.array(self._cursor)))
@@ -364,7 +364,7 @@ class PlotWidget(QWidget):
     def _y_ticks(self, y0: float, y1: float, target: int) -> list[tuple[float, str]]:
         if not self.log_y:
             ticks = nice_ticks(y0, y1, target)
-            return list(zip(ticks, format_ticks(ticks)))
+            return list(zip(ticks, format_ticks(ticks), strict=True))
         out = []
         for k in range(math.floor(y0), math.ceil(y1) + 1):
             if y0 <= k <= y1:

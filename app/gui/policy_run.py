@@ -12,6 +12,7 @@ builds the network; stopping joins threads), never on the GUI thread.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -295,10 +296,8 @@ class PolicyRunController(QObject):
         self._monitor.stop()
         self.jobs.shutdown(15000)
         if self._rt is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._stop_episode()
-            except Exception:
-                pass
         self.recovery.shutdown()
 
     # -- jobs (worker thread) --------------------------------------------------------------------

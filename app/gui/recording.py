@@ -10,6 +10,7 @@ HDF5 file, which never happens on the GUI thread. Per-tick timing reaches the GU
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -235,10 +236,8 @@ class RecordController(QObject):
         """Window closing: finish (keep) a running episode so nothing recorded is lost."""
         self.jobs.shutdown(30000)
         if self._session is not None and self._session.recording:
-            try:
+            with contextlib.suppress(Exception):
                 self._session.stop()
-            except Exception:
-                pass
             self._release()
 
     # -- jobs (recorder job thread) ---------------------------------------------------------------
@@ -296,10 +295,8 @@ class RecordController(QObject):
             self._release()
 
     def _release(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the station is gone; nothing left to give control back to
             self.worker.call(lambda s: self.worker.release_control())
-        except Exception:
-            pass  # the station is gone; nothing left to give control back to
 
     # -- recorder thread callbacks (emit only) ----------------------------------------------------
     def _on_sample_thread(self, sample) -> None:

@@ -28,8 +28,8 @@ from PySide6.QtCore import QObject, Signal
 from app.gui.jobs import describe_error
 from app.gui.recording import live_session
 from app.gui.station_worker import StationWorker
-from recorder.command_path import SafetyPath
 from policy.runtime.takeover import POLICY, TELEOP
+from recorder.command_path import SafetyPath
 from recorder.takeover_recording import SessionRecoveryRecorder, TakeoverRecordingSource
 
 
@@ -132,7 +132,7 @@ class OffControlThread:
             if self.inner is None:
                 self.inner = self._build()
             episode = self.inner.start(attrs)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure to record a take-over is reported; the operator keeps control
             self._owner.failed.emit(f"the take-over is not recorded: {describe_error(exc)}")
             return
         self._open.set()
@@ -144,7 +144,7 @@ class OffControlThread:
         self._open.clear()
         try:
             summary = self.inner.stop()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure to record a take-over is reported; the operator keeps control
             self._owner.failed.emit(f"the recovery episode could not be finished: {describe_error(exc)} — what was "
                                     "recorded is kept as an incomplete episode or recovered on the next open")
             return

@@ -15,10 +15,9 @@ import time
 from dataclasses import asdict, replace
 from typing import Callable
 
+from app.gui.station_worker import StationWorker
 from devices.camera import Camera, CameraInfo, Frame
 from devices.robot import Action, Robot, RobotState
-
-from app.gui.station_worker import StationWorker
 from recorder.sources import Command
 
 

@@ -239,7 +239,7 @@ class StationWorker(QThread):
             self._station = station
             self._alive.set()
             self._loop(station)
-        except Exception as exc:  # the station itself failed: say so in one line and end
+        except Exception as exc:  # noqa: BLE001 - the station itself failed: say so in one line and end
             self.failed.emit(f"station stopped: {type(exc).__name__}: {exc}")
         finally:
             self._alive.clear()
@@ -269,7 +269,7 @@ class StationWorker(QThread):
                 continue
             try:
                 fut.set_result(fn(station))
-            except BaseException as exc:  # returned to the caller, never fatal here
+            except BaseException as exc:  # noqa: BLE001 - returned to the caller, never fatal here
                 fut.set_exception(exc)
 
     def _render_views(self, station) -> dict[str, np.ndarray]:
@@ -322,7 +322,7 @@ class StationWorker(QThread):
                 agent = self._agent
                 try:
                     action = self.decide(station, agent)
-                except Exception as exc:  # a failing agent must never leave the robot moving
+                except Exception as exc:  # noqa: BLE001 - a failing agent must never leave the robot moving
                     self.failed.emit(f"{agent.name if agent else 'agent'} failed, holding: {type(exc).__name__}: {exc}")
                     self._agent = None
                     action = None
@@ -335,10 +335,7 @@ class StationWorker(QThread):
                 next_control += period * (1 + missed)
             elif self._external:
                 next_control = now
-            if self._external_controller == 0:
-                applied = self.controller.tick(time.monotonic())
-            else:
-                applied = station.target
+            applied = self.controller.tick(time.monotonic()) if self._external_controller == 0 else station.target
             self._follow_wall_clock(station, time.perf_counter())
             now = time.perf_counter()
             if now >= next_view and self.view_demand > 0:

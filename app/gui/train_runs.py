@@ -8,6 +8,7 @@ process itself (exit status, the one JSON object on stdout, error lines on stder
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -102,10 +103,8 @@ def lower_priority(proc: QProcess) -> None:
         return
     pid = int(proc.processId())
     if pid > 0 and hasattr(os, "setpriority"):
-        try:
+        with contextlib.suppress(OSError):  # not permitted on this system: the run still works, only less politely
             os.setpriority(os.PRIO_PROCESS, pid, BACKGROUND_NICENESS)
-        except OSError:
-            pass  # not permitted on this system: the run still works, only less politely
 
 
 class TrainRun(QObject):

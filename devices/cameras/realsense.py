@@ -21,6 +21,7 @@ pipeline with ``config.enable_device_from_file`` — the way the tests exercise 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,7 +246,5 @@ class RealSenseCamera(ThreadedCamera):
         pipeline, self._pipeline = self._pipeline, None
         self._playback = None
         if pipeline is not None:
-            try:
+            with contextlib.suppress(RuntimeError):  # already stopped (unplugged, or a recording that ended)
                 pipeline.stop()
-            except RuntimeError:
-                pass  # already stopped (unplugged, or a recording that ended)

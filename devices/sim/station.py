@@ -17,8 +17,8 @@ import numpy as np
 from devices.camera import Camera, CameraInfo, Frame
 from devices.geometry import quat_normalize
 from devices.robot import Action, Robot, RobotError, RobotState
-from devices.sim.perturbations import perturbed_scene, validate_perturbations
 from devices.sim.gl import INSTALL_HINT, RenderBackendError, select_backend
+from devices.sim.perturbations import perturbed_scene, validate_perturbations
 from devices.sim.scene import FINGER_STROKE, HOME_POSITION, HOME_QUAT, build_mjcf
 from devices.sim.tasks import Task, TaskStatus, make_task
 

@@ -10,7 +10,13 @@ See docs/devices.md for the devices, their ids and mappings, and the settings fi
 """
 
 from devices.teleop.command import (
-    STREAM_ACTIONS, ButtonAction, DeviceSample, DeviceStatus, MotionMode, RawEvent, TeleopCommand,
+    STREAM_ACTIONS,
+    ButtonAction,
+    DeviceSample,
+    DeviceStatus,
+    MotionMode,
+    RawEvent,
+    TeleopCommand,
 )
 from devices.teleop.device import TeleopDevice, Transport
 from devices.teleop.errors import DeviceError, DeviceLost, DeviceUnavailable, MalformedInput, StreamEnded

@@ -96,8 +96,8 @@ class AxisMonitor:
 
 def format_motion(motion: AxisMotion) -> str:
     """One line: both frames per axis, and the dominant motion in words."""
-    op = " ".join(f"{a}{v:+.2f}" for a, v in zip(AXIS_NAMES, motion.operator))
-    rb = " ".join(f"{a}{v:+.2f}" for a, v in zip(AXIS_NAMES, motion.robot))
+    op = " ".join(f"{a}{v:+.2f}" for a, v in zip(AXIS_NAMES, motion.operator, strict=True))
+    rb = " ".join(f"{a}{v:+.2f}" for a, v in zip(AXIS_NAMES, motion.robot, strict=True))
     words = motion.dominant()
     return f"operator [{op}]  robot [{rb}]" + (f"  {words}" if words else "")
 
@@ -106,7 +106,7 @@ def set_axis_flip(device, axis: str, flipped: bool) -> MapperSettings:
     """Flip (or unflip) one operator axis of ``device`` and save it in its settings; the new mapper
     settings, for whoever maps this device's commands (the mapper reads them on every update)."""
     settings = device.settings
-    axes = [a for a, f in zip(AXIS_NAMES, settings.mapper.axis_flip) if f and a != axis]
+    axes = [a for a, f in zip(AXIS_NAMES, settings.mapper.axis_flip, strict=True) if f and a != axis]
     if flipped:
         axes.append(axis)
     mapper = settings.mapper.with_flipped(axes)

@@ -14,6 +14,7 @@ every ``reconnect_interval`` seconds until it is back.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -27,7 +28,12 @@ from typing import Any, Callable, ClassVar, Iterator
 import numpy as np
 
 from devices.teleop.command import (
-    ButtonAction, DeviceSample, DeviceStatus, MotionMode, RawEvent, TeleopCommand,
+    ButtonAction,
+    DeviceSample,
+    DeviceStatus,
+    MotionMode,
+    RawEvent,
+    TeleopCommand,
 )
 from devices.teleop.errors import DeviceError, DeviceLost, DeviceUnavailable, MalformedInput, StreamEnded
 from devices.teleop.settings import DeviceSettings, SettingsStore
@@ -312,7 +318,7 @@ class TeleopDevice(ABC):
     def _interpret(self, sample: DeviceSample) -> CommandParts:
         """Motion, gripper and analog-held actions of a sample, in the operator frame."""
 
-    def _reset_parser(self) -> None:
+    def _reset_parser(self) -> None:  # noqa: B027 - a hook: devices without parse state keep nothing
         """Forget parse state (called on open and when the device is lost)."""
 
     def _notice(self) -> str:
@@ -408,10 +414,8 @@ class TeleopDevice(ABC):
             writer.write(event)
         except (OSError, ValueError) as exc:
             self._writer = None
-            try:
+            with contextlib.suppress(OSError):
                 writer.close()
-            except OSError:
-                pass
             self._stream_problem = f"recording of the {self.name} stream stopped ({_one_line(exc)}); " \
                                    f"what was written to {writer.path} is kept"
 

@@ -47,7 +47,13 @@ def hid_setup(hid_api: Any = None) -> dict[str, str]:
 
 def _spacemouse(hid_api: Any = None, **_: Any) -> list[DeviceListing]:
     from devices.teleop.spacemouse import (
-        KNOWN_MODELS, _hid_module, access_hint, backend_name, device_file, find_spacemice, ignored_3dconnexion,
+        KNOWN_MODELS,
+        _hid_module,
+        access_hint,
+        backend_name,
+        device_file,
+        find_spacemice,
+        ignored_3dconnexion,
     )
 
     try:

@@ -20,10 +20,10 @@ import numpy as np
 
 from devices.camera import Camera, CameraError, CameraInfo, Frame
 from devices.connection import NothingToOpen
+from devices.geometry import quat_to_matrix
 from devices.teleop.command import ButtonAction, DeviceSample, MotionMode, RawEvent
 from devices.teleop.device import CommandParts, TeleopDevice, Transport
 from devices.teleop.errors import DeviceLost, MalformedInput
-from devices.geometry import quat_to_matrix
 from devices.teleop.openxr_adapter import OpenXRAdapter, XrSample
 from devices.teleop.settings import ClutchMode, DeviceSettings, MapperSettings
 from devices.teleop.vr import XrSource, xr_problem, xr_sample_to_device_sample
@@ -77,7 +77,7 @@ class ArucoJawSensor:
         corners, ids, _ = self._detector.detectMarkers(gray)
         if ids is None:
             return {}
-        return {int(i): c.reshape(4, 2).mean(axis=0) for i, c in zip(ids.ravel(), corners)}
+        return {int(i): c.reshape(4, 2).mean(axis=0) for i, c in zip(ids.ravel(), corners, strict=True)}
 
     def measure(self, image: np.ndarray) -> float | None:
         """Pixel distance between the two finger markers, or None when either is not seen."""

@@ -21,6 +21,7 @@ behind ``HapticBackend`` in ``haptic_backends.py``, loaded only when their libra
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -256,10 +257,8 @@ class HapticTransport(Transport):
                 last = self._last_exchange if self._last_exchange is not None else opened
             stale = self._clock() - last > limit
             if stale and armed:
-                try:
+                with contextlib.suppress(Exception):  # a dead device renders no force anyway; keep watching
                     self.backend.zero_force()
-                except Exception:  # noqa: BLE001 - a dead device renders no force anyway; keep watching
-                    pass
                 with self._lock:
                     self._watchdog_trips += 1
                 armed = False  # once per stall; re-armed by the next exchange

@@ -194,7 +194,7 @@ class KeyboardDevice(TeleopDevice):
         self._mouse = np.zeros(6)
         if button != "none":
             opts = self.mouse_options
-            for axis, value in zip(getattr(opts, button), (dx, dy)):
+            for axis, value in zip(getattr(opts, button), (dx, dy), strict=True):
                 deflection = float(np.clip(value / opts.radius_px, -1.0, 1.0))
                 self._mouse[_AXES[axis[1:]]] += deflection if axis[0] == "+" else -deflection
         return DeviceSample(time=event.time, seq=0, twist=self._twist(), buttons=frozenset(self._held))

@@ -163,7 +163,7 @@ class TeleopMapper:
 
     def _integrate_twist(self, twist: np.ndarray, dt: float) -> None:
         s = self.settings
-        v = [_deadzone(min(max(float(x), -1.0), 1.0), s.deadzone) * f for x, f in zip(twist, s.flip_signs)]
+        v = [_deadzone(min(max(float(x), -1.0), 1.0), s.deadzone) * f for x, f in zip(twist, s.flip_signs, strict=True)]
         r = s.axis_map
         k = s.translation_scale * dt
         assert self._pos is not None

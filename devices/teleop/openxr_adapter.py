@@ -12,6 +12,7 @@ turns them into the operator frame.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import math
 import os
@@ -254,10 +255,8 @@ class OpenXRAdapter:
                                 (self._action_set, "destroy_action_set"), (self._session, "destroy_session"),
                                 (self._instance, "destroy_instance")):
             if handle is not None:
-                try:
+                with contextlib.suppress(xr.exception.XrException):  # the runtime is already gone; nothing left to release
                     getattr(xr, destroy)(handle)
-                except xr.exception.XrException:
-                    pass  # the runtime is already gone; nothing left to release
         self._pose_space = self._ref_space = self._action_set = self._session = self._instance = None
         self._actions = {}
         self._running = False
@@ -363,10 +362,8 @@ class OpenXRAdapter:
         # No conversion extension: one whole frame. xrWaitFrame is always followed by its
         # xrBeginFrame and xrEndFrame, so the next xrWaitFrame does not block forever.
         state = xr.wait_frame(self._session, xr.FrameWaitInfo())
-        try:
+        with contextlib.suppress(xr.exception.FrameDiscarded):  # a frame left open by a failed xrEndFrame was dropped; this one is begun all the same
             xr.begin_frame(self._session, xr.FrameBeginInfo())
-        except xr.exception.FrameDiscarded:
-            pass  # a frame left open by a failed xrEndFrame was dropped; this one is begun all the same
         xr.end_frame(self._session, xr.FrameEndInfo(display_time=state.predicted_display_time,
                                                     environment_blend_mode=xr.EnvironmentBlendMode.OPAQUE,
                                                     layers=[]))

@@ -108,7 +108,7 @@ class TeleopPump:
             seen = latest.seq if latest is not None else seen
             try:
                 self.step()
-            except Exception as exc:  # never leave the arm following a dead pump: hold, say why
+            except Exception as exc:  # noqa: BLE001 - never leave the arm following a dead pump: hold, say why
                 self.sink.mark_lost()
                 self.error = f"teleop stopped: {type(exc).__name__}: {exc}"
                 return

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from devices.teleop.command import ButtonAction
-from devices.userfiles import config_dir, write_text_atomic
 from devices.teleop.frames import STATION_BASE_FROM_OPERATOR, check_rotation
+from devices.userfiles import config_dir, write_text_atomic
 
 SETTINGS_FORMAT = "demostation-teleop-settings"
 SETTINGS_VERSION = 1
@@ -191,7 +191,7 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
             return tuple(_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
         if len(value) != len(args):
             raise ValueError(f"{where} must have {len(args)} items, got {len(value)}")
-        return tuple(_convert(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+        return tuple(_convert(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True)))
     if origin is dict:
         if not isinstance(value, dict):
             raise ValueError(f"{where} must be an object, got {type(value).__name__}")

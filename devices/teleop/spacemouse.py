@@ -31,6 +31,7 @@ this convention ``hid_z_up``; tests/test_spacemouse_oracle.py checks it against 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 import time
@@ -341,10 +342,8 @@ class HidTransport(Transport):
     def close(self) -> None:
         handle, self._handle = self._handle, None
         if handle is not None:
-            try:
+            with contextlib.suppress(OSError, IOError):  # unplugged: nothing to release
                 handle.close()
-            except (OSError, IOError):
-                pass  # unplugged: nothing to release
 
     def read(self, timeout: float) -> RawEvent | None:
         if self._handle is None:

@@ -136,7 +136,7 @@ class StreamWriter:
     def __init__(self, path: Path, header: dict[str, Any], flush_every: float = 0.25) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "w", encoding="utf-8")
+        self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - held open until close()
         doc = {"format": STREAM_FORMAT, "version": STREAM_VERSION,
                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **header}
         self._file.write(json.dumps(doc) + "\n")

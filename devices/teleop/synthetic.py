@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from devices.teleop.command import RawEvent
-from devices.teleop.stream_files import write_stream
 from devices.teleop.spacemouse import KNOWN_MODELS, encode_reports, operator_twist_to_raw
+from devices.teleop.stream_files import write_stream
 
 REPORT_PERIOD = 0.016  # s
 

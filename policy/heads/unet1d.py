@@ -41,7 +41,7 @@ class ConditionalUnet1D(nn.Module):
         c = time_dim + cond_dim
         widths = [action_dim, *dims]
         self.down = nn.ModuleList()
-        for i, (cin, cout) in enumerate(zip(widths[:-1], widths[1:])):
+        for i, (cin, cout) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
             last = i == len(dims) - 1
             self.down.append(nn.ModuleList([
                 FiLMResBlock(cin, cout, c, kernel, groups), FiLMResBlock(cout, cout, c, kernel, groups),
@@ -49,7 +49,7 @@ class ConditionalUnet1D(nn.Module):
         mid = dims[-1]
         self.mid = nn.ModuleList([FiLMResBlock(mid, mid, c, kernel, groups), FiLMResBlock(mid, mid, c, kernel, groups)])
         self.up = nn.ModuleList()
-        for cout, cin in reversed(list(zip(dims[:-1], dims[1:]))):
+        for cout, cin in reversed(list(zip(dims[:-1], dims[1:], strict=True))):
             self.up.append(nn.ModuleList([
                 FiLMResBlock(cin * 2, cout, c, kernel, groups), FiLMResBlock(cout, cout, c, kernel, groups),
                 nn.ConvTranspose1d(cout, cout, 4, 2, 1)]))

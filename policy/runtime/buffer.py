@@ -22,13 +22,12 @@ Thread-safe: the real-time runner writes from its inference thread while the con
 
 from __future__ import annotations
 
+import bisect
 import threading
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-
-import bisect
 
 from devices.control import NoSetpoint, Setpoint, interpolate_pose, interpolate_pose_one
 from devices.robot import Action

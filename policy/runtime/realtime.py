@@ -84,7 +84,7 @@ class RealtimeRunner:
     def _guard(self, loop: Callable[[], None]) -> None:
         try:
             loop()
-        except BaseException as exc:  # surfaced by stop()
+        except BaseException as exc:  # noqa: BLE001 - surfaced by stop()
             self._error = exc
             self._stop.set()
             self._work.set()

@@ -102,7 +102,7 @@ class ControlArbiter:
             try:
                 self.recorder.start(attrs)
                 self._recording = True
-            except Exception as exc:  # the operator gets control regardless
+            except Exception as exc:  # noqa: BLE001 - the operator gets control regardless
                 self.recorder_errors.append(f"start: {type(exc).__name__}: {exc}")
 
     def hand_back(self, now: float) -> None:
@@ -111,7 +111,7 @@ class ControlArbiter:
         if self._recording and self.recorder is not None:
             try:
                 self.recorder.stop()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the operator gets control whatever the recorder does
                 self.recorder_errors.append(f"stop: {type(exc).__name__}: {exc}")
             self._recording = False
         current = self.current_command()

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
+from teleop_fakes import FakeHidApi, wait_until
 
 from devices.teleop import SettingsStore, make_device
-from teleop_fakes import FakeHidApi, wait_until
 
 pytestmark = pytest.mark.gui
 

@@ -1,8 +1,8 @@
 """Dataset panel: opening fast, the timeline, and every curation edit (with undo)."""
 
 import pytest
-from synthetic_dataset import write_dataset, write_episode, write_known_dataset
 from panel_steps import open_dataset_in_panel
+from synthetic_dataset import write_dataset, write_episode, write_known_dataset
 
 pytestmark = pytest.mark.gui
 

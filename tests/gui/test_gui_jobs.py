@@ -22,9 +22,8 @@ def test_result_and_progress_arrive_on_the_gui_thread(qtbot):
         return threading.get_ident()
 
     runner.progress.connect(lambda d, t, m: (seen.append((d, t, m)), threads.add(threading.get_ident())))
-    with qtbot.waitSignal(runner.finished, timeout=5000):
-        with qtbot.waitSignal(runner.done, timeout=5000) as done:
-            runner.start(job)
+    with qtbot.waitSignal(runner.finished, timeout=5000), qtbot.waitSignal(runner.done, timeout=5000) as done:
+        runner.start(job)
     assert done.args[0] != threading.get_ident()  # the job ran elsewhere
     assert seen[-1] == (5, 5, "step 5")  # the final report always goes through
     assert threads == {threading.get_ident()}

@@ -3,7 +3,6 @@ a replay of each episode before keep or discard, and a practice mode that record
 
 import h5py
 import pytest
-
 from synthetic_dataset import write_episode
 
 pytestmark = pytest.mark.gui

@@ -91,7 +91,7 @@ def test_the_sweep_plot_draws_one_line_per_perturbation(make_window, qtbot):
               "baseline": {"perturbation": "none", "severity": 0.0, "success_rate": 1.0},
               "cells": [{"perturbation": p, "severity": s, "success_rate": r}
                         for p, rates in (("lighting", (1.0, 0.5, 0.0)), ("camera_pose", (1.0, 1.0, 0.5)))
-                        for s, r in zip((0.25, 0.5, 1.0), rates)]}
+                        for s, r in zip((0.25, 0.5, 1.0), rates, strict=True)]}
     panel.show_sweep(report)
     assert sorted(panel.sweep_plot.series_names()) == ["camera_pose", "lighting"]
     s = panel.sweep_plot.series("lighting")

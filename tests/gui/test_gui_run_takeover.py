@@ -7,8 +7,8 @@ import threading
 import numpy as np
 import pytest
 import torch
-
 from episode_files import tiny_run_config, write_dataset
+
 from policy.compute_device import shared_process_threads
 from recorder.dataset import Dataset
 from recorder.validate import validate_dataset

@@ -60,7 +60,7 @@ def test_record_panel_draws_and_stores_each_episode_scene(make_window, qtbot, tm
     files = sorted((tmp_path / "ds" / "episodes").glob("*.h5"))
     assert len(files) == 2
     ranges = parse_ranges("object_color:0.2-0.8")
-    for f, seed in zip(files, seeds):
+    for f, seed in zip(files, seeds, strict=True):
         with h5py.File(f) as h:
             scene = json.loads(h.attrs["scene"])
             assert int(h.attrs["seed"]) == seed

@@ -4,10 +4,9 @@ trims and tags, undoable)."""
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
-
-from synthetic_dataset import write_episode
 from panel_steps import open_dataset_in_panel
+from PySide6.QtCore import Qt
+from synthetic_dataset import write_episode
 from timeline_mouse import at, click, drag, wheel
 
 pytestmark = pytest.mark.gui

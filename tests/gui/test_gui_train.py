@@ -114,11 +114,12 @@ def test_an_untouched_form_is_demostation_train_with_no_flags(make_window, tmp_p
 
 
 def test_the_form_shows_the_presets_own_values_and_facts(make_window):
+    from app.gui.panels.train import HEADS as HEAD_WORDS
+    from app.gui.panels.train import OBJECTIVES as OBJECTIVE_WORDS
     from policy.config import preset
     from policy.heads import HEADS
     from policy.objectives import OBJECTIVES
     from policy.preset_facts import PRESET_FACTS
-    from app.gui.panels.train import HEADS as HEAD_WORDS, OBJECTIVES as OBJECTIVE_WORDS
 
     assert set(HEAD_WORDS) == set(HEADS) and set(OBJECTIVE_WORDS) == set(OBJECTIVES)
     w = make_window(panels=_train_panel(), start_station=False)

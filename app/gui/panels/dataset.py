@@ -14,10 +14,27 @@ from typing import Callable
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QGridLayout, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter,
-                               QTableView, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
+from app.gui import theme
 from app.gui.context import AppContext
 from app.gui.current_dataset import same_folder
 from app.gui.dataset_export import DatasetExporter
@@ -25,11 +42,10 @@ from app.gui.episode_table import EpisodeFilterProxy, EpisodeTableModel, quick_o
 from app.gui.jobs import JobRunner, SerialWorker, describe_error
 from app.gui.panels.base import Panel
 from app.gui.timeline import EpisodeFiles, TimelineView, load_episode_view
-from app.gui import theme
-from curation.stats import dataset_stats
 from curation.events import trim_logged_events
-from curation.trims import detect_dataset_pauses
 from curation.source import open_dataset
+from curation.stats import dataset_stats
+from curation.trims import detect_dataset_pauses
 from curation.workspace import import_facts, open_workspace, samples_in, scan_files
 
 

@@ -17,9 +17,22 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QProgressBar, QPushButton, QSpinBox, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.gui import theme
 from app.gui.comparison_table import ComparisonTable
@@ -28,8 +41,8 @@ from app.gui.live_view import LiveView
 from app.gui.panels.base import Panel
 from app.gui.panels.record import default_dataset_dir
 from app.gui.plot_widget import PlotWidget
-from app.gui.recollect_box import RecollectBox
 from app.gui.policy_run import EXPERT_SOURCE, PolicyRunController, camera_pose, project_points
+from app.gui.recollect_box import RecollectBox
 from app.gui.settings import read
 from app.gui.status_light import StatusLight
 from app.gui.train_runs import REPO_ROOT, lower_priority

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
+from app.gui import theme
 from app.gui.axes_view import AxesView
 from app.gui.context import AppContext
 from app.gui.input_devices import InputDevice, discover
@@ -17,7 +29,6 @@ from app.gui.settings import read
 from app.gui.station_words import free_play_progress, gripper_text
 from app.gui.status_light import StatusLight
 from app.gui.teleop_keys import HELP as TELEOP_HELP
-from app.gui import theme
 
 
 def _fmt_vec(v: np.ndarray, digits: int = 3) -> str:
@@ -241,7 +252,7 @@ class StationPanel(Panel):
             self.ctx.station.set_agent(None)  # hold first, then close the device
         try:
             dev.disconnect()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a device that fails to let go is reported, the panel goes on
             dev.last_error = describe_error(exc)
             self.ctx.messages.fail(f"{dev.name}: {dev.last_error}")
         self._show_device()
@@ -306,7 +317,5 @@ class StationPanel(Panel):
         self.device_job.shutdown(5000)
         for dev in self.devices:
             if dev.is_connected and dev.device is not self.ctx.station.keyboard:
-                try:
+                with contextlib.suppress(Exception):
                     dev.disconnect()
-                except Exception:
-                    pass

@@ -151,11 +151,11 @@ class PushTTask(Task):
         block_geoms = "".join(
             f'<geom name="block_{n}" type="box" pos="{ctr[0]:.5f} {ctr[1]:.5f} 0" size="{hs[0]:.5f} {hs[1]:.5f} {h:.5f}" '
             f'mass="{BLOCK_MASS * 4 * hs[0] * hs[1] / area:.5f}" rgba="{c}"/>'
-            for n, (ctr, hs) in zip(("bar", "stem"), rects))
+            for n, (ctr, hs) in zip(("bar", "stem"), rects, strict=True))
         goal_geoms = "".join(
             f'<geom name="goal_{n}" type="box" pos="{ctr[0]:.5f} {ctr[1]:.5f} 0.0008" size="{hs[0]:.5f} {hs[1]:.5f} 0.0005" '
             f'rgba="{g}" contype="0" conaffinity="0"/>'
-            for n, (ctr, hs) in zip(("bar", "stem"), rects))
+            for n, (ctr, hs) in zip(("bar", "stem"), rects, strict=True))
         gx, gy, gyaw = self.goal_pose
         objects = f"""
     <body name="goal" pos="{gx:.4f} {gy:.4f} 0" quat="{math.cos(gyaw / 2):.6f} 0 0 {math.sin(gyaw / 2):.6f}">
