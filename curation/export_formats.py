@@ -8,13 +8,13 @@ exporters are imported when run: listing the formats costs nothing (the command 
 
 from __future__ import annotations
 
-import errno
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from recorder.errors import NoSpaceError
 from recorder.jobs import Progress, ShouldStop, never_stop, no_progress
+from recorder.journal import is_disk_full
 
 if TYPE_CHECKING:  # the command line lists the formats before it opens anything
     from curation.workspace import Workspace
@@ -56,7 +56,7 @@ class ExportFormat:
         except NoSpaceError:
             raise  # already says what did not fit
         except OSError as exc:
-            if exc.errno != errno.ENOSPC and "errno = 28" not in str(exc) and "No space left" not in str(exc):
+            if not is_disk_full(exc):
                 raise
             raise NoSpaceError(f"disk full while writing the {self.name} export to {out}; nothing was left "
                                "behind and the dataset is untouched: free space and run again") from exc

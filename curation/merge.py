@@ -17,7 +17,6 @@ episode came from (``provenance``). The split does not: split the merged dataset
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
@@ -34,6 +33,7 @@ from devices.userfiles import atomic_path
 from recorder.disk_space import require_free_space
 from recorder.errors import NoSpaceError
 from recorder.jobs import Progress, ShouldStop, check_stop, never_stop, no_progress
+from recorder.journal import is_disk_full
 
 
 def parse_camera_map(items: list[str] | None) -> dict[str, str]:
@@ -205,7 +205,7 @@ def merge_datasets(sources: list[str | Path], out: str | Path, camera_map: dict[
                 else:
                     _link_or_copy(src, episodes_dir / f"{new_id}.h5")
             except OSError as exc:
-                if exc.errno != errno.ENOSPC or isinstance(exc, NoSpaceError):
+                if not is_disk_full(exc) or isinstance(exc, NoSpaceError):
                     raise
                 raise NoSpaceError(f"disk full while merging into {out} ({k} of {len(planned)} episodes "
                                    "copied); the sources are untouched: free space, remove that folder and run "

@@ -9,7 +9,6 @@ command again resumes from ``last``.
 from __future__ import annotations
 
 import argparse
-import errno
 import sys
 import time
 
@@ -153,9 +152,11 @@ def run(args: argparse.Namespace) -> int:
         print(line, file=sys.stdout if not args.json else sys.stderr)
         return EXIT_STOPPED
     except OSError as exc:
-        if exc.errno != errno.ENOSPC:
-            raise
         from recorder.errors import NoSpaceError
+        from recorder.journal import is_disk_full
+
+        if not is_disk_full(exc):
+            raise
 
         raise NoSpaceError(f"disk full while writing the run {args.out}; every checkpoint saved before is intact: "
                            "free space and run the same command again to resume") from None
