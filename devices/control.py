@@ -262,7 +262,7 @@ class ControlLoop:
     counted, not repeated. ``before_tick(now)`` runs on the control thread first (e.g. a take-over
     button's state). The thread has a stop event; an exception in it stops the loop — the robot
     keeps its last, filtered command — and is re-raised by `stop`. In simulated time nothing runs
-    in a thread: the clock that steps the physics ticks the controller (`recorder.station.StationClock`).
+    in a thread: the clock that steps the physics ticks the controller (`devices.sim.station_clock.StationClock`).
     """
 
     def __init__(self, controller: SafetyController, clock: Callable[[], float] = time.monotonic,

@@ -23,7 +23,7 @@ a policy takes the source's place upstream of the filter; learning the filtered 
 makes it command a lagging, twice-filtered trajectory (docs/policy.md, bench/README.md). Where no
 source asked for anything (a hold) the command is the applied hold.
 In simulated time the clock that steps the physics ticks the controller every 10 ms
-(`recorder.station.StationClock`); on a wall clock a `devices.control.ControlLoop` thread does.
+(`devices.sim.station_clock.StationClock`); on a wall clock a `devices.control.ControlLoop` thread does.
 
 Who ticks the controller is never this module's business. Two ways to use it:
 

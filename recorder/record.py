@@ -153,11 +153,12 @@ def record_station(settings: StationRecordingSettings, progress: Progress = no_p
     from devices.control import ControlLoop, SafetyController
     from devices.safety import limits_for
     from devices.sim.station import make_station
+    from devices.sim.station_clock import StationClock
     from devices.sim.tasks import make_task
     from recorder.clock import MonotonicClock
     from recorder.command_path import SafetyPath
     from recorder.format import DEFAULT_IMAGE_CODEC, image_codec
-    from recorder.station import RealTimeStation, StationClock, StationEnd, station_camera_names, station_description
+    from recorder.station import RealTimeStation, StationEnd, station_camera_names, station_description
 
     settings.check()
     make_task(settings.task)  # unknown task → ValueError before anything is created

@@ -1,9 +1,7 @@
 """Glue between the recorder and the embedded MuJoCo station.
 
-- `StationClock`: the station's simulated time as the recorder's clock; sleeping to a deadline
-  steps the physics, so headless recording runs as fast as the machine can simulate and render,
-  and every tick error is zero by construction. Given the safety controller, it ticks it every
-  control period on the way (10 ms at 100 Hz), exactly as a real control loop would.
+- `StationClock` (in `devices.sim.station_clock`, shared with the Gymnasium face): the station's
+  simulated time as the recorder's clock.
 - `StationEnd`: an episode ends a short tail after the task succeeds, or at its time limit.
 - `RealTimeStation`: the station paced by a real clock (physics catches up with the clock before
   every read or command; frames are stamped with the real capture time), for live recording
@@ -13,66 +11,16 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from devices.camera import Camera, CameraInfo, Frame
-from devices.control import SafetyController
 from devices.robot import Action, Robot, RobotState
 from recorder.clock import Clock
 
 if TYPE_CHECKING:
     from devices.sim.station import SimStation
-
-
-class StationClock:
-    """Simulated seconds since the station's last reset; `sleep_until` steps the physics.
-
-    With a ``controller``, time advances in control periods: the physics is stepped to each
-    control instant ``k / controller.rate_hz`` and the controller ticks there (its command then
-    holds for the next period), so a recorder tick at t sees the command the controller applied
-    at t. ``before_tick(now)`` runs just before each control tick (a take-over button, a policy
-    runtime's schedule). Without a controller the physics is stepped in one go.
-    """
-
-    realtime = False
-
-    def __init__(self, station: "SimStation", controller: SafetyController | None = None,
-                 before_tick: Callable[[float], None] | None = None) -> None:
-        self.station = station
-        self.controller = controller
-        self.before_tick = before_tick
-
-    def now(self) -> float:
-        return self.station.time
-
-    def sleep_until(self, t: float) -> None:
-        station = self.station
-        if self.controller is None:
-            dt = t - station.time
-            if dt > 1e-9:
-                station.step(dt)
-            return
-        period = self.controller.dt
-        half_step = 0.5 / station.config.physics_hz  # physics time moves in whole steps
-        while True:
-            now = station.time
-            k = math.floor((now + half_step) / period) + 1  # the next control instant after now
-            tick_at = k * period
-            if tick_at > t + 1e-9:
-                break
-            station.step(tick_at - now)
-            self._tick(tick_at)
-        rest = t - station.time
-        if rest > 1e-9:
-            station.step(rest)
-
-    def _tick(self, now: float) -> None:
-        if self.before_tick is not None:
-            self.before_tick(now)
-        self.controller.tick(now)
 
 
 @dataclass

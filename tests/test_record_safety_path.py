@@ -7,12 +7,13 @@ import pytest
 
 from devices.control import NoSetpoint, SafetyController, StepTargetSource
 from devices.robot import Action
+from devices.sim.station_clock import StationClock
 from recorder.command_path import SafetyPath
 from recorder.dataset import Dataset
 from recorder.record import StationRecordingSettings, record_station
 from recorder.session import RecordingSession, SessionSettings
 from recorder.sources import Command
-from recorder.station import StationClock, StationEnd
+from recorder.station import StationEnd
 from recorder.validate import validate_dataset
 
 HOME = np.array([0.45, 0.0, 0.2, 0.0, 1.0, 0.0, 0.0])

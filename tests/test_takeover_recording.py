@@ -12,6 +12,7 @@ import pytest
 from curation.workspace import open_workspace
 from devices.control import SafetyController
 from devices.sim.station import make_station
+from devices.sim.station_clock import StationClock
 from policy.runtime.observation import observe
 from policy.runtime.predictors import ScriptedExpertPredictor
 from policy.runtime.runner import ChunkRunner, RuntimeSettings
@@ -19,7 +20,7 @@ from policy.runtime.takeover import POLICY, TELEOP, ControlArbiter
 from recorder.command_path import SafetyPath
 from recorder.dataset import Dataset
 from recorder.session import RecordingSession, SessionSettings
-from recorder.station import StationClock, station_description
+from recorder.station import station_description
 from recorder.takeover_recording import SessionRecoveryRecorder, TakeoverRecordingSource
 from recorder.teleop import TeleopSource
 from recorder.validate import validate_dataset

@@ -26,6 +26,7 @@ from devices.control import SafetyController, StepTargetSource
 from devices.robot import Action
 from devices.safety import limits_for
 from devices.sim.station import SimStation, make_station
+from devices.sim.station_clock import StationClock
 
 ENV_IDS = {"pick_place": "DemoStation/PickPlace-v0", "push_t": "DemoStation/PushT-v0"}
 
@@ -50,6 +51,7 @@ class StationEnv(gym.Env):
         self._target = StepTargetSource()
         self.controller = SafetyController(self.station, source=self._target, limits=limits_for(self.station),
                                            rate_hz=control_hz)
+        self._clock = StationClock(self.station, self.controller)
         low, high = (np.asarray(c, np.float32) for c in self.station.workspace_box)
         self.action_space = spaces.Box(low=np.concatenate([low, -np.ones(4, np.float32), [0.0]]).astype(np.float32),
                                        high=np.concatenate([high, np.ones(4, np.float32), [1.0]]).astype(np.float32),
@@ -86,7 +88,7 @@ class StationEnv(gym.Env):
         period = 1.0 / self.rate_hz
         current = self.controller.last_applied or self.controller.reset()
         self._target.set(Action(action[:7], float(action[7])), now, now + period, current=current)
-        self._advance_to(now + period)
+        self._clock.sleep_until(now + period)
         status = self.station.status()
         return self._observation(), float(status.score), bool(status.success), \
             bool(status.timed_out and not status.success), self._info()
@@ -102,13 +104,6 @@ class StationEnv(gym.Env):
             self._connected = False
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _advance_to(self, t: float) -> None:
-        """Physics to ``t``, the controller ticking at each of its instants on the way."""
-        dt = self.controller.dt
-        while self.station.time + 0.5 * dt < t:
-            self.station.step(dt)
-            self.controller.tick(self.station.time)
-
     def _observation(self) -> dict[str, np.ndarray]:
         state = self.station.get_state()
         wrench = np.asarray(state.ee_wrench, np.float64)
